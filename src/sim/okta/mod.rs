@@ -1,0 +1,1 @@
+//! Simulated Okta org (see module docs in the files below).

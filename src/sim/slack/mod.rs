@@ -1,0 +1,1 @@
+//! Simulated Slack workspace (see module docs in the files below).

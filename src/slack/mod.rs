@@ -1,0 +1,3 @@
+//! Everything that speaks Slack: request verification, inbound payloads, rendering, outbound API.
+
+pub mod verify;
