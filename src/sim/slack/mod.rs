@@ -1,1 +1,25 @@
-//! Simulated Slack workspace (see module docs in the files below).
+//! Simulated Slack workspace.
+//!
+//! - [`SlackSim`]: a real HTTP server on 127.0.0.1 that serves as the bot's Slack Web API base URL
+//!   (`chat.postMessage`, `chat.update`, `chat.postEphemeral`, `users.info`, `auth.test`) and as the
+//!   target of the `response_url`s the driver hands out. It records what the bot posts, can inject
+//!   429s and errors, and renders a channel as a readable transcript.
+//! - [`SlackDriver`]: Slack's side towards the bot — signed slash commands and button clicks.
+//!
+//! Point slack-morphism at the sim with
+//! `SlackClientHyperConnector::with_connector(HttpConnector::new()).with_slack_api_url(&sim.api_url())`;
+//! `api_url()` has no trailing slash because slack-morphism joins `{url}/{method}`.
+
+mod driver;
+mod hooks;
+mod record;
+mod server;
+mod transcript;
+
+#[cfg(test)]
+mod tests;
+
+pub use driver::{slack_escape, DriverResponse, SlackDriver};
+pub use record::{SimEphemeral, SimHookPost, SimMessage, SimSlackUser, SlackSimConfig};
+pub use server::{SlackSim, SIM_BOT_ID};
+pub use transcript::render_blocks;

@@ -1,0 +1,395 @@
+//! The HTTP side of the sim: Slack's Web API under `/api/…` and the `response_url` hooks under
+//! `/hooks/…`, served by axum on 127.0.0.1 with an OS-chosen port.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State as AxState;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+use tokio::task::JoinHandle;
+
+use super::record::{
+    message_json, SimEphemeral, SimHookPost, SimMessage, SimSlackUser, SlackErr, SlackSimConfig,
+    State,
+};
+
+/// `bot_id` reported by `auth.test` and on the bot's messages.
+pub const SIM_BOT_ID: &str = "B0001";
+
+type Shared = Arc<Mutex<State>>;
+
+/// A running simulated Slack workspace. Cloning shares the same server; the server stops when the
+/// last clone is dropped.
+#[derive(Clone)]
+pub struct SlackSim {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    addr: SocketAddr,
+    /// Copy of `config.bot_token` (the config never changes after start).
+    bot_token: String,
+    state: Shared,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for SlackSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackSim")
+            .field("addr", &self.inner.addr)
+            .finish()
+    }
+}
+
+impl SlackSim {
+    /// Binds 127.0.0.1 on a free port and serves until the last handle is dropped.
+    pub async fn start(config: SlackSimConfig) -> std::io::Result<SlackSim> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let bot_token = config.bot_token.clone();
+        let state: Shared = Arc::new(Mutex::new(State::new(config)));
+        let app = Router::new().fallback(handle).with_state(state.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "slack sim server stopped");
+            }
+        });
+        Ok(SlackSim {
+            inner: Arc::new(Inner {
+                addr,
+                bot_token,
+                state,
+                task,
+            }),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT/api` — no trailing slash: slack-morphism's
+    /// `with_slack_api_url` joins it as `{url}/{method}`. (A trailing-slash base also works: the
+    /// sim ignores the doubled slash.)
+    pub fn api_url(&self) -> String {
+        format!("{}/api", self.base_url())
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.inner.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    pub fn bot_token(&self) -> &str {
+        &self.inner.bot_token
+    }
+
+    pub fn config(&self) -> SlackSimConfig {
+        self.lock().config.clone()
+    }
+
+    pub fn user(&self, id: &str) -> Option<SimSlackUser> {
+        self.lock().user(id).cloned()
+    }
+
+    /// Channel messages (roots and replies, all channels) in post order, each as it is now.
+    pub fn messages(&self) -> Vec<SimMessage> {
+        self.lock().messages.clone()
+    }
+
+    /// `chat.postEphemeral` calls and ephemeral `response_url` replies, in order.
+    pub fn ephemerals(&self) -> Vec<SimEphemeral> {
+        self.lock().ephemerals.clone()
+    }
+
+    /// Every POST to a `response_url`, raw.
+    pub fn hook_posts(&self) -> Vec<SimHookPost> {
+        self.lock().hook_posts.clone()
+    }
+
+    /// How many calls of `method` reached the sim (including refused ones). `response_url` posts
+    /// count under `"response_url"`.
+    pub fn api_calls(&self, method: &str) -> usize {
+        self.lock().calls.get(method).copied().unwrap_or(0)
+    }
+
+    /// The root `root_ts` in `channel` followed by its replies, in order (empty if no such root).
+    pub fn thread(&self, channel: &str, root_ts: &str) -> Vec<SimMessage> {
+        self.lock()
+            .messages
+            .iter()
+            .filter(|m| {
+                m.channel == channel
+                    && (m.ts == root_ts && m.thread_ts.is_none()
+                        || m.thread_ts.as_deref() == Some(root_ts))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Polls `f` every 10 ms until it holds or `timeout` passes; the error names `what`.
+    pub async fn wait_for<F: Fn(&SlackSim) -> bool>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        f: F,
+    ) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if f(self) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let (m, e) = {
+                    let s = self.lock();
+                    (s.messages.len(), s.ephemerals.len())
+                };
+                return Err(format!(
+                    "timed out after {timeout:?} waiting for {what} \
+                     (sim holds {m} messages, {e} ephemerals)"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Human-readable rendering of `channel`; see [`super::transcript`].
+    pub fn transcript(&self, channel: &str) -> String {
+        super::transcript::render(&self.lock(), channel)
+    }
+
+    /// The next `n` calls of `method` get HTTP 429 with `Retry-After: retry_after_secs`.
+    pub fn rate_limit_next(&self, method: &str, n: usize, retry_after_secs: u64) {
+        self.lock()
+            .rate_limits
+            .insert(method.to_string(), (n, retry_after_secs));
+    }
+
+    /// The next `n` calls of `method` answer `{"ok":false,"error":error}`.
+    pub fn fail_next(&self, method: &str, n: usize, error: &str) {
+        self.lock()
+            .failures
+            .insert(method.to_string(), (n, error.to_string()));
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.inner.state)
+    }
+}
+
+fn lock(state: &Shared) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn handle(
+    AxState(state): AxState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    if let Some(rest) = path.strip_prefix("/api/") {
+        let api_method = rest.trim_start_matches('/').to_string();
+        let params = match params(&uri, &headers, &body) {
+            Ok(p) => p,
+            Err(e) => return slack_json(Err(e)),
+        };
+        return api(&state, &api_method, &headers, &params);
+    }
+    if path.starts_with("/hooks/") && method == Method::POST {
+        return super::hooks::handle(&mut lock(&state), &path, &body);
+    }
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+/// Query string, then the body (JSON or form), merged; body fields win.
+fn params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, SlackErr> {
+    let mut out = Map::new();
+    if let Some(q) = uri.query() {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(q).map_err(|_| "invalid_arguments")?;
+        for (k, v) in pairs {
+            out.insert(k, Value::String(v));
+        }
+    }
+    if body.is_empty() {
+        return Ok(out);
+    }
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ctype.starts_with("application/json") {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) => out.extend(m),
+            _ => return Err("invalid_json"),
+        }
+    } else {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(body).map_err(|_| "invalid_form_data")?;
+        for (k, v) in pairs {
+            out.insert(k, Value::String(v));
+        }
+    }
+    Ok(out)
+}
+
+/// A parameter as a non-empty string (numbers and booleans are stringified).
+pub(crate) fn param(p: &Map<String, Value>, key: &str) -> Option<String> {
+    let s = match p.get(key)? {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => return None,
+    };
+    (!s.is_empty()).then_some(s)
+}
+
+/// `blocks` as a JSON array: given as an array (JSON bodies) or a JSON string (forms, queries).
+/// `Ok(None)` when absent.
+pub(crate) fn blocks_param(p: &Map<String, Value>) -> Result<Option<Value>, SlackErr> {
+    match p.get("blocks") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Array(_)) => Ok(Some(v.clone())),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(v @ Value::Array(_)) => Ok(Some(v)),
+            _ => Err("invalid_blocks"),
+        },
+        Some(_) => Err("invalid_blocks"),
+    }
+}
+
+fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>) -> Response {
+    let mut s = lock(state);
+    *s.calls.entry(method.to_string()).or_insert(0) += 1;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer != Some(s.config.bot_token.as_str()) {
+        return slack_json(Err("invalid_auth"));
+    }
+    if let Some(secs) = s.take_rate_limit(method) {
+        let mut r = (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({"ok": false, "error": "ratelimited"})),
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return r;
+    }
+    if let Some(err) = s.take_failure(method) {
+        return Json(json!({"ok": false, "error": err})).into_response();
+    }
+    let result = match method {
+        "chat.postMessage" => post_message(&mut s, p),
+        "chat.update" => update(&mut s, p),
+        "chat.postEphemeral" => post_ephemeral(&mut s, p),
+        "users.info" => users_info(&s, p),
+        "auth.test" => Ok(json!({
+            "url": "https://sim.slack.com/",
+            "team": "Sim",
+            "user": "okta-reset",
+            "team_id": s.config.team_id,
+            "user_id": s.config.bot_user_id,
+            "bot_id": SIM_BOT_ID,
+        })),
+        _ => Err("unknown_method"),
+    };
+    slack_json(result)
+}
+
+/// HTTP 200 with `{"ok":true,…}` or `{"ok":false,"error":…}`.
+fn slack_json(result: Result<Value, SlackErr>) -> Response {
+    let body = match result {
+        Ok(Value::Object(mut m)) => {
+            m.insert("ok".into(), Value::Bool(true));
+            Value::Object(m)
+        }
+        Ok(_) => json!({"ok": true}),
+        Err(e) => json!({"ok": false, "error": e}),
+    };
+    Json(body).into_response()
+}
+
+fn post_message(s: &mut State, p: &Map<String, Value>) -> Result<Value, SlackErr> {
+    let channel = param(p, "channel").ok_or("channel_not_found")?;
+    let text = param(p, "text");
+    let blocks = blocks_param(p)?;
+    if text.is_none() && blocks.is_none() {
+        return Err("no_text");
+    }
+    let user = s.config.bot_user_id.clone();
+    let thread_ts = param(p, "thread_ts");
+    let i = s.post_message(
+        &channel,
+        &user,
+        text.unwrap_or_default(),
+        blocks.unwrap_or(Value::Null),
+        thread_ts.as_deref(),
+    )?;
+    let m = &s.messages[i];
+    Ok(json!({"channel": m.channel, "ts": m.ts, "message": message_json(m, SIM_BOT_ID)}))
+}
+
+fn update(s: &mut State, p: &Map<String, Value>) -> Result<Value, SlackErr> {
+    let channel = param(p, "channel").ok_or("channel_not_found")?;
+    let ts = param(p, "ts").ok_or("message_not_found")?;
+    let text = param(p, "text");
+    let blocks = blocks_param(p)?;
+    if text.is_none() && blocks.is_none() {
+        return Err("no_text");
+    }
+    let i = s.update_message(&channel, &ts, text, blocks)?;
+    let m = &s.messages[i];
+    let mut out = json!({
+        "channel": m.channel,
+        "ts": m.ts,
+        "text": m.text,
+        "message": message_json(m, SIM_BOT_ID),
+    });
+    if let Some(t) = &m.thread_ts {
+        out["thread_ts"] = json!(t);
+    }
+    Ok(out)
+}
+
+fn post_ephemeral(s: &mut State, p: &Map<String, Value>) -> Result<Value, SlackErr> {
+    let channel = param(p, "channel").ok_or("channel_not_found")?;
+    let user = param(p, "user").ok_or("user_not_in_channel")?;
+    let text = param(p, "text");
+    let blocks = blocks_param(p)?;
+    if text.is_none() && blocks.is_none() {
+        return Err("no_text");
+    }
+    let i = s.post_ephemeral(
+        &channel,
+        &user,
+        text.unwrap_or_default(),
+        blocks.unwrap_or(Value::Null),
+        param(p, "thread_ts"),
+        false,
+    )?;
+    Ok(json!({"message_ts": s.ephemerals[i].message_ts}))
+}
+
+fn users_info(s: &State, p: &Map<String, Value>) -> Result<Value, SlackErr> {
+    let id = param(p, "user").ok_or("user_not_found")?;
+    let user = s.user(&id).ok_or("user_not_found")?;
+    Ok(json!({"user": user.to_json()}))
+}
