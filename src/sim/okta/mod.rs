@@ -1,1 +1,406 @@
-//! Simulated Okta org (see module docs in the files below).
+//! Simulated Okta org: a real HTTP server on 127.0.0.1 that answers like Okta's management API.
+//!
+//! Used by the demo, the integration tests and the benchmarks. It implements what okta-reset calls:
+//! single user by id or login, user search, group search, group members (paged with `Link`
+//! headers), admin role assignees and `lifecycle/reset_password`, with Okta's error bodies,
+//! `X-Rate-Limit-*` headers, per-bucket windows, a concurrency limit, injected latency and 5xx.
+//!
+//! Files: [`org`] (data and the demo org), [`search`] (filter expressions), [`ratelimit`],
+//! `routes` (the handlers) and `render` (JSON shapes and error bodies).
+
+pub mod org;
+pub mod ratelimit;
+mod render;
+mod routes;
+pub mod search;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::sync::oneshot;
+
+pub use org::{okta_id, SimGroup, SimOrg, SimUser, RESETTABLE_STATUSES};
+pub use ratelimit::{Bucket, BucketLimits};
+
+/// How the simulated org behaves.
+#[derive(Debug, Clone)]
+pub struct OktaSimConfig {
+    /// Expected in `Authorization: SSWS <api_token>`.
+    pub api_token: String,
+    /// Rate-limit window.
+    pub window: Duration,
+    /// Calls per bucket per window.
+    pub limits: BucketLimits,
+    /// More requests than this in flight at once get a concurrency 429.
+    pub concurrency_limit: usize,
+    /// Mean latency added to each call (slept while the call counts as in flight).
+    pub latency: Duration,
+    /// Latency varies by up to ± this much, uniformly.
+    pub jitter: Duration,
+    /// Share of calls answered 500 E0000009 before anything else happens.
+    pub error_rate_5xx: f64,
+    /// Seed of the RNG behind latency jitter and 5xx injection.
+    pub seed: u64,
+    /// Largest `limit` honoured on paged endpoints (larger values are capped).
+    pub page_limit_max: usize,
+}
+
+impl Default for OktaSimConfig {
+    fn default() -> Self {
+        OktaSimConfig {
+            api_token: "sim-okta-token".to_string(),
+            window: Duration::from_secs(60),
+            limits: BucketLimits::default(),
+            concurrency_limit: 75,
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            error_rate_5xx: 0.0,
+            seed: 0,
+            page_limit_max: 200,
+        }
+    }
+}
+
+/// One accepted `lifecycle/reset_password` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetCall {
+    pub user_id: String,
+    pub send_email: bool,
+    pub revoke_sessions: bool,
+    pub at: SystemTime,
+    /// The `X-Okta-Request-Id` the sim answered with (the System Log correlation key).
+    pub request_id: String,
+    pub user_agent: Option<String>,
+}
+
+/// Per-bucket counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BucketCounts {
+    pub users_post: u64,
+    pub users_get: u64,
+    pub groups: u64,
+    pub other: u64,
+}
+
+impl BucketCounts {
+    pub fn get(&self, bucket: Bucket) -> u64 {
+        match bucket {
+            Bucket::UsersPost => self.users_post,
+            Bucket::UsersGet => self.users_get,
+            Bucket::Groups => self.groups,
+            Bucket::Other => self.other,
+        }
+    }
+
+    fn bump(&mut self, bucket: Bucket) {
+        match bucket {
+            Bucket::UsersPost => self.users_post += 1,
+            Bucket::UsersGet => self.users_get += 1,
+            Bucket::Groups => self.groups += 1,
+            Bucket::Other => self.other += 1,
+        }
+    }
+}
+
+/// What the sim has seen so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Every request received, whatever the answer.
+    pub total_calls: u64,
+    /// Requests received per bucket, whatever the answer.
+    pub calls: BucketCounts,
+    /// 429s because a bucket was spent, in total and per bucket.
+    pub rate_limited: u64,
+    pub rate_limited_by_bucket: BucketCounts,
+    /// 429s because too many requests were in flight.
+    pub concurrency_limited: u64,
+    /// 5xx answers (injected by error rate or by `fail_next_resets`).
+    pub server_errors: u64,
+    /// 401 answers.
+    pub unauthorized: u64,
+    /// Most requests in flight at once.
+    pub peak_concurrency: usize,
+}
+
+/// Switches and counters, behind one lock.
+struct Control {
+    token_revoked: bool,
+    resets_forbidden: bool,
+    fail_next: Option<(usize, u16)>,
+    error_rate_5xx: f64,
+    rng: StdRng,
+    limiter: ratelimit::RateLimiter,
+    stats: SimStats,
+}
+
+/// A group with its members as indexes into the id-sorted user list (so sorted by id too).
+struct GroupRec {
+    id: String,
+    name: String,
+    kind: String,
+    members: Vec<u32>,
+}
+
+/// The org's data, behind one lock.
+struct Data {
+    /// Sorted by id: cursors are "the last id of the page".
+    users: Vec<SimUser>,
+    by_login: HashMap<String, u32>,
+    groups: Vec<GroupRec>,
+    group_by_id: HashMap<String, usize>,
+    status_changed: HashMap<u32, SystemTime>,
+    reset_calls: Vec<ResetCall>,
+    reset_counts: HashMap<String, usize>,
+}
+
+impl Data {
+    fn new(org: SimOrg) -> Data {
+        let mut users = org.users;
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        users.dedup_by(|b, a| {
+            let dup = a.id == b.id;
+            if dup {
+                tracing::warn!(id = %b.id, "sim okta: duplicate user id dropped");
+            }
+            dup
+        });
+        let by_login = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.login.to_lowercase(), i as u32))
+            .collect();
+        let mut groups = Vec::with_capacity(org.groups.len());
+        let mut group_by_id = HashMap::new();
+        for g in org.groups {
+            let mut members: Vec<u32> = g
+                .members
+                .iter()
+                .filter_map(|id| users.binary_search_by(|u| u.id.as_str().cmp(id)).ok())
+                .map(|i| i as u32)
+                .collect();
+            members.sort_unstable();
+            members.dedup();
+            group_by_id.insert(g.id.clone(), groups.len());
+            groups.push(GroupRec {
+                id: g.id,
+                name: g.name,
+                kind: g.kind,
+                members,
+            });
+        }
+        Data {
+            users,
+            by_login,
+            groups,
+            group_by_id,
+            status_changed: HashMap::new(),
+            reset_calls: Vec::new(),
+            reset_counts: HashMap::new(),
+        }
+    }
+
+    fn user_index(&self, id: &str) -> Option<u32> {
+        self.users
+            .binary_search_by(|u| u.id.as_str().cmp(id))
+            .ok()
+            .map(|i| i as u32)
+    }
+}
+
+struct Shared {
+    config: OktaSimConfig,
+    base_url: String,
+    in_flight: Arc<ratelimit::InFlight>,
+    ctl: Mutex<Control>,
+    data: Mutex<Data>,
+}
+
+impl Shared {
+    fn ctl(&self) -> MutexGuard<'_, Control> {
+        self.ctl.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn data(&self) -> MutexGuard<'_, Data> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+struct ServerHandle {
+    shutdown: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl ServerHandle {
+    fn stop(&self) {
+        let tx = self
+            .shutdown
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(tx) = tx {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A running simulated org. Cheap to clone; the server stops when the last clone is dropped or on
+/// [`OktaSim::shutdown`].
+#[derive(Clone)]
+pub struct OktaSim {
+    shared: Arc<Shared>,
+    server: Arc<ServerHandle>,
+}
+
+impl std::fmt::Debug for OktaSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OktaSim")
+            .field("base_url", &self.shared.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OktaSim {
+    /// Binds 127.0.0.1 on a free port and serves `org` until shut down.
+    pub async fn start(org: SimOrg, config: OktaSimConfig) -> std::io::Result<OktaSim> {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let addr = listener.local_addr()?;
+        let control = Control {
+            token_revoked: false,
+            resets_forbidden: false,
+            fail_next: None,
+            error_rate_5xx: config.error_rate_5xx,
+            rng: StdRng::seed_from_u64(config.seed),
+            limiter: ratelimit::RateLimiter::new(config.window, config.limits),
+            stats: SimStats::default(),
+        };
+        let shared = Arc::new(Shared {
+            base_url: format!("http://{addr}"),
+            config,
+            in_flight: Arc::default(),
+            ctl: Mutex::new(control),
+            data: Mutex::new(Data::new(org)),
+        });
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = routes::router(shared.clone());
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "sim okta server ended");
+            }
+        });
+        Ok(OktaSim {
+            shared,
+            server: Arc::new(ServerHandle {
+                shutdown: Mutex::new(Some(tx)),
+            }),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the org URL (the API lives under `/api/v1`).
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    pub fn api_token(&self) -> &str {
+        &self.shared.config.api_token
+    }
+
+    /// Every accepted reset, in order.
+    pub fn reset_calls(&self) -> Vec<ResetCall> {
+        self.shared.data().reset_calls.clone()
+    }
+
+    /// Successful resets of this user.
+    pub fn reset_count(&self, user_id: &str) -> usize {
+        self.shared
+            .data()
+            .reset_counts
+            .get(user_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn user_status(&self, user_id: &str) -> Option<String> {
+        let data = self.shared.data();
+        let i = data.user_index(user_id)?;
+        Some(data.users[i as usize].status.clone())
+    }
+
+    /// Changes a user's status (e.g. to suspend someone between approval and execution).
+    pub fn set_user_status(&self, user_id: &str, status: &str) -> bool {
+        let mut data = self.shared.data();
+        let Some(i) = data.user_index(user_id) else {
+            return false;
+        };
+        data.users[i as usize].status = status.to_string();
+        data.status_changed.insert(i, SystemTime::now());
+        true
+    }
+
+    /// The id of the user with this login (case-insensitive).
+    pub fn user_id_by_login(&self, login: &str) -> Option<String> {
+        let data = self.shared.data();
+        let i = *data.by_login.get(&login.to_lowercase())?;
+        Some(data.users[i as usize].id.clone())
+    }
+
+    /// Ids of every group with this name (case-insensitive).
+    pub fn group_ids_named(&self, name: &str) -> Vec<String> {
+        let name = name.to_lowercase();
+        let data = self.shared.data();
+        data.groups
+            .iter()
+            .filter(|g| g.name.to_lowercase() == name)
+            .map(|g| g.id.clone())
+            .collect()
+    }
+
+    pub fn stats(&self) -> SimStats {
+        let mut stats = self.shared.ctl().stats;
+        stats.peak_concurrency = self.shared.in_flight.peak();
+        stats
+    }
+
+    /// From now on every call gets 401 E0000011.
+    pub fn revoke_token(&self) {
+        self.shared.ctl().token_revoked = true;
+    }
+
+    /// From now on resets get 403 E0000006 (the token lacks the permission).
+    pub fn forbid_resets(&self) {
+        self.shared.ctl().resets_forbidden = true;
+    }
+
+    /// The next `n` reset calls answer `status` without resetting.
+    pub fn fail_next_resets(&self, n: usize, status: u16) {
+        self.shared.ctl().fail_next = (n > 0).then_some((n, status));
+    }
+
+    pub fn set_error_rate_5xx(&self, rate: f64) {
+        self.shared.ctl().error_rate_5xx = rate.clamp(0.0, 1.0);
+    }
+
+    /// Another client spends `n` calls of the bucket's current window.
+    pub fn consume_budget(&self, bucket: Bucket, n: u32) {
+        self.shared.ctl().limiter.consume(bucket, n, Instant::now());
+    }
+
+    /// Stops the server (also when other clones exist). In-flight requests finish first.
+    pub fn shutdown(self) {
+        self.server.stop();
+    }
+}
