@@ -2,6 +2,15 @@
 //!
 //! Data walks one way: Slack request → intent → policy → store → Okta → journal → Slack message.
 
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod demo;
 pub mod domain;
+pub mod jobs;
+pub mod okta;
+pub mod secret;
+pub mod service;
 pub mod sim;
 pub mod slack;
+pub mod store;

@@ -1,4 +1,8 @@
 //! Pure domain logic: no I/O. Parsed at the edge, decided here.
 
+pub mod classify;
 pub mod command;
+pub mod digest;
 pub mod ids;
+pub mod policy;
+pub mod request;

@@ -4,3 +4,4 @@
 
 pub mod okta;
 pub mod slack;
+pub mod world;

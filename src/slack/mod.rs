@@ -1,3 +1,7 @@
 //! Everything that speaks Slack: request verification, inbound payloads, rendering, outbound API.
 
+pub mod escape;
+pub mod inbound;
+pub mod outbound;
+pub mod render;
 pub mod verify;

@@ -81,7 +81,13 @@ mod tests {
     fn slack_documented_vector_signs_and_verifies() {
         assert_eq!(sign(SECRET, TS, BODY.as_bytes()), EXPECTED);
         assert_eq!(
-            verify(SECRET, Some(TS), Some(EXPECTED), BODY.as_bytes(), 1531420618 + 10),
+            verify(
+                SECRET,
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                1531420618 + 10
+            ),
             Ok(())
         );
     }

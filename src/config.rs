@@ -1,0 +1,464 @@
+//! Typed settings: a TOML file for everything that is not secret, the environment for secrets.
+//! Read once at start-up, validated with messages that name the key and the fix, then passed down.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::domain::ids::{SlackChannelId, SlackTeamId, SlackUserId};
+use crate::secret::Secret;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub slack: SlackConfig,
+    pub okta: OktaConfig,
+    pub policy: PolicyConfig,
+    pub store: StoreConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Inbound bodies above this are refused before they are read further.
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SlackConfig {
+    pub api_url: Url,
+    pub team_id: SlackTeamId,
+    pub channels: Vec<SlackChannelId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OktaConfig {
+    pub org_url: Url,
+    pub concurrency: usize,
+    pub call_timeout_secs: u64,
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicyConfig {
+    pub requesters: BTreeSet<SlackUserId>,
+    pub approvers: BTreeSet<SlackUserId>,
+    pub approval_ttl_minutes: i64,
+    pub max_targets: usize,
+    pub require_reason: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// Secrets, only ever from the environment.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub slack_signing_secret: Secret,
+    pub slack_bot_token: Secret,
+    pub okta_api_token: Secret,
+}
+
+pub const OKTA_CONCURRENCY_MAX: usize = 30;
+
+// ---- file format -------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    slack: RawSlack,
+    okta: RawOkta,
+    policy: RawPolicy,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default = "default_listen")]
+    listen: String,
+    #[serde(default = "default_body_limit")]
+    body_limit_bytes: usize,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            body_limit_bytes: default_body_limit(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:3000".into()
+}
+fn default_body_limit() -> usize {
+    64 * 1024
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlack {
+    #[serde(default = "default_slack_api")]
+    api_url: String,
+    team_id: String,
+    channels: Vec<String>,
+}
+
+fn default_slack_api() -> String {
+    "https://slack.com/api".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOkta {
+    org_url: String,
+    #[serde(default = "default_concurrency")]
+    concurrency: usize,
+    #[serde(default = "default_call_timeout")]
+    call_timeout_secs: u64,
+    #[serde(default = "default_max_retries")]
+    max_retries: u32,
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+fn default_call_timeout() -> u64 {
+    15
+}
+fn default_max_retries() -> u32 {
+    4
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    requesters: Vec<String>,
+    approvers: Vec<String>,
+    #[serde(default = "default_ttl")]
+    approval_ttl_minutes: i64,
+    #[serde(default = "default_max_targets")]
+    max_targets: usize,
+    #[serde(default = "default_true")]
+    require_reason: bool,
+}
+
+fn default_ttl() -> i64 {
+    30
+}
+fn default_max_targets() -> usize {
+    1000
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    #[serde(default = "default_store_url")]
+    url: String,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        Self {
+            url: default_store_url(),
+        }
+    }
+}
+
+pub fn default_store_url() -> String {
+    "sqlite://data/okta-reset.db".into()
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    #[serde(default)]
+    format: LogFormat,
+}
+
+// ---- errors ------------------------------------------------------------------------------------
+
+/// Every problem found, each naming the key (or variable) and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("the configuration is not usable:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl ConfigError {
+    fn one(problem: String) -> Self {
+        Self {
+            problems: vec![problem],
+        }
+    }
+}
+
+// ---- loading -----------------------------------------------------------------------------------
+
+impl Config {
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::one(format!(
+                "cannot read the config file {}: {e} (start from config/okta-reset.example.toml)",
+                path.display()
+            ))
+        })?;
+        Self::from_toml(&text)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| ConfigError::one(format!("the file is not valid: {}", e.message())))?;
+        validate(raw)
+    }
+}
+
+impl Secrets {
+    /// Reads the secrets through `get` (the process environment in production, a map in tests).
+    pub fn from_env_with(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let mut read = |name: &str, hint: &str, prefix: Option<&str>| -> Secret {
+            match get(name).map(|v| v.trim().to_string()) {
+                Some(v) if !v.is_empty() => {
+                    if let Some(p) = prefix {
+                        if !v.starts_with(p) {
+                            problems.push(format!("{name} does not start with `{p}`: {hint}"));
+                        }
+                    }
+                    Secret::new(v)
+                }
+                _ => {
+                    problems.push(format!("{name} is not set: {hint}"));
+                    Secret::new(String::new())
+                }
+            }
+        };
+        let slack_signing_secret = read(
+            "SLACK_SIGNING_SECRET",
+            "copy it from your Slack app's Basic Information page",
+            None,
+        );
+        let slack_bot_token = read(
+            "SLACK_BOT_TOKEN",
+            "use the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page",
+            Some("xoxb-"),
+        );
+        let okta_api_token = read(
+            "OKTA_API_TOKEN",
+            "create an API token in Okta (Security → API → Tokens) as an admin with the Help Desk role",
+            None,
+        );
+        if problems.is_empty() {
+            Ok(Self {
+                slack_signing_secret,
+                slack_bot_token,
+                okta_api_token,
+            })
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+}
+
+fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+    let mut p: Vec<String> = Vec::new();
+
+    let listen = raw.server.listen.parse::<SocketAddr>().unwrap_or_else(|_| {
+        p.push(format!(
+            "server.listen: `{}` is not an address:port (e.g. \"127.0.0.1:3000\" or \"0.0.0.0:3000\")",
+            raw.server.listen
+        ));
+        SocketAddr::from(([127, 0, 0, 1], 3000))
+    });
+    if raw.server.body_limit_bytes < 1024 {
+        p.push("server.body_limit_bytes: must be at least 1024".into());
+    }
+
+    let api_url = service_url("slack.api_url", &raw.slack.api_url, &mut p);
+    let team_id = SlackTeamId::parse(&raw.slack.team_id).unwrap_or_else(|e| {
+        p.push(format!("slack.team_id: {e}"));
+        SlackTeamId::parse("T0000").expect("valid")
+    });
+    let mut channels = Vec::new();
+    for c in &raw.slack.channels {
+        match SlackChannelId::parse(c) {
+            Ok(id) => channels.push(id),
+            Err(e) => p.push(format!("slack.channels: {e}")),
+        }
+    }
+    if raw.slack.channels.is_empty() {
+        p.push(
+            "slack.channels is empty: list the channel IDs (C…) where requests may be made".into(),
+        );
+    }
+
+    let org_url = service_url("okta.org_url", &raw.okta.org_url, &mut p);
+    if raw.okta.concurrency == 0 || raw.okta.concurrency > OKTA_CONCURRENCY_MAX {
+        p.push(format!(
+            "okta.concurrency: {} is out of range; use 1 to {OKTA_CONCURRENCY_MAX} (Okta advises about 10 for bulk work)",
+            raw.okta.concurrency
+        ));
+    }
+    if raw.okta.call_timeout_secs == 0 {
+        p.push("okta.call_timeout_secs: must be at least 1".into());
+    }
+
+    let requesters = user_ids("policy.requesters", &raw.policy.requesters, &mut p);
+    let approvers = user_ids("policy.approvers", &raw.policy.approvers, &mut p);
+    if raw.policy.requesters.is_empty() {
+        p.push("policy.requesters is empty: list the Slack user IDs (U…) allowed to ask".into());
+    }
+    if raw.policy.approvers.is_empty() {
+        p.push("policy.approvers is empty: list the Slack user IDs (U…) allowed to approve".into());
+    } else {
+        // The two-person rule needs, for every requester, an approver other than themselves.
+        let stranded: Vec<&str> = requesters
+            .iter()
+            .filter(|r| approvers.iter().all(|a| a == *r))
+            .map(|r| r.as_str())
+            .collect();
+        if !stranded.is_empty() {
+            p.push(format!(
+                "policy.approvers only contains the requester(s) {}: nobody else could approve their requests; add another approver",
+                stranded.join(", ")
+            ));
+        }
+    }
+    if raw.policy.approval_ttl_minutes < 1 || raw.policy.approval_ttl_minutes > 24 * 60 {
+        p.push("policy.approval_ttl_minutes: use 1 to 1440".into());
+    }
+    if raw.policy.max_targets == 0 {
+        p.push("policy.max_targets: must be at least 1".into());
+    }
+
+    let store_url = raw.store.url.trim().to_string();
+    if !store_url.starts_with("sqlite:") {
+        if store_url.starts_with("postgres://") || store_url.starts_with("postgresql://") {
+            p.push("store.url: this version stores in SQLite only; use sqlite://PATH".into());
+        } else {
+            p.push(format!(
+                "store.url: `{store_url}` is not a store URL; use sqlite://data/okta-reset.db"
+            ));
+        }
+    }
+
+    if !p.is_empty() {
+        return Err(ConfigError { problems: p });
+    }
+    Ok(Config {
+        server: ServerConfig {
+            listen,
+            body_limit_bytes: raw.server.body_limit_bytes,
+        },
+        slack: SlackConfig {
+            api_url: api_url.expect("checked"),
+            team_id,
+            channels,
+        },
+        okta: OktaConfig {
+            org_url: org_url.expect("checked"),
+            concurrency: raw.okta.concurrency,
+            call_timeout_secs: raw.okta.call_timeout_secs,
+            max_retries: raw.okta.max_retries,
+        },
+        policy: PolicyConfig {
+            requesters,
+            approvers,
+            approval_ttl_minutes: raw.policy.approval_ttl_minutes,
+            max_targets: raw.policy.max_targets,
+            require_reason: raw.policy.require_reason,
+        },
+        store: StoreConfig { url: store_url },
+        log: LogConfig {
+            format: raw.log.format,
+        },
+    })
+}
+
+fn user_ids(key: &str, values: &[String], p: &mut Vec<String>) -> BTreeSet<SlackUserId> {
+    let mut out = BTreeSet::new();
+    for v in values {
+        match SlackUserId::parse(v) {
+            Ok(id) => {
+                out.insert(id);
+            }
+            Err(e) => p.push(format!(
+                "{key}: {e} (allowlists take Slack user IDs, never names)"
+            )),
+        }
+    }
+    out
+}
+
+/// A service base URL: https, or plain http only for loopback hosts (local fakes).
+fn service_url(key: &str, value: &str, p: &mut Vec<String>) -> Option<Url> {
+    let url = match Url::parse(value.trim()) {
+        Ok(u) => u,
+        Err(e) => {
+            p.push(format!("{key}: `{value}` is not a URL ({e})"));
+            return None;
+        }
+    };
+    match url.scheme() {
+        "https" => Some(url),
+        "http" if is_loopback(&url) => Some(url),
+        "http" => {
+            p.push(format!(
+                "{key}: plain http:// is accepted only for loopback hosts; use https://{}",
+                url.host_str().unwrap_or("…")
+            ));
+            None
+        }
+        other => {
+            p.push(format!(
+                "{key}: scheme `{other}` is not supported; use https://"
+            ));
+            None
+        }
+    }
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,123 @@
+//! Which resolved users a run may reset, and why the others are skipped.
+
+use std::fmt;
+
+/// The verdict on one resolved target. Only `Reset` targets are ever sent to Okta.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Classification {
+    Reset,
+    /// `ACTIVE_DIRECTORY` or `LDAP`: Okta's console already bulk-resets these, and with delegated
+    /// authentication the directory password keeps working.
+    SkipDirectory,
+    /// `FEDERATION` or `SOCIAL`: a reset would convert the user into an Okta-password user.
+    SkipFederated,
+    /// A status Okta refuses to reset (STAGED, PROVISIONED, SUSPENDED, DEPROVISIONED, …).
+    SkipStatus(String),
+    /// A provider this bot does not know; never guessed.
+    SkipUnknownProvider(String),
+    /// Listed again (in the same group, a second target spec, or a CSV).
+    SkipDuplicate,
+    /// Asked for, but Okta has no such user.
+    SkipNotFound,
+}
+
+pub const RESETTABLE_STATUSES: [&str; 4] = ["ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY"];
+
+/// Classifies a user from its credential provider type and status.
+pub fn classify(provider: &str, status: &str) -> Classification {
+    match provider {
+        "OKTA" | "IMPORT" => {
+            if RESETTABLE_STATUSES.contains(&status) {
+                Classification::Reset
+            } else {
+                Classification::SkipStatus(status.to_string())
+            }
+        }
+        "ACTIVE_DIRECTORY" | "LDAP" => Classification::SkipDirectory,
+        "FEDERATION" | "SOCIAL" => Classification::SkipFederated,
+        other => Classification::SkipUnknownProvider(other.to_string()),
+    }
+}
+
+impl Classification {
+    /// Stable code stored in the database and used in results.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Reset => "reset",
+            Self::SkipDirectory => "skip_directory",
+            Self::SkipFederated => "skip_federated",
+            Self::SkipStatus(_) => "skip_status",
+            Self::SkipUnknownProvider(_) => "skip_provider",
+            Self::SkipDuplicate => "skip_duplicate",
+            Self::SkipNotFound => "skip_not_found",
+        }
+    }
+
+    /// Short group label for counts ("wrong status", not each status).
+    pub fn label(code: &str) -> &'static str {
+        match code {
+            "reset" => "will reset",
+            "skip_directory" => "skipped: AD/LDAP-managed",
+            "skip_federated" => "skipped: federated/social",
+            "skip_status" => "skipped: wrong status",
+            "skip_provider" => "skipped: unknown provider",
+            "skip_duplicate" => "skipped: duplicate",
+            "skip_not_found" => "skipped: not found",
+            _ => "other",
+        }
+    }
+
+    pub fn is_reset(&self) -> bool {
+        matches!(self, Self::Reset)
+    }
+}
+
+impl fmt::Display for Classification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Reset => f.write_str("will reset"),
+            Self::SkipDirectory => f.write_str("AD/LDAP-managed: reset it in the directory"),
+            Self::SkipFederated => {
+                f.write_str("federated/social login: a reset would convert the account")
+            }
+            Self::SkipStatus(s) => write!(f, "status {s} cannot be reset"),
+            Self::SkipUnknownProvider(p) => write!(f, "unknown credential provider {p}"),
+            Self::SkipDuplicate => f.write_str("listed more than once"),
+            Self::SkipNotFound => f.write_str("not found in Okta"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn okta_and_import_users_in_resettable_statuses_are_reset() {
+        for p in ["OKTA", "IMPORT"] {
+            for s in RESETTABLE_STATUSES {
+                assert_eq!(classify(p, s), Classification::Reset, "{p} {s}");
+            }
+            for s in ["STAGED", "PROVISIONED", "SUSPENDED", "DEPROVISIONED"] {
+                assert_eq!(classify(p, s), Classification::SkipStatus(s.into()));
+            }
+        }
+    }
+
+    #[test]
+    fn directory_and_federated_users_are_never_reset_whatever_the_status() {
+        for s in RESETTABLE_STATUSES {
+            assert_eq!(
+                classify("ACTIVE_DIRECTORY", s),
+                Classification::SkipDirectory
+            );
+            assert_eq!(classify("LDAP", s), Classification::SkipDirectory);
+            assert_eq!(classify("FEDERATION", s), Classification::SkipFederated);
+            assert_eq!(classify("SOCIAL", s), Classification::SkipFederated);
+            assert_eq!(
+                classify("", s),
+                Classification::SkipUnknownProvider(String::new())
+            );
+        }
+    }
+}

@@ -1,0 +1,340 @@
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::domain::digest::snapshot_digest;
+use crate::domain::request::State;
+use crate::okta::OktaError;
+use crate::service::Service;
+use crate::slack::outbound::Message;
+use crate::slack::render::{self, Progress};
+use crate::store::{outcome, RequestRecord, TargetRecord};
+
+/// The progress message is edited at most this often (chat.update is Tier 3: ~50/min).
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Receives approved request ids and runs each in its own task.
+pub async fn run_loop(svc: Arc<Service>, mut rx: mpsc::UnboundedReceiver<String>) {
+    while let Some(id) = rx.recv().await {
+        let svc = svc.clone();
+        tokio::spawn(async move { run(svc, id).await });
+    }
+}
+
+/// At start-up: runs that were approved or under way when the bot stopped carry on.
+pub async fn resume_all(svc: &Arc<Service>) {
+    match svc
+        .store
+        .requests_in_states(&[State::Approved, State::Running])
+        .await
+    {
+        Ok(list) => {
+            for r in list {
+                tracing::info!(request = %r.id, state = r.state.code(), "resuming");
+                svc.enqueue_run(&r.id);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "could not list runs to resume"),
+    }
+}
+
+struct Counters {
+    done: AtomicUsize,
+    reset: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+pub async fn run(svc: Arc<Service>, id: String) {
+    let Ok(Some(r)) = svc.store.get_request(&id).await else {
+        tracing::error!(request = %id, "approved request not found");
+        return;
+    };
+    let now = svc.now();
+    let resumed = r.state == State::Running;
+    match r.state {
+        State::Approved => match svc
+            .store
+            .transition(&id, State::Approved, State::Running, None, now)
+            .await
+        {
+            Ok(true) => {}
+            _ => return, // cancelled meanwhile, or another worker has it
+        },
+        State::Running => {}
+        _ => return,
+    }
+    let cancel = svc.cancel_flag(&id);
+    let stop: Arc<Mutex<Option<OktaError>>> = Arc::new(Mutex::new(None));
+    let Ok(all) = svc.store.targets(&id).await else {
+        tracing::error!(request = %id, "cannot read targets");
+        return;
+    };
+
+    // The run touches exactly the approved list: check the snapshot has not changed.
+    let ids: Vec<&str> = all
+        .iter()
+        .filter(|t| t.target.classification == "reset")
+        .filter_map(|t| t.target.okta_id.as_deref())
+        .collect();
+    if snapshot_digest(ids.iter().copied()) != r.digest {
+        finish_stopped(&svc, &r, "the stored target list no longer matches the approved snapshot digest; nothing more was reset").await;
+        return;
+    }
+
+    if resumed {
+        // A call whose answer was lost when the bot stopped: its fate is unknown, so it is not
+        // repeated blindly. Reported as failed for an admin to check in Okta.
+        for t in all.iter().filter(|t| t.outcome == outcome::IN_FLIGHT) {
+            let _ = svc
+                .store
+                .set_outcome(
+                    &id,
+                    t.seq,
+                    outcome::FAILED,
+                    Some("interrupted while calling Okta: check this user in Okta before retrying"),
+                    None,
+                    now,
+                )
+                .await;
+        }
+        svc.say_in_thread(
+            &r,
+            &Message::text(format!(
+                "♻️ The bot restarted during this run; resuming {}.",
+                render::slack_date(now)
+            )),
+        )
+        .await;
+    }
+    svc.refresh_root(&id).await;
+    svc.audit(
+        Some(&id),
+        None,
+        if resumed {
+            "run_resumed"
+        } else {
+            "run_started"
+        },
+        json!({"to_reset": r.reset_count}),
+    )
+    .await;
+
+    let pending = match svc.store.pending_resets(&id).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(request = %id, error = %e, "cannot read pending targets");
+            return;
+        }
+    };
+    let total = r.reset_count as usize;
+    let already = total - pending.len();
+    let counters = Arc::new(Counters {
+        done: AtomicUsize::new(already),
+        reset: AtomicUsize::new(all.iter().filter(|t| t.outcome == outcome::RESET).count()),
+        failed: AtomicUsize::new(all.iter().filter(|t| t.outcome == outcome::FAILED).count()),
+    });
+
+    let progress_ts = match &r.progress_ts {
+        Some(ts) => Some(ts.clone()),
+        None => {
+            let p = progress_of(&counters, total);
+            let ts = svc
+                .say_in_thread(&r, &render::progress(&p, svc.now()))
+                .await;
+            if let Some(ts) = &ts {
+                let _ = svc.store.set_progress_ts(&id, ts).await;
+            }
+            ts
+        }
+    };
+    let finished = Arc::new(AtomicBool::new(false));
+    let ticker = progress_ticker(
+        svc.clone(),
+        r.clone(),
+        progress_ts.clone(),
+        counters.clone(),
+        total,
+        finished.clone(),
+    );
+
+    let concurrency = svc.config.okta.concurrency;
+    futures::stream::iter(pending)
+        .for_each_concurrent(concurrency, |t| {
+            let svc = svc.clone();
+            let id = id.clone();
+            let stop = stop.clone();
+            let cancel = cancel.clone();
+            let counters = counters.clone();
+            let revoke = r.revoke_sessions;
+            async move {
+                if cancel.load(Ordering::SeqCst) || stop.lock().expect("stop").is_some() {
+                    return;
+                }
+                reset_one(&svc, &id, &t, revoke, &stop, &counters).await;
+            }
+        })
+        .await;
+    finished.store(true, Ordering::SeqCst);
+    let _ = ticker.await;
+    if let Some(ts) = &progress_ts {
+        let p = progress_of(&counters, total);
+        let _ = svc
+            .slack
+            .update(&r.channel_id, ts, &render::progress(&p, svc.now()))
+            .await;
+    }
+
+    let stopped = stop.lock().expect("stop").take();
+    match stopped {
+        Some(e) => finish_stopped(&svc, &r, &format!("{e}. The remaining users were not attempted; fix the credentials and make a new request for them.")).await,
+        None => {
+            let _ = svc.store.transition(&id, State::Running, State::Completed, None, svc.now()).await;
+            post_summary(&svc, &id).await;
+        }
+    }
+    svc.forget_cancel_flag(&id);
+}
+
+async fn reset_one(
+    svc: &Arc<Service>,
+    id: &str,
+    t: &TargetRecord,
+    revoke: bool,
+    stop: &Mutex<Option<OktaError>>,
+    c: &Counters,
+) {
+    let Some(okta_id) = t.target.okta_id.as_deref() else {
+        return;
+    };
+    // Journal before the call: if the bot dies now, the resume knows this call's fate is unknown.
+    if let Err(e) = svc
+        .store
+        .set_outcome(id, t.seq, outcome::IN_FLIGHT, None, None, svc.now())
+        .await
+    {
+        tracing::error!(request = id, error = %e, "cannot journal; not calling Okta");
+        return;
+    }
+    let result = svc.okta.reset_password(okta_id, revoke).await;
+    let now = svc.now();
+    let (out, reason, okta_req) = match &result {
+        Ok(done) => (outcome::RESET, None, done.okta_request_id.clone()),
+        Err(e) if e.is_systemic() => {
+            let mut s = stop.lock().expect("stop");
+            if s.is_none() {
+                *s = Some(e.clone());
+            }
+            // Not reset, and not this user's fault: back to pending, reported as not attempted.
+            (outcome::PENDING, None, None)
+        }
+        Err(e) => (outcome::FAILED, Some(e.to_string()), None),
+    };
+    if let Err(e) = svc
+        .store
+        .set_outcome(id, t.seq, out, reason.as_deref(), okta_req.as_deref(), now)
+        .await
+    {
+        tracing::error!(request = id, error = %e, "cannot journal an outcome");
+    }
+    match out {
+        outcome::RESET => {
+            c.reset.fetch_add(1, Ordering::Relaxed);
+            c.done.fetch_add(1, Ordering::Relaxed);
+        }
+        outcome::FAILED => {
+            c.failed.fetch_add(1, Ordering::Relaxed);
+            c.done.fetch_add(1, Ordering::Relaxed);
+        }
+        _ => {}
+    }
+    svc.audit(
+        Some(id),
+        None,
+        "user_outcome",
+        json!({"okta_id": okta_id, "outcome": out, "reason": reason, "okta_request_id": okta_req}),
+    )
+    .await;
+}
+
+fn progress_of(c: &Counters, total: usize) -> Progress {
+    Progress {
+        done: c.done.load(Ordering::Relaxed),
+        total,
+        reset: c.reset.load(Ordering::Relaxed),
+        failed: c.failed.load(Ordering::Relaxed),
+    }
+}
+
+fn progress_ticker(
+    svc: Arc<Service>,
+    r: RequestRecord,
+    ts: Option<String>,
+    c: Arc<Counters>,
+    total: usize,
+    finished: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let Some(ts) = ts else { return };
+        let mut last_done = usize::MAX;
+        loop {
+            // Sleep in short steps so the ticker ends promptly with the run.
+            for _ in 0..(PROGRESS_EVERY.as_millis() / 100) {
+                if finished.load(Ordering::SeqCst) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let p = progress_of(&c, total);
+            if p.done != last_done {
+                last_done = p.done;
+                if let Err(e) = svc
+                    .slack
+                    .update(&r.channel_id, &ts, &render::progress(&p, svc.now()))
+                    .await
+                {
+                    tracing::warn!(request = %r.id, error = %e, "progress update failed; will try again");
+                }
+            }
+        }
+    })
+}
+
+async fn finish_stopped(svc: &Arc<Service>, r: &RequestRecord, why: &str) {
+    let _ = svc.store.set_stop_reason(&r.id, why).await;
+    let _ = svc
+        .store
+        .transition(&r.id, State::Running, State::Stopped, None, svc.now())
+        .await;
+    svc.audit(Some(&r.id), None, "run_stopped", json!({"why": why}))
+        .await;
+    post_summary(svc, &r.id).await;
+}
+
+/// Posts the summary once (the store's claim makes a second attempt a no-op) and re-renders
+/// the root message with the final state.
+async fn post_summary(svc: &Arc<Service>, id: &str) {
+    let (Ok(Some(r)), Ok(targets)) = (svc.store.get_request(id).await, svc.store.targets(id).await)
+    else {
+        tracing::error!(request = id, "cannot read the request for its summary");
+        return;
+    };
+    match svc.store.claim_summary(id, "claimed").await {
+        Ok(true) => {}
+        _ => return,
+    }
+    let msg = render::summary(&r, &targets, svc.now());
+    svc.say_in_thread(&r, &msg).await;
+    let counts = svc.store.outcome_counts(id).await.unwrap_or_default();
+    svc.audit(
+        Some(id),
+        None,
+        "run_finished",
+        json!({"state": r.state.code(), "counts": counts.into_iter().collect::<std::collections::BTreeMap<_, _>>()}),
+    )
+    .await;
+    svc.refresh_root(id).await;
+}

@@ -1,0 +1,194 @@
+//! Approve / Deny clicks. Eligibility is checked on Slack user IDs; the store applies a decision
+//! only if the request is still pending, so a second click (or a second approver) changes nothing.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::Service;
+use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
+use crate::domain::request::{transition, Event, Refusal, State};
+use crate::slack::render;
+use crate::store::Decision as StoredDecision;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Deny,
+}
+
+/// A button click after its signature was checked and its IDs parsed.
+#[derive(Debug, Clone)]
+pub struct Action {
+    /// `None` for org-wide installs, where Slack sends `team: null`.
+    pub team: Option<SlackTeamId>,
+    pub user: SlackUserId,
+    pub channel: SlackChannelId,
+    pub decision: Decision,
+    pub request: RequestId,
+}
+
+impl Service {
+    pub async fn on_action(self: &Arc<Self>, a: Action) {
+        if let Err(why) = self.decide(&a).await {
+            self.audit(
+                Some(a.request.as_str()),
+                Some(a.user.as_str()),
+                "decision_refused",
+                json!({"why": why}),
+            )
+            .await;
+            self.tell(a.channel.as_str(), a.user.as_str(), None, &why)
+                .await;
+        }
+    }
+
+    /// Applies the decision, or returns the sentence to tell the clicker.
+    async fn decide(self: &Arc<Self>, a: &Action) -> Result<(), String> {
+        let id = a.request.as_str();
+        let store_down = |e: crate::store::StoreError| {
+            tracing::error!(error = %e, "store failed during a decision");
+            "The bot's store could not be reached; nothing was decided. Try again shortly."
+                .to_string()
+        };
+        let r = self
+            .store
+            .get_request(id)
+            .await
+            .map_err(store_down)?
+            .ok_or_else(|| format!("There is no request {id}."))?;
+        let team = a.team.clone().unwrap_or_else(|| self.policy.team.clone());
+        let requester = SlackUserId::parse(&r.requester).map_err(|e| e.to_string())?;
+        // Cheap refusals first: they need no Slack or Okta lookup.
+        self.policy
+            .check_approver(&team, &a.user, &requester, false)
+            .map_err(|e| e.to_string())?;
+        let now = self.now();
+        let event = match a.decision {
+            Decision::Approve => Event::Approve,
+            Decision::Deny => Event::Deny,
+        };
+        let next = match transition(r.state, event, now, r.expires_at) {
+            Ok(s) => s,
+            Err(Refusal::Expired) => {
+                self.expire(id).await;
+                return Err(format!(
+                    "{id} has expired; ask the requester to make a new request."
+                ));
+            }
+            Err(Refusal::AlreadyDecided(_)) if r.decision.is_some() => {
+                let d = r.decision.as_ref().expect("checked");
+                return Err(format!(
+                    "{id} was already {} by {}; nothing changed.",
+                    d.decision,
+                    render::mention(&d.actor)
+                ));
+            }
+            Err(refusal) => return Err(format!("{id}: {refusal}; nothing changed.")),
+        };
+        if a.decision == Decision::Approve {
+            // The approver's own Okta account must not be among the users to reset.
+            let me = self.slack.user_info(a.user.as_str()).await.map_err(|e| {
+                tracing::warn!(error = %e, "users.info failed for an approver");
+                "Your Slack profile could not be read, so the bot cannot check that you are not among the targets. Try again shortly.".to_string()
+            })?;
+            if me.deleted || me.is_bot || me.is_guest {
+                return Err("Guest, bot and deactivated Slack accounts cannot approve.".into());
+            }
+            let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
+            let is_target = self
+                .store
+                .resets_identity(id, &identities)
+                .await
+                .map_err(store_down)?;
+            self.policy
+                .check_approver(&team, &a.user, &requester, is_target)
+                .map_err(|e| e.to_string())?;
+        }
+        let decision = StoredDecision {
+            decision: match a.decision {
+                Decision::Approve => "approved".into(),
+                Decision::Deny => "denied".into(),
+            },
+            actor: a.user.to_string(),
+            decided_at: now,
+        };
+        let won = self
+            .store
+            .transition(id, r.state, next, Some(&decision), now)
+            .await
+            .map_err(store_down)?;
+        if !won {
+            let again = self.store.get_request(id).await.ok().flatten();
+            let who = again
+                .and_then(|r| r.decision)
+                .map(|d| format!("{} by {}", d.decision, render::mention(&d.actor)))
+                .unwrap_or_else(|| "decided".into());
+            return Err(format!("{id} was already {who}; nothing changed."));
+        }
+        self.audit(
+            Some(id),
+            Some(a.user.as_str()),
+            &decision.decision,
+            json!({"digest": r.digest, "to_reset": r.reset_count}),
+        )
+        .await;
+        self.refresh_root(id).await;
+        if next == State::Approved {
+            self.enqueue_run(id);
+        } else {
+            self.say_in_thread(
+                &r,
+                &crate::slack::outbound::Message::text(format!(
+                    "⛔ Denied by {} {}. Nothing was reset.",
+                    render::mention(a.user.as_str()),
+                    render::slack_date(now)
+                )),
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Marks a pending request whose time is up as expired (once) and says so in its message.
+    pub async fn expire(&self, id: &str) {
+        let now = self.now();
+        let Ok(Some(r)) = self.store.get_request(id).await else {
+            return;
+        };
+        if transition(r.state, Event::Expire, now, r.expires_at) != Ok(State::Expired) {
+            return;
+        }
+        if let Ok(true) = self
+            .store
+            .transition(id, State::PendingApproval, State::Expired, None, now)
+            .await
+        {
+            self.audit(
+                Some(id),
+                None,
+                "expired",
+                json!({"expires_at": r.expires_at}),
+            )
+            .await;
+            self.refresh_root(id).await;
+        }
+    }
+
+    /// Expires every pending request whose time is up. Run periodically and at start-up.
+    pub async fn expire_due(&self) {
+        let now = self.now();
+        match self
+            .store
+            .requests_in_states(&[State::PendingApproval])
+            .await
+        {
+            Ok(pending) => {
+                for r in pending.iter().filter(|r| r.expires_at <= now) {
+                    self.expire(&r.id).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not list pending requests"),
+        }
+    }
+}

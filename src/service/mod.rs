@@ -1,0 +1,178 @@
+//! The application layer: what the bot does with a slash command, a button click, an approved
+//! request. Handlers call in here; nothing in here knows about HTTP.
+
+mod decide;
+mod slash;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::policy::Policy;
+use crate::okta::OktaClient;
+use crate::slack::outbound::{Message, SlackOut};
+use crate::slack::render;
+use crate::store::{AuditEvent, RequestRecord, Store};
+
+pub use decide::{Action, Decision as DecisionKind};
+pub use slash::SlashCommand;
+
+pub struct Service {
+    pub config: Arc<Config>,
+    pub policy: Policy,
+    pub store: Arc<dyn Store>,
+    pub okta: Arc<OktaClient>,
+    pub slack: SlackOut,
+    pub clock: Arc<dyn Clock>,
+    runs: mpsc::UnboundedSender<String>,
+    /// Cancellation flags of runs in progress in this process.
+    cancels: Mutex<HashMap<String, Arc<AtomicBool>>>,
+}
+
+impl Service {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        okta: Arc<OktaClient>,
+        slack: SlackOut,
+        clock: Arc<dyn Clock>,
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<String>) {
+        let policy = Policy {
+            team: config.slack.team_id.clone(),
+            channels: config.slack.channels.clone(),
+            requesters: config.policy.requesters.clone(),
+            approvers: config.policy.approvers.clone(),
+            max_targets: config.policy.max_targets,
+            require_reason: config.policy.require_reason,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let svc = Arc::new(Self {
+            config,
+            policy,
+            store,
+            okta,
+            slack,
+            clock,
+            runs: tx,
+            cancels: Mutex::new(HashMap::new()),
+        });
+        (svc, rx)
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Appends an audit event. A failure is logged loudly; the step itself already happened.
+    pub async fn audit(
+        &self,
+        request_id: Option<&str>,
+        actor: Option<&str>,
+        action: &str,
+        detail: serde_json::Value,
+    ) {
+        let event = AuditEvent {
+            at: self.now(),
+            request_id: request_id.map(str::to_string),
+            actor: actor.map(str::to_string),
+            action: action.to_string(),
+            detail,
+        };
+        if let Err(e) = self.store.append_audit(&event).await {
+            tracing::error!(action, error = %e, "could not write the audit event");
+        }
+    }
+
+    /// An ephemeral message to one person (refusals, answers to `status`).
+    pub async fn tell(&self, channel: &str, user: &str, thread_ts: Option<&str>, text: &str) {
+        if let Err(e) = self
+            .slack
+            .ephemeral(channel, user, thread_ts, &Message::text(text))
+            .await
+        {
+            tracing::warn!(error = %e, "could not send an ephemeral message");
+        }
+    }
+
+    /// Posts in a request's thread (or the channel if it has no root yet).
+    pub async fn say_in_thread(&self, r: &RequestRecord, msg: &Message) -> Option<String> {
+        match self
+            .slack
+            .post(&r.channel_id, r.root_ts.as_deref(), msg)
+            .await
+        {
+            Ok(ts) => Some(ts),
+            Err(e) => {
+                tracing::warn!(request = %r.id, error = %e, "could not post in the thread");
+                None
+            }
+        }
+    }
+
+    /// Re-renders the root message from the stored state.
+    pub async fn refresh_root(&self, id: &str) {
+        let Ok(Some(r)) = self.store.get_request(id).await else {
+            return;
+        };
+        let Some(ts) = r.root_ts.clone() else { return };
+        let targets = match self.store.targets(id).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(request = id, error = %e, "could not read targets");
+                return;
+            }
+        };
+        let msg = render::approval(&r, &targets, self.now());
+        if let Err(e) = self.slack.update(&r.channel_id, &ts, &msg).await {
+            tracing::warn!(request = id, error = %e, "could not update the root message");
+        }
+    }
+
+    /// Hands an approved request to the runner.
+    pub fn enqueue_run(&self, id: &str) {
+        if self.runs.send(id.to_string()).is_err() {
+            tracing::error!(
+                request = id,
+                "the runner is gone; the run will start at the next start-up"
+            );
+        }
+    }
+
+    pub(crate) fn cancel_flag(&self, id: &str) -> Arc<AtomicBool> {
+        self.cancels
+            .lock()
+            .expect("cancel map")
+            .entry(id.to_string())
+            .or_default()
+            .clone()
+    }
+
+    pub(crate) fn forget_cancel_flag(&self, id: &str) {
+        self.cancels.lock().expect("cancel map").remove(id);
+    }
+
+    /// Records the policy in force at start-up, so changes between restarts are visible.
+    pub async fn audit_policy(&self) {
+        let p = &self.policy;
+        self.audit(
+            None,
+            None,
+            "policy_loaded",
+            json!({
+                "team": p.team.as_str(),
+                "channels": p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+                "requesters": p.requesters.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+                "approvers": p.approvers.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+                "max_targets": p.max_targets,
+                "require_reason": p.require_reason,
+                "approval_ttl_minutes": self.config.policy.approval_ttl_minutes,
+            }),
+        )
+        .await;
+    }
+}

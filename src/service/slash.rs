@@ -1,0 +1,308 @@
+//! `/okta-reset …`: answer at once (within Slack's 3 s), resolve and post in the background.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::Service;
+use crate::domain::command::{self, Command, ResetSpec, USAGE};
+use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
+use crate::domain::policy::PolicyRefusal;
+use crate::domain::request::State;
+use crate::okta::resolve::resolve;
+use crate::slack::escape::escape;
+use crate::slack::outbound::Message;
+use crate::slack::render;
+use crate::store::{Decision, NewRequest};
+
+/// A slash command after its signature was checked and its IDs parsed.
+#[derive(Debug, Clone)]
+pub struct SlashCommand {
+    pub team: SlackTeamId,
+    pub channel: SlackChannelId,
+    pub user: SlackUserId,
+    pub text: String,
+}
+
+impl Service {
+    /// Returns the ephemeral answer for the person who typed the command.
+    pub async fn on_slash(self: &Arc<Self>, cmd: SlashCommand) -> String {
+        if cmd.team != self.policy.team {
+            return PolicyRefusal::WrongTeam.to_string();
+        }
+        let parsed = match command::parse(&cmd.text) {
+            Ok(c) => c,
+            Err(e) => return format!("{}\n\n{USAGE}", escape(&e.to_string())),
+        };
+        match parsed {
+            Command::Help => USAGE.to_string(),
+            Command::Status(id) => self.status(&cmd, &id).await,
+            Command::Cancel(id) => self.cancel(&cmd, &id).await,
+            Command::Reset(spec) => self.accept_reset(cmd, spec).await,
+        }
+    }
+
+    fn is_admin(&self, user: &SlackUserId) -> bool {
+        self.policy.requesters.contains(user) || self.policy.approvers.contains(user)
+    }
+
+    async fn status(&self, cmd: &SlashCommand, id: &RequestId) -> String {
+        if !self.is_admin(&cmd.user) {
+            return "Only okta-reset requesters and approvers can look up requests.".into();
+        }
+        let r = match self.store.get_request(id.as_str()).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return format!("There is no request {id}."),
+            Err(e) => {
+                tracing::error!(error = %e, "store read failed");
+                return "The bot's store could not be read; try again shortly.".into();
+            }
+        };
+        let counts = self
+            .store
+            .outcome_counts(id.as_str())
+            .await
+            .unwrap_or_default();
+        let counts = counts
+            .iter()
+            .map(|(o, n)| format!("{n} {o}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "*{}* in <#{}>: {}\nRequested by {} — {}\nTargets: {}",
+            r.id,
+            r.channel_id,
+            render::status_line(&r, self.now()),
+            render::mention(&r.requester),
+            r.reason.as_deref().map(escape).unwrap_or_default(),
+            counts
+        )
+    }
+
+    /// The requester, or any approver, may cancel before or during the run.
+    async fn cancel(self: &Arc<Self>, cmd: &SlashCommand, id: &RequestId) -> String {
+        let r = match self.store.get_request(id.as_str()).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return format!("There is no request {id}."),
+            Err(e) => {
+                tracing::error!(error = %e, "store read failed");
+                return "The bot's store could not be read; try again shortly.".into();
+            }
+        };
+        let user = cmd.user.as_str();
+        if r.requester != user && !self.policy.approvers.contains(&cmd.user) {
+            return format!("Only the requester or an approver can cancel {id}.");
+        }
+        if !matches!(
+            r.state,
+            State::PendingApproval | State::Approved | State::Running
+        ) {
+            return format!("{id} is {}, so it cannot be cancelled.", r.state);
+        }
+        let now = self.now();
+        // The decision row holds the first decision only; a cancel after approval is an audit
+        // event and a thread message, and the approval stays on record.
+        let decision = (r.state == State::PendingApproval).then(|| Decision {
+            decision: "cancelled".into(),
+            actor: user.to_string(),
+            decided_at: now,
+        });
+        match self
+            .store
+            .transition(
+                id.as_str(),
+                r.state,
+                State::Cancelled,
+                decision.as_ref(),
+                now,
+            )
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                return format!("{id} changed state meanwhile; check `/okta-reset status {id}`.")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "store write failed");
+                return "The bot's store could not be written; nothing was cancelled.".into();
+            }
+        }
+        self.cancel_flag(id.as_str()).store(true, Ordering::SeqCst);
+        self.audit(
+            Some(id.as_str()),
+            Some(user),
+            "cancelled",
+            json!({"from_state": r.state.code()}),
+        )
+        .await;
+        self.refresh_root(id.as_str()).await;
+        let note = if r.state == State::Running {
+            "the calls in flight finish; no further user is reset"
+        } else {
+            "nothing was reset"
+        };
+        self.say_in_thread(
+            &r,
+            &Message::text(format!(
+                "🚫 Cancelled by {} {} — {note}.",
+                render::mention(user),
+                render::slack_date(now)
+            )),
+        )
+        .await;
+        format!("{id} is cancelled.")
+    }
+
+    /// Checks the requester, then resolves and posts in the background.
+    async fn accept_reset(self: &Arc<Self>, cmd: SlashCommand, spec: ResetSpec) -> String {
+        if let Err(refusal) = self
+            .policy
+            .check_requester(&cmd.team, &cmd.channel, &cmd.user)
+            .and_then(|_| self.policy.check_reason(spec.reason.as_deref()))
+        {
+            self.audit(
+                None,
+                Some(cmd.user.as_str()),
+                "request_refused",
+                json!({"channel": cmd.channel.as_str(), "why": refusal.to_string()}),
+            )
+            .await;
+            return refusal.to_string();
+        }
+        let id = RequestId::generate(&mut rand::thread_rng());
+        let svc = self.clone();
+        let id2 = id.clone();
+        tokio::spawn(async move { svc.prepare_request(cmd, spec, id2).await });
+        format!("Looking up the targets in Okta for request {id}…")
+    }
+
+    async fn prepare_request(self: Arc<Self>, cmd: SlashCommand, spec: ResetSpec, id: RequestId) {
+        let (channel, user) = (cmd.channel.as_str(), cmd.user.as_str());
+        let command_text = spec.to_string();
+        self.audit(
+            Some(id.as_str()),
+            Some(user),
+            "request_received",
+            json!({"channel": channel, "command": command_text, "reason": spec.reason}),
+        )
+        .await;
+        let refuse = |why: String| {
+            let svc = self.clone();
+            let id = id.clone();
+            let (channel, user) = (channel.to_string(), user.to_string());
+            async move {
+                svc.audit(
+                    Some(id.as_str()),
+                    Some(&user),
+                    "request_refused",
+                    json!({"why": why}),
+                )
+                .await;
+                svc.tell(
+                    &channel,
+                    &user,
+                    None,
+                    &format!("Request {id} was not made: {why}"),
+                )
+                .await;
+            }
+        };
+        let me = match self.slack.user_info(user).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(error = %e, "users.info failed for the requester");
+                refuse("your Slack profile could not be read, so your own account could not be excluded. Try again shortly.".into()).await;
+                return;
+            }
+        };
+        if me.deleted || me.is_bot || me.is_guest {
+            refuse("guest, bot and deactivated Slack accounts cannot request resets.".into()).await;
+            return;
+        }
+        let resolution = match resolve(&self.okta, &spec.targets, self.policy.max_targets).await {
+            Ok(r) => r,
+            Err(e) => {
+                refuse(e.to_string()).await;
+                return;
+            }
+        };
+        let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
+        if let Some(mine) = resolution.targets.iter().find(|t| {
+            t.classification == "reset"
+                && [t.login.as_deref(), t.email.as_deref()]
+                    .iter()
+                    .flatten()
+                    .any(|v| identities.contains(&v.to_lowercase()))
+        }) {
+            let login = mine.login.clone().unwrap_or_default();
+            refuse(escape(&PolicyRefusal::RequesterIsTarget(login).to_string())).await;
+            return;
+        }
+        let now = self.now();
+        let state = if spec.dry_run {
+            State::DryRun
+        } else {
+            State::PendingApproval
+        };
+        let new = NewRequest {
+            id: id.to_string(),
+            team_id: cmd.team.to_string(),
+            channel_id: channel.to_string(),
+            requester: user.to_string(),
+            command_text,
+            reason: spec.reason.clone(),
+            dry_run: spec.dry_run,
+            revoke_sessions: spec.revoke_sessions,
+            state,
+            digest: resolution.digest.clone(),
+            resolved_count: resolution.distinct as i64,
+            reset_count: resolution.to_reset as i64,
+            created_at: now,
+            expires_at: now + self.config.policy.approval_ttl_minutes * 60_000,
+        };
+        if let Err(e) = self.store.create_request(&new, &resolution.targets).await {
+            tracing::error!(error = %e, "could not store the request");
+            refuse("the bot's store could not be written. Nothing was posted or changed.".into())
+                .await;
+            return;
+        }
+        self.audit(
+            Some(id.as_str()),
+            Some(user),
+            "targets_resolved",
+            json!({"resolved": resolution.distinct, "to_reset": resolution.to_reset, "digest": resolution.digest}),
+        )
+        .await;
+        let (Ok(Some(record)), Ok(targets)) = (
+            self.store.get_request(id.as_str()).await,
+            self.store.targets(id.as_str()).await,
+        ) else {
+            refuse("the bot's store could not be read back.".into()).await;
+            return;
+        };
+        let msg = render::approval(&record, &targets, now);
+        match self.slack.post(channel, None, &msg).await {
+            Ok(ts) => {
+                if let Err(e) = self.store.set_root_ts(id.as_str(), &ts).await {
+                    tracing::error!(error = %e, "could not store the root message ts");
+                }
+                self.audit(
+                    Some(id.as_str()),
+                    None,
+                    "approval_posted",
+                    json!({"ts": ts, "dry_run": spec.dry_run}),
+                )
+                .await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not post the approval message");
+                let _ = self
+                    .store
+                    .transition(id.as_str(), state, State::Cancelled, None, now)
+                    .await;
+                refuse("the approval message could not be posted in this channel (is the bot a member?). The request was withdrawn.".into()).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! A whole world on loopback: the simulated Okta org and Slack workspace, and the bot wired to
+//! them with a SQLite store in a scratch folder. The demo, the integration tests and the
+//! benchmarks all start from here, so they exercise the same real code paths.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use super::okta::{OktaSim, OktaSimConfig, SimOrg};
+use super::slack::{SlackDriver, SlackSim, SlackSimConfig};
+use crate::app::App;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Secrets};
+use crate::secret::Secret;
+
+pub const SIGNING_SECRET: &str = "sim-signing-secret-0123456789abcdef";
+pub const TEAM: &str = "T0001";
+pub const CHANNEL: &str = "C0001";
+pub const REQUESTER: &str = "U0001";
+pub const APPROVER: &str = "U0002";
+pub const APPROVER_2: &str = "U0003";
+pub const OUTSIDER: &str = "U0004";
+
+pub struct WorldOptions {
+    pub org: SimOrg,
+    pub okta: OktaSimConfig,
+    pub slack: SlackSimConfig,
+    pub clock: Arc<dyn Clock>,
+    /// Adjusts the bot's config after the defaults below are filled in.
+    pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
+}
+
+impl Default for WorldOptions {
+    fn default() -> Self {
+        Self {
+            org: SimOrg::demo(),
+            okta: OktaSimConfig::default(),
+            slack: SlackSimConfig::demo(),
+            clock: Arc::new(SystemClock),
+            tweak: Box::new(|_| {}),
+        }
+    }
+}
+
+pub struct World {
+    pub okta: OktaSim,
+    pub slack: SlackSim,
+    pub app: App,
+    pub driver: SlackDriver,
+    pub config: Config,
+    pub secrets: Secrets,
+    pub clock: Arc<dyn Clock>,
+    pub store_dir: tempfile::TempDir,
+}
+
+impl World {
+    pub async fn start(opts: WorldOptions) -> anyhow::Result<World> {
+        let okta = OktaSim::start(opts.org, opts.okta).await?;
+        let slack = SlackSim::start(opts.slack).await?;
+        let store_dir = tempfile::tempdir()?;
+        let toml = format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[slack]
+api_url = "{slack_api}"
+team_id = "{TEAM}"
+channels = ["{CHANNEL}"]
+[okta]
+org_url = "{okta_url}"
+concurrency = 8
+call_timeout_secs = 5
+max_retries = 3
+[policy]
+requesters = ["{REQUESTER}", "{APPROVER}"]
+approvers = ["{APPROVER}", "{APPROVER_2}"]
+approval_ttl_minutes = 30
+max_targets = 1000
+require_reason = true
+[store]
+url = "sqlite://{store}/okta-reset.db"
+"#,
+            slack_api = slack.api_url(),
+            okta_url = okta.base_url(),
+            store = store_dir.path().display(),
+        );
+        let mut config = Config::from_toml(&toml)?;
+        (opts.tweak)(&mut config);
+        let secrets = Secrets {
+            slack_signing_secret: Secret::new(SIGNING_SECRET),
+            slack_bot_token: Secret::new(slack.bot_token()),
+            okta_api_token: Secret::new(okta.api_token()),
+        };
+        let app = start_app(&config, &secrets, opts.clock.clone()).await?;
+        let driver = SlackDriver::new(&app.base_url(), SIGNING_SECRET, TEAM).with_sim(&slack);
+        Ok(World {
+            okta,
+            slack,
+            app,
+            driver,
+            config,
+            secrets,
+            clock: opts.clock,
+            store_dir,
+        })
+    }
+
+    /// Stops the bot and starts it again on the same store (a new port).
+    pub async fn restart_app(self) -> anyhow::Result<World> {
+        let World {
+            okta,
+            slack,
+            app,
+            config,
+            secrets,
+            clock,
+            store_dir,
+            ..
+        } = self;
+        app.shutdown().await;
+        let app = start_app(&config, &secrets, clock.clone()).await?;
+        let driver = SlackDriver::new(&app.base_url(), SIGNING_SECRET, TEAM).with_sim(&slack);
+        Ok(World {
+            okta,
+            slack,
+            app,
+            driver,
+            config,
+            secrets,
+            clock,
+            store_dir,
+        })
+    }
+}
+
+async fn start_app(
+    config: &Config,
+    secrets: &Secrets,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<App> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    App::start(config.clone(), secrets.clone(), listener, clock).await
+}

@@ -1,0 +1,173 @@
+//! Outbound Slack Web API calls through slack-morphism's client, pointed at the configured base
+//! URL. 429s are retried by slack-morphism's rate control; other failures are returned.
+
+use std::sync::Arc;
+
+use slack_morphism::prelude as sm;
+use slack_morphism::prelude::SlackBlock;
+use url::Url;
+
+use crate::secret::Secret;
+
+/// A message: the fallback `text` (notifications, screen readers) and its Block Kit blocks.
+#[derive(Debug, Clone, Default)]
+pub struct Message {
+    pub text: String,
+    pub blocks: Vec<SlackBlock>,
+}
+
+impl Message {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            blocks: Vec::new(),
+        }
+    }
+
+    fn content(&self) -> sm::SlackMessageContent {
+        let c = sm::SlackMessageContent::new().with_text(self.text.clone());
+        if self.blocks.is_empty() {
+            c
+        } else {
+            c.with_blocks(self.blocks.clone())
+        }
+    }
+}
+
+/// What the bot needs to know about a Slack user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackUserInfo {
+    pub email: Option<String>,
+    pub deleted: bool,
+    pub is_bot: bool,
+    pub is_guest: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("Slack API {method} failed: {detail}")]
+pub struct SlackApiError {
+    pub method: &'static str,
+    pub detail: String,
+}
+
+type Connector = sm::SlackClientHyperConnector<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+>;
+
+#[derive(Clone)]
+pub struct SlackOut {
+    client: Arc<sm::SlackClient<Connector>>,
+    token: sm::SlackApiToken,
+}
+
+impl SlackOut {
+    /// `api_url` is Slack's (`https://slack.com/api`) or a loopback fake's; config validation
+    /// already refused plain http for any other host.
+    pub fn new(api_url: &Url, bot_token: &Secret) -> std::io::Result<Self> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        // slack-morphism joins `{base}/{method}`: no trailing slash.
+        let base = api_url.as_str().trim_end_matches('/').to_string();
+        let connector = sm::SlackClientHyperConnector::with_connector(https)
+            .with_slack_api_url(&base)
+            .with_rate_control(sm::SlackApiRateControlConfig::new());
+        Ok(Self {
+            client: Arc::new(sm::SlackClient::new(connector)),
+            token: sm::SlackApiToken::new(sm::SlackApiTokenValue(bot_token.expose().to_string())),
+        })
+    }
+
+    /// Posts in `channel` (in a thread when `thread_ts` is given); returns the message `ts`.
+    pub async fn post(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        msg: &Message,
+    ) -> Result<String, SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let mut req = sm::SlackApiChatPostMessageRequest::new(
+            sm::SlackChannelId(channel.into()),
+            msg.content(),
+        );
+        if let Some(t) = thread_ts {
+            req = req.with_thread_ts(sm::SlackTs(t.into()));
+        }
+        let resp = session
+            .chat_post_message(&req)
+            .await
+            .map_err(|e| err("chat.postMessage", e))?;
+        Ok(resp.ts.0)
+    }
+
+    pub async fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        msg: &Message,
+    ) -> Result<(), SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let req = sm::SlackApiChatUpdateRequest::new(
+            sm::SlackChannelId(channel.into()),
+            msg.content(),
+            sm::SlackTs(ts.into()),
+        );
+        session
+            .chat_update(&req)
+            .await
+            .map_err(|e| err("chat.update", e))?;
+        Ok(())
+    }
+
+    /// A message only `user` sees.
+    pub async fn ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        thread_ts: Option<&str>,
+        msg: &Message,
+    ) -> Result<(), SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let mut req = sm::SlackApiChatPostEphemeralRequest::new(
+            sm::SlackChannelId(channel.into()),
+            sm::SlackUserId(user.into()),
+            msg.content(),
+        );
+        if let Some(t) = thread_ts {
+            req = req.with_thread_ts(sm::SlackTs(t.into()));
+        }
+        session
+            .chat_post_ephemeral(&req)
+            .await
+            .map_err(|e| err("chat.postEphemeral", e))?;
+        Ok(())
+    }
+
+    pub async fn user_info(&self, user: &str) -> Result<SlackUserInfo, SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let resp = session
+            .users_info(&sm::SlackApiUsersInfoRequest::new(sm::SlackUserId(
+                user.into(),
+            )))
+            .await
+            .map_err(|e| err("users.info", e))?;
+        let u = resp.user;
+        Ok(SlackUserInfo {
+            email: u.profile.and_then(|p| p.email).map(|e| e.0),
+            deleted: u.deleted.unwrap_or(false),
+            is_bot: u.flags.is_bot.unwrap_or(false),
+            is_guest: u.flags.is_restricted.unwrap_or(false)
+                || u.flags.is_ultra_restricted.unwrap_or(false),
+        })
+    }
+}
+
+fn err(method: &'static str, e: slack_morphism::errors::SlackClientError) -> SlackApiError {
+    // slack-morphism's errors carry the API error code and HTTP status, never the token.
+    SlackApiError {
+        method,
+        detail: e.to_string(),
+    }
+}

@@ -1,0 +1,173 @@
+//! Durable state: requests, their frozen target snapshots, decisions, per-user outcomes and the
+//! audit log. One trait; the backend is chosen from the URL scheme (`sqlite://` today).
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteStore;
+
+use crate::domain::request::State;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error("cannot open the store: {0}")]
+    Open(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest {
+    pub id: String,
+    pub team_id: String,
+    pub channel_id: String,
+    pub requester: String,
+    pub command_text: String,
+    pub reason: Option<String>,
+    pub dry_run: bool,
+    pub revoke_sessions: bool,
+    pub state: State,
+    pub digest: String,
+    pub resolved_count: i64,
+    pub reset_count: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub id: String,
+    pub team_id: String,
+    pub channel_id: String,
+    pub requester: String,
+    pub command_text: String,
+    pub reason: Option<String>,
+    pub dry_run: bool,
+    pub revoke_sessions: bool,
+    pub state: State,
+    pub digest: String,
+    pub resolved_count: i64,
+    pub reset_count: i64,
+    pub root_ts: Option<String>,
+    pub progress_ts: Option<String>,
+    pub summary_ts: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub stop_reason: Option<String>,
+    pub decision: Option<Decision>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub decision: String,
+    pub actor: String,
+    pub decided_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewTarget {
+    pub okta_id: Option<String>,
+    pub login: Option<String>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub status: Option<String>,
+    pub provider: Option<String>,
+    pub source: String,
+    pub classification: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRecord {
+    pub seq: i64,
+    pub target: NewTarget,
+    pub outcome: String,
+    pub outcome_reason: Option<String>,
+    pub okta_request_id: Option<String>,
+    pub outcome_at: Option<i64>,
+}
+
+/// Per-user outcomes during and after a run.
+pub mod outcome {
+    pub const PENDING: &str = "pending";
+    pub const IN_FLIGHT: &str = "in_flight";
+    pub const RESET: &str = "reset";
+    pub const FAILED: &str = "failed";
+    pub const SKIPPED: &str = "skipped";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: i64,
+    pub request_id: Option<String>,
+    pub actor: Option<String>,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a request with its whole target snapshot, atomically.
+    async fn create_request(&self, req: &NewRequest, targets: &[NewTarget]) -> StoreResult<()>;
+    async fn get_request(&self, id: &str) -> StoreResult<Option<RequestRecord>>;
+    async fn requests_in_states(&self, states: &[State]) -> StoreResult<Vec<RequestRecord>>;
+    async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
+    async fn set_progress_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
+    /// Records that the summary was posted; false if it already had been (post it once only).
+    async fn claim_summary(&self, id: &str, ts: &str) -> StoreResult<bool>;
+    /// Moves `id` from `from` to `to` only if it is still in `from`; records the decision row
+    /// when `decision` is given. Returns whether this call made the change.
+    async fn transition(
+        &self,
+        id: &str,
+        from: State,
+        to: State,
+        decision: Option<&Decision>,
+        at: i64,
+    ) -> StoreResult<bool>;
+    async fn set_stop_reason(&self, id: &str, reason: &str) -> StoreResult<()>;
+    async fn targets(&self, id: &str) -> StoreResult<Vec<TargetRecord>>;
+    /// Targets classified `reset` whose outcome is still `pending`.
+    async fn pending_resets(&self, id: &str) -> StoreResult<Vec<TargetRecord>>;
+    async fn set_outcome(
+        &self,
+        id: &str,
+        seq: i64,
+        outcome: &str,
+        reason: Option<&str>,
+        okta_request_id: Option<&str>,
+        at: i64,
+    ) -> StoreResult<()>;
+    /// Counts of targets by outcome.
+    async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(String, i64)>>;
+    /// Whether a target to be reset has one of `identities` (lower-case logins/emails).
+    async fn resets_identity(&self, id: &str, identities: &[String]) -> StoreResult<bool>;
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    async fn audit_events(&self, request_id: Option<&str>) -> StoreResult<Vec<AuditEvent>>;
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Opens the store named by `url` and applies its migrations.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::Open(format!(
+            "`{url}` is not a supported store URL; use sqlite://PATH"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod contract_tests;
