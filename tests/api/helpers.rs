@@ -1,0 +1,260 @@
+//! One harness: `spawn()` starts the simulators and the bot; typed helpers drive it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use okta_reset::clock::{Clock, ManualClock};
+use okta_reset::config::Config;
+use okta_reset::domain::request::State;
+use okta_reset::sim::okta::{OktaSimConfig, SimOrg};
+use okta_reset::sim::slack::{SimEphemeral, SimMessage};
+use okta_reset::sim::world::{World, WorldOptions, CHANNEL};
+use okta_reset::store::RequestRecord;
+
+pub use okta_reset::sim::world::{APPROVER, APPROVER_2, OUTSIDER, REQUESTER};
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub struct TestApp {
+    pub w: World,
+    pub clock: Option<ManualClock>,
+}
+
+pub struct Spawn {
+    org: SimOrg,
+    okta: OktaSimConfig,
+    manual_clock: bool,
+    tweak: Box<dyn FnOnce(&mut Config) + Send>,
+}
+
+pub fn spawn_with() -> Spawn {
+    Spawn {
+        org: SimOrg::demo(),
+        okta: OktaSimConfig::default(),
+        manual_clock: false,
+        tweak: Box::new(|_| {}),
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with().start().await
+}
+
+impl Spawn {
+    pub fn okta(mut self, okta: OktaSimConfig) -> Self {
+        self.okta = okta;
+        self
+    }
+    pub fn manual_clock(mut self) -> Self {
+        self.manual_clock = true;
+        self
+    }
+    pub fn config(mut self, f: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        self.tweak = Box::new(f);
+        self
+    }
+    pub async fn start(self) -> TestApp {
+        let manual = self.manual_clock.then(ManualClock::starting_now);
+        let clock: Arc<dyn Clock> = match &manual {
+            Some(m) => Arc::new(m.clone()),
+            None => Arc::new(okta_reset::clock::SystemClock),
+        };
+        let w = World::start(WorldOptions {
+            org: self.org,
+            okta: self.okta,
+            clock,
+            tweak: self.tweak,
+            ..WorldOptions::default()
+        })
+        .await
+        .expect("world starts");
+        TestApp { w, clock: manual }
+    }
+}
+
+/// A request as seen in the channel: its root message and id.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub ts: String,
+    pub id: String,
+}
+
+impl TestApp {
+    /// Sends `/okta-reset text` and returns the immediate ephemeral answer.
+    pub async fn slash(&self, user: &str, text: &str) -> String {
+        self.slash_in(user, CHANNEL, text).await
+    }
+
+    pub async fn slash_in(&self, user: &str, channel: &str, text: &str) -> String {
+        let r = self.w.driver.slash(user, channel, text).await;
+        assert_eq!(
+            r.status, 200,
+            "slash command answered {}: {}",
+            r.status, r.body
+        );
+        r.json
+            .as_ref()
+            .and_then(|j| j["text"].as_str())
+            .unwrap_or_else(|| panic!("no ephemeral text in {}", r.body))
+            .to_string()
+    }
+
+    /// Asks for a reset and waits for its approval message.
+    pub async fn request(&self, text: &str) -> Posted {
+        let ack = self.slash(REQUESTER, text).await;
+        assert!(ack.starts_with("Looking up the targets"), "{ack}");
+        self.wait_root().await
+    }
+
+    pub async fn wait_root(&self) -> Posted {
+        self.w
+            .slack
+            .wait_for("an approval message", WAIT, |s| {
+                s.messages().iter().any(|m| m.thread_ts.is_none())
+            })
+            .await
+            .unwrap();
+        let m = self.roots().remove(0);
+        let at = m.text.find("R-").expect("request id in the root text");
+        Posted {
+            id: m.text[at..at + 10].to_string(),
+            ts: m.ts,
+        }
+    }
+
+    pub fn roots(&self) -> Vec<SimMessage> {
+        self.w
+            .slack
+            .messages()
+            .into_iter()
+            .filter(|m| m.thread_ts.is_none())
+            .collect()
+    }
+
+    pub fn root_text(&self, p: &Posted) -> String {
+        let m = self
+            .w
+            .slack
+            .messages()
+            .into_iter()
+            .find(|m| m.ts == p.ts)
+            .expect("root exists");
+        format!("{}\n{}", m.text, m.blocks)
+    }
+
+    pub fn thread(&self, p: &Posted) -> Vec<SimMessage> {
+        self.w.slack.thread(CHANNEL, &p.ts)
+    }
+
+    pub async fn click(&self, user: &str, p: &Posted, action: &str) {
+        let r = self
+            .w
+            .driver
+            .click(user, CHANNEL, &p.ts, action, &p.id)
+            .await;
+        assert_eq!(r.status, 200, "click answered {}: {}", r.status, r.body);
+    }
+
+    /// Waits for an ephemeral to `user` containing `needle` and returns its text.
+    pub async fn ephemeral_to(&self, user: &str, needle: &str) -> String {
+        let found = |s: &okta_reset::sim::slack::SlackSim| -> Option<SimEphemeral> {
+            s.ephemerals()
+                .into_iter()
+                .find(|e| e.user == user && e.text.contains(needle))
+        };
+        self.w
+            .slack
+            .wait_for(
+                &format!("an ephemeral to {user} with {needle:?}"),
+                WAIT,
+                |s| found(s).is_some(),
+            )
+            .await
+            .unwrap();
+        found(&self.w.slack).unwrap().text
+    }
+
+    pub async fn wait_thread(&self, p: &Posted, needle: &str) -> String {
+        let ch = CHANNEL;
+        self.w
+            .slack
+            .wait_for(&format!("a thread message with {needle:?}"), WAIT, |s| {
+                s.thread(ch, &p.ts).iter().any(|m| m.text.contains(needle))
+            })
+            .await
+            .unwrap();
+        self.thread(p)
+            .into_iter()
+            .find(|m| m.text.contains(needle))
+            .map(|m| format!("{}\n{}", m.text, m.blocks))
+            .unwrap()
+    }
+
+    pub async fn record(&self, id: &str) -> RequestRecord {
+        self.w
+            .app
+            .service
+            .store
+            .get_request(id)
+            .await
+            .unwrap()
+            .expect("request stored")
+    }
+
+    pub async fn wait_state(&self, id: &str, state: State) -> RequestRecord {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let r = self.record(id).await;
+            if r.state == state {
+                return r;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{id} stayed {:?}, wanted {state:?}",
+                r.state
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Every request in the store, whatever its state.
+    pub async fn all_requests(&self) -> Vec<RequestRecord> {
+        use State::*;
+        self.w
+            .app
+            .service
+            .store
+            .requests_in_states(&[
+                PendingApproval,
+                Approved,
+                Running,
+                Completed,
+                Denied,
+                Expired,
+                Cancelled,
+                Stopped,
+                DryRun,
+            ])
+            .await
+            .unwrap()
+    }
+
+    /// Nothing happened: no request stored, nothing posted in the channel, no Okta reset.
+    pub async fn assert_nothing_changed(&self) {
+        assert!(self.all_requests().await.is_empty(), "a request was stored");
+        assert!(
+            self.w.slack.messages().is_empty(),
+            "something was posted: {:?}",
+            self.w.slack.messages()
+        );
+        assert!(
+            self.w.okta.reset_calls().is_empty(),
+            "Okta was asked to reset"
+        );
+    }
+
+    /// Lets in-flight background work (spawned handlers) settle before asserting a negative.
+    pub async fn settle(&self) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
