@@ -75,7 +75,7 @@ impl App {
             }
         });
 
-        let runner = tokio::spawn(jobs::run_loop(service.clone(), runs));
+        let runner = tokio::spawn(jobs::run_loop(service.clone(), runs, stop.subscribe()));
         jobs::resume_all(&service).await;
         let sweeper = {
             let svc = service.clone();
@@ -100,11 +100,16 @@ impl App {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting requests, lets those in progress finish, and stops background work.
+    /// Stops accepting requests, lets the calls in flight finish and be journalled (bounded),
+    /// and stops background work. Runs left unfinished resume at the next start.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(10), self.server).await;
-        for h in self.background {
+        let mut background = self.background.into_iter();
+        if let Some(runner) = background.next() {
+            let _ = tokio::time::timeout(jobs::DRAIN + Duration::from_secs(1), runner).await;
+        }
+        for h in background {
             h.abort();
         }
     }

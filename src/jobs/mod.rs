@@ -3,4 +3,4 @@
 
 mod runner;
 
-pub use runner::{resume_all, run_loop};
+pub use runner::{resume_all, run_loop, DRAIN};

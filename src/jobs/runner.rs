@@ -17,11 +17,38 @@ use crate::store::{outcome, RequestRecord, TargetRecord};
 /// The progress message is edited at most this often (chat.update is Tier 3: ~50/min).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-/// Receives approved request ids and runs each in its own task.
-pub async fn run_loop(svc: Arc<Service>, mut rx: mpsc::UnboundedReceiver<String>) {
-    while let Some(id) = rx.recv().await {
-        let svc = svc.clone();
-        tokio::spawn(async move { run(svc, id).await });
+/// How long a shutdown waits for the calls in flight to finish and be journalled.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+/// Receives approved request ids and runs each in its own task, until `stop` fires; then lets
+/// the runs journal their calls in flight (bounded by `DRAIN`) and returns.
+pub async fn run_loop(
+    svc: Arc<Service>,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut runs = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            id = rx.recv() => match id {
+                Some(id) => {
+                    let svc = svc.clone();
+                    runs.spawn(async move { run(svc, id).await });
+                }
+                None => break,
+            },
+            Some(_) = runs.join_next(), if !runs.is_empty() => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    svc.begin_shutdown();
+    let drained =
+        tokio::time::timeout(DRAIN, async { while runs.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(
+            "runs did not finish their calls in flight in time; they resume at the next start"
+        );
+        runs.abort_all();
     }
 }
 
@@ -171,7 +198,10 @@ pub async fn run(svc: Arc<Service>, id: String) {
             let counters = counters.clone();
             let revoke = r.revoke_sessions;
             async move {
-                if cancel.load(Ordering::SeqCst) || stop.lock().expect("stop").is_some() {
+                if cancel.load(Ordering::SeqCst)
+                    || svc.is_stopping()
+                    || stop.lock().expect("stop").is_some()
+                {
                     return;
                 }
                 reset_one(&svc, &id, &t, revoke, &stop, &counters).await;
@@ -188,6 +218,17 @@ pub async fn run(svc: Arc<Service>, id: String) {
             .await;
     }
 
+    if svc.is_stopping() && !cancel.load(Ordering::SeqCst) {
+        // Shutting down: the run stays `running` and resumes at the next start.
+        svc.audit(
+            Some(&id),
+            None,
+            "run_paused",
+            json!({"why": "the bot is shutting down"}),
+        )
+        .await;
+        return;
+    }
     let stopped = stop.lock().expect("stop").take();
     match stopped {
         Some(e) => finish_stopped(&svc, &r, &format!("{e}. The remaining users were not attempted; fix the credentials and make a new request for them.")).await,
@@ -314,20 +355,45 @@ async fn finish_stopped(svc: &Arc<Service>, r: &RequestRecord, why: &str) {
     post_summary(svc, &r.id).await;
 }
 
-/// Posts the summary once (the store's claim makes a second attempt a no-op) and re-renders
-/// the root message with the final state.
+/// Posts the summary once: skipped if one was already recorded, recorded only after Slack took
+/// it (a failed post is retried, so Slack being briefly down does not lose the summary).
 async fn post_summary(svc: &Arc<Service>, id: &str) {
     let (Ok(Some(r)), Ok(targets)) = (svc.store.get_request(id).await, svc.store.targets(id).await)
     else {
         tracing::error!(request = id, "cannot read the request for its summary");
         return;
     };
-    match svc.store.claim_summary(id, "claimed").await {
-        Ok(true) => {}
-        _ => return,
+    if r.summary_ts.is_some() {
+        return;
     }
     let msg = render::summary(&r, &targets, svc.now());
-    svc.say_in_thread(&r, &msg).await;
+    let mut posted = None;
+    for attempt in 0..SUMMARY_ATTEMPTS {
+        match svc
+            .slack
+            .post(&r.channel_id, r.root_ts.as_deref(), &msg)
+            .await
+        {
+            Ok(ts) => {
+                posted = Some(ts);
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(request = id, attempt, error = %e, "could not post the summary; retrying");
+                tokio::time::sleep(Duration::from_secs(2u64 << attempt)).await;
+            }
+        }
+    }
+    let Some(ts) = posted else {
+        tracing::error!(
+            request = id,
+            "the summary could not be posted; it is in the store and the audit log"
+        );
+        return;
+    };
+    if let Err(e) = svc.store.claim_summary(id, &ts).await {
+        tracing::error!(request = id, error = %e, "could not record the summary");
+    }
     let counts = svc.store.outcome_counts(id).await.unwrap_or_default();
     svc.audit(
         Some(id),
@@ -338,3 +404,5 @@ async fn post_summary(svc: &Arc<Service>, id: &str) {
     .await;
     svc.refresh_root(id).await;
 }
+
+const SUMMARY_ATTEMPTS: u32 = 5;

@@ -32,6 +32,8 @@ pub struct Service {
     runs: mpsc::UnboundedSender<String>,
     /// Cancellation flags of runs in progress in this process.
     cancels: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    /// Set on shutdown: runs stop taking new users and stay `running`, to resume on restart.
+    stopping: AtomicBool,
 }
 
 impl Service {
@@ -60,6 +62,7 @@ impl Service {
             clock,
             runs: tx,
             cancels: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
         });
         (svc, rx)
     }
@@ -150,6 +153,16 @@ impl Service {
             .entry(id.to_string())
             .or_default()
             .clone()
+    }
+
+    /// Asks runs to stop after the calls in flight; they resume at the next start.
+    pub fn begin_shutdown(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub(crate) fn forget_cancel_flag(&self, id: &str) {

@@ -343,6 +343,7 @@ fn skip_breakdown(targets: &[TargetRecord]) -> String {
     classification_counts(&skipped)
         .split(" · ")
         .filter(|s| !s.starts_with("*0 "))
+        .map(|s| s.replacen("skipped: ", "", 1))
         .collect::<Vec<_>>()
         .join(" · ")
 }

@@ -190,3 +190,54 @@ async fn progress_is_edited_in_the_thread_while_the_run_goes() {
     // The first version, at least one tick during the run (>5 s), and the final edit.
     assert!(progress.edits.len() >= 2, "{} edits", progress.edits.len());
 }
+
+#[tokio::test]
+async fn a_run_interrupted_by_a_restart_resumes_without_resetting_anyone_twice() {
+    let app = spawn_with()
+        .okta(slow(100))
+        .config(|c| c.okta.concurrency = 2)
+        .start()
+        .await;
+    let p = app.request(ASK).await;
+    app.click(APPROVER, &p, "approve").await;
+    wait_resets(&app, 4).await;
+    let TestApp { w, clock } = app;
+    let w = w.restart_app().await.unwrap();
+    let app = TestApp { w, clock };
+    let summary = app.wait_thread(&p, "Run complete").await;
+    assert!(
+        summary.contains("*28 reset*, 12 skipped, 0 failed"),
+        "{summary}"
+    );
+    let calls = app.w.okta.reset_calls();
+    let mut ids: Vec<&str> = calls.iter().map(|c| c.user_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        (calls.len(), ids.len()),
+        (28, 28),
+        "every eligible user exactly once"
+    );
+    app.wait_thread(&p, "restarted during this run").await;
+    app.settle().await;
+    let summaries = app
+        .thread(&p)
+        .iter()
+        .filter(|m| m.text.contains("Run complete"))
+        .count();
+    assert_eq!(summaries, 1);
+}
+
+#[tokio::test]
+async fn a_summary_survives_slack_failing_for_a_moment() {
+    let app = spawn().await;
+    let p = app
+        .request(r#"user:c01.lee@contractors.example.com reason:"x""#)
+        .await;
+    app.w
+        .slack
+        .fail_next("chat.postMessage", 2, "internal_error");
+    app.click(APPROVER, &p, "approve").await;
+    app.wait_thread(&p, "Run complete").await;
+    assert_eq!(app.w.okta.reset_calls().len(), 1);
+}

@@ -12,12 +12,19 @@
 //! Roots and root-level ephemerals appear in posting order; each root is followed by its thread
 //! (replies and thread ephemerals, in posting order), indented with `  ↳ `. Block Kit is flattened
 //! to text; Slack's escaped entities (`&lt;` …) are left as they are, to show what was escaped.
+//! The bot's own markup is shown the way Slack displays it: `<@U0001>` as `@alice`, `<#C0001>`
+//! as `#C0001`, `<!date^…|fallback>` as its fallback. Escaped text cannot match these (its `<`
+//! is `&lt;`), so humanizing never hides an escaping failure.
 
 use serde_json::Value;
 
 use super::record::{Posted, SimEphemeral, SimMessage, State};
 
 pub(crate) fn render(s: &State, channel: &str) -> String {
+    humanize(s, &render_raw(s, channel))
+}
+
+fn render_raw(s: &State, channel: &str) -> String {
     let mut out = String::new();
     for (i, p) in s.order.iter().enumerate() {
         match *p {
@@ -147,6 +154,41 @@ fn element(e: &Value) -> String {
         .and_then(text_of)
         .unwrap_or_else(|| e.get("type").and_then(Value::as_str).unwrap_or("?").into());
     format!("[{label}]")
+}
+
+/// Shows Slack markup the way Slack displays it (see the module docs).
+fn humanize(s: &State, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('>') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = &after[..end];
+        let shown = if let Some(id) = inner.strip_prefix('@') {
+            let name = s
+                .config
+                .users
+                .iter()
+                .find(|u| u.id == id)
+                .map(|u| u.name.as_str())
+                .unwrap_or(id);
+            format!("@{name}")
+        } else if let Some(id) = inner.strip_prefix('#') {
+            format!("#{}", id.split('|').next().unwrap_or(id))
+        } else if inner.starts_with("!date^") {
+            inner.rsplit('|').next().unwrap_or(inner).to_string()
+        } else {
+            format!("<{inner}>")
+        };
+        out.push_str(&shown);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
