@@ -5,6 +5,7 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod csv_input;
 pub mod demo;
 pub mod domain;
 pub mod jobs;
