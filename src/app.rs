@@ -82,6 +82,7 @@ impl App {
             tokio::spawn(async move {
                 loop {
                     svc.expire_due().await;
+                    svc.forget_old_events().await;
                     tokio::time::sleep(EXPIRY_SWEEP).await;
                 }
             })

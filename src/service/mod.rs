@@ -2,7 +2,11 @@
 //! request. Handlers call in here; nothing in here knows about HTTP.
 
 mod decide;
+mod events;
+mod form;
+mod intake;
 mod slash;
+mod upload;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -20,6 +24,7 @@ use crate::slack::render;
 use crate::store::{AuditEvent, RequestRecord, Store};
 
 pub use decide::{Action, Decision as DecisionKind};
+pub use events::UPLOAD_HINT;
 pub use slash::SlashCommand;
 
 pub struct Service {
@@ -34,6 +39,8 @@ pub struct Service {
     cancels: Mutex<HashMap<String, Arc<AtomicBool>>>,
     /// Set on shutdown: runs stop taking new users and stay `running`, to resume on restart.
     stopping: AtomicBool,
+    /// The bot's own Slack user id (`auth.test`), asked when the first event needs it.
+    bot_user: tokio::sync::OnceCell<String>,
 }
 
 impl Service {
@@ -63,6 +70,7 @@ impl Service {
             runs: tx,
             cancels: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            bot_user: tokio::sync::OnceCell::new(),
         });
         (svc, rx)
     }

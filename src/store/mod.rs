@@ -156,6 +156,11 @@ pub trait Store: Send + Sync + 'static {
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     async fn audit_events(&self, request_id: Option<&str>) -> StoreResult<Vec<AuditEvent>>;
     async fn ping(&self) -> StoreResult<()>;
+    /// Records that the inbound event `key` (a Slack `event_id`, or a message's channel and ts)
+    /// is being handled; false if it already was, so a retry or a second delivery is dropped.
+    async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool>;
+    /// Forgets claims older than `before` (Slack stops retrying after minutes); returns how many.
+    async fn forget_events_before(&self, before: i64) -> StoreResult<u64>;
 }
 
 /// Opens the store named by `url` and applies its migrations.

@@ -2,7 +2,11 @@
 //! and Slack workspace (one harness, `helpers`).
 
 mod flow;
+mod form;
 mod helpers;
 mod http_edges;
 mod refusals;
 mod run;
+mod upload_helpers;
+mod upload_refusals;
+mod uploads;
