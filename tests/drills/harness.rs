@@ -103,6 +103,27 @@ impl Sims {
         bot
     }
 
+    /// Runs `serve` on `store_url` expecting it to fail at start; returns its output.
+    pub async fn run_to_exit(&self, name: &str, store_url: &str) -> std::process::Output {
+        let toml = config_toml(
+            &self.slack.api_url(),
+            &self.okta.base_url(),
+            store_url,
+            "127.0.0.1:0",
+        );
+        let config = self.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&config, toml).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_okta-reset"));
+        cmd.args(["serve", "--config"])
+            .arg(&config)
+            .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+            .env("SLACK_BOT_TOKEN", self.slack.bot_token())
+            .env("OKTA_API_TOKEN", self.okta.api_token());
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
     pub fn roots(&self) -> Vec<SimMessage> {
         self.slack
             .messages()
@@ -204,6 +225,17 @@ impl Bot {
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
+    }
+
+    /// SIGTERM, then waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        let sent = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        c.wait().unwrap()
     }
 
     /// SIGKILL: no shutdown, no journal flush, no lease release.
