@@ -27,6 +27,27 @@ enum Cmd {
     },
     /// Play the whole flow against the built-in simulated Okta org and Slack workspace.
     Demo,
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Journal throughput of each store backend, beside Okta's reset budget.
+    Store {
+        /// PostgreSQL server to measure on, in a scratch schema it creates (default:
+        /// OKTA_RESET_TEST_DATABASE_URL or the local server). SQLite runs in a scratch folder.
+        /// Never touches an existing store's tables.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 2000)]
+        users: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
 }
 
 fn init_logging(format: LogFormat, default_level: &str) {
@@ -60,6 +81,35 @@ async fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("okta-reset: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Bench {
+            which:
+                BenchCmd::Store {
+                    postgres,
+                    users,
+                    concurrency,
+                },
+        } => {
+            init_logging(LogFormat::Text, "warn");
+            let scratch = tempfile::tempdir();
+            let result = async {
+                let dir = scratch.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+                let server = postgres.unwrap_or_else(okta_reset::store::test_server_url);
+                let pg = okta_reset::store::scratch_schema_url(&server).await?;
+                let stores = vec![format!("sqlite://{}/bench.db", dir.path().display()), pg];
+                okta_reset::bench::store::run(&stores, users, concurrency).await
+            }
+            .await;
+            match result {
+                Ok(report) => {
+                    println!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("okta-reset bench failed: {e:#}");
                     ExitCode::FAILURE
                 }
             }
