@@ -1,6 +1,7 @@
 //! Events API payloads → what the bot should do with them. Pure: the envelope is read from raw
-//! JSON (slack-morphism's event types drop fields real payloads carry, such as `files` on
-//! `app_mention`), then [`triage`] decides, given the bot's own user id.
+//! JSON, as interactions are — the bot needs a handful of fields, and a strict typed parse of the
+//! whole event (blocks, attachments, file objects) would drop it on any shape the crate does not
+//! know — then [`triage`] decides, given the bot's own user id.
 //!
 //! The bot acts on a file shared with a message that mentions it. Slack delivers that message
 //! twice — as `app_mention` (with `files`) and as `message` with subtype `file_share` — each with
