@@ -26,6 +26,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Inbound bodies above this are refused before they are read further.
     pub body_limit_bytes: usize,
+    /// Where `/metrics` is served: `None` on `listen` itself.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +35,16 @@ pub struct SlackConfig {
     pub api_url: Url,
     pub team_id: SlackTeamId,
     pub channels: Vec<SlackChannelId>,
+    /// How Slack reaches the bot: signed HTTP requests, or a WebSocket the bot opens.
+    pub mode: SlackMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SlackMode {
+    #[default]
+    Http,
+    Socket,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +90,8 @@ pub struct Secrets {
     pub slack_signing_secret: Secret,
     pub slack_bot_token: Secret,
     pub okta_api_token: Secret,
+    /// Socket Mode's app-level token (`xapp-…`), when set.
+    pub slack_app_token: Option<Secret>,
 }
 
 pub const OKTA_CONCURRENCY_MAX: usize = 30;
@@ -105,6 +119,8 @@ struct RawServer {
     listen: String,
     #[serde(default = "default_body_limit")]
     body_limit_bytes: usize,
+    #[serde(default)]
+    metrics_listen: Option<String>,
 }
 
 impl Default for RawServer {
@@ -112,6 +128,7 @@ impl Default for RawServer {
         Self {
             listen: default_listen(),
             body_limit_bytes: default_body_limit(),
+            metrics_listen: None,
         }
     }
 }
@@ -130,6 +147,8 @@ struct RawSlack {
     api_url: String,
     team_id: String,
     channels: Vec<String>,
+    #[serde(default)]
+    mode: SlackMode,
 }
 
 fn default_slack_api() -> String {
@@ -286,11 +305,31 @@ impl Secrets {
             "create an API token in Okta (Security → API → Tokens) as an admin with the Help Desk role",
             None,
         );
+        // Two easy swaps, named rather than reported as a bare prefix mismatch.
+        if slack_bot_token.expose().starts_with("xapp-") {
+            problems.retain(|p| !p.starts_with("SLACK_BOT_TOKEN"));
+            problems.push(
+                "SLACK_BOT_TOKEN holds an app-level token (xapp-…): use the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page; the xapp- token belongs in SLACK_APP_TOKEN".into(),
+            );
+        }
+        let slack_app_token = get("SLACK_APP_TOKEN")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        match slack_app_token.as_deref() {
+            Some(v) if v.starts_with("xoxb-") => problems.push(
+                "SLACK_APP_TOKEN holds a bot token (xoxb-…): Socket Mode needs the app-level token (xapp-…) from the app's Basic Information → App-Level Tokens, with the connections:write scope; the xoxb- token belongs in SLACK_BOT_TOKEN".into(),
+            ),
+            Some(v) if !v.starts_with("xapp-") => problems.push(
+                "SLACK_APP_TOKEN does not start with `xapp-`: generate an app-level token with the connections:write scope under Basic Information → App-Level Tokens".into(),
+            ),
+            _ => {}
+        }
         if problems.is_empty() {
             Ok(Self {
                 slack_signing_secret,
                 slack_bot_token,
                 okta_api_token,
+                slack_app_token: slack_app_token.map(Secret::new),
             })
         } else {
             Err(ConfigError { problems })
@@ -299,6 +338,16 @@ impl Secrets {
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// What the config's mode needs from the environment: Socket Mode needs SLACK_APP_TOKEN.
+    pub fn check_for(&self, config: &Config) -> Result<(), ConfigError> {
+        if config.slack.mode == SlackMode::Socket && self.slack_app_token.is_none() {
+            return Err(ConfigError::one(
+                "SLACK_APP_TOKEN is not set: slack.mode = \"socket\" needs an app-level token (xapp-…) with the connections:write scope, from the app's Basic Information → App-Level Tokens".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -311,6 +360,27 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             raw.server.listen
         ));
         SocketAddr::from(([127, 0, 0, 1], 3000))
+    });
+    let metrics_listen = raw.server.metrics_listen.as_deref().and_then(|m| {
+        match m.parse::<SocketAddr>() {
+            // Same port on the same or an overlapping (0.0.0.0) address: the second bind fails.
+            Ok(a) if a.port() == listen.port()
+                && a.port() != 0
+                && (a.ip() == listen.ip() || a.ip().is_unspecified() || listen.ip().is_unspecified()) =>
+            {
+                p.push(format!(
+                    "server.metrics_listen: {a} clashes with server.listen ({listen}); use another port, or leave metrics_listen out to serve /metrics on server.listen"
+                ));
+                None
+            }
+            Ok(a) => Some(a),
+            Err(_) => {
+                p.push(format!(
+                    "server.metrics_listen: `{m}` is not an address:port (e.g. \"127.0.0.1:9100\")"
+                ));
+                None
+            }
+        }
     });
     if raw.server.body_limit_bytes < 1024 {
         p.push("server.body_limit_bytes: must be at least 1024".into());
@@ -393,11 +463,13 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         server: ServerConfig {
             listen,
             body_limit_bytes: raw.server.body_limit_bytes,
+            metrics_listen,
         },
         slack: SlackConfig {
             api_url: api_url.expect("checked"),
             team_id,
             channels,
+            mode: raw.slack.mode,
         },
         okta: OktaConfig {
             org_url: org_url.expect("checked"),

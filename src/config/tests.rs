@@ -131,12 +131,97 @@ fn missing_secrets_name_the_variable_and_where_to_get_it() {
 #[test]
 fn a_bot_token_of_the_wrong_kind_is_refused() {
     let err = Secrets::from_env_with(|name| match name {
-        "SLACK_BOT_TOKEN" => Some("xapp-1-abc".into()),
+        // A user token; an app token here has its own message (see below).
+        "SLACK_BOT_TOKEN" => Some("xoxp-1-abc".into()),
+        "SLACK_APP_TOKEN" => None,
         _ => Some("x".into()),
     })
     .expect_err("refused");
     assert_eq!(err.problems.len(), 1);
     assert!(err.problems[0].starts_with("SLACK_BOT_TOKEN does not start with `xoxb-`"));
     // The refusal never repeats the secret itself.
-    assert!(!err.to_string().contains("xapp-1-abc"));
+    assert!(!err.to_string().contains("xoxp-1-abc"));
+}
+
+#[test]
+fn metrics_on_the_main_port_is_refused_and_another_port_is_kept() {
+    let p = problems_of(&example_with(
+        "body_limit_bytes = 65536",
+        "body_limit_bytes = 65536\nmetrics_listen = \"0.0.0.0:3000\"",
+    ));
+    assert_eq!(
+        p,
+        vec!["server.metrics_listen: 0.0.0.0:3000 clashes with server.listen (127.0.0.1:3000); use another port, or leave metrics_listen out to serve /metrics on server.listen".to_string()]
+    );
+    let c = Config::from_toml(&example_with(
+        "body_limit_bytes = 65536",
+        "body_limit_bytes = 65536\nmetrics_listen = \"127.0.0.1:9100\"",
+    ))
+    .unwrap();
+    assert_eq!(c.server.metrics_listen.unwrap().to_string(), "127.0.0.1:9100");
+    assert_eq!(Config::from_toml(EXAMPLE).unwrap().server.metrics_listen, None);
+}
+
+#[test]
+fn slack_mode_defaults_to_http_and_takes_socket() {
+    assert_eq!(Config::from_toml(EXAMPLE).unwrap().slack.mode, SlackMode::Http);
+    let c = Config::from_toml(&example_with("mode = \"http\"", "mode = \"socket\"")).unwrap();
+    assert_eq!(c.slack.mode, SlackMode::Socket);
+    let p = problems_of(&example_with("mode = \"http\"", "mode = \"websocket\""));
+    assert!(p[0].contains("unknown variant `websocket`"), "{p:?}");
+}
+
+fn env(vars: &[(&str, &str)]) -> Result<Secrets, ConfigError> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Secrets::from_env_with(move |name| {
+        vars.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+}
+
+const BASE_ENV: [(&str, &str); 3] = [
+    ("SLACK_SIGNING_SECRET", "s"),
+    ("SLACK_BOT_TOKEN", "xoxb-1"),
+    ("OKTA_API_TOKEN", "o"),
+];
+
+#[test]
+fn a_bot_token_where_the_app_token_belongs_is_named() {
+    let mut vars = BASE_ENV.to_vec();
+    vars.push(("SLACK_APP_TOKEN", "xoxb-2"));
+    assert_eq!(
+        env(&vars).unwrap_err().problems,
+        vec!["SLACK_APP_TOKEN holds a bot token (xoxb-…): Socket Mode needs the app-level token (xapp-…) from the app's Basic Information → App-Level Tokens, with the connections:write scope; the xoxb- token belongs in SLACK_BOT_TOKEN".to_string()]
+    );
+}
+
+#[test]
+fn an_app_token_where_the_bot_token_belongs_is_named() {
+    let mut vars = BASE_ENV.to_vec();
+    vars[1] = ("SLACK_BOT_TOKEN", "xapp-1-A1-2");
+    assert_eq!(
+        env(&vars).unwrap_err().problems,
+        vec!["SLACK_BOT_TOKEN holds an app-level token (xapp-…): use the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page; the xapp- token belongs in SLACK_APP_TOKEN".to_string()]
+    );
+}
+
+#[test]
+fn socket_mode_needs_the_app_token_and_http_does_not() {
+    let socket = Config::from_toml(&example_with("mode = \"http\"", "mode = \"socket\"")).unwrap();
+    let http = Config::from_toml(EXAMPLE).unwrap();
+    let without = env(&BASE_ENV).unwrap();
+    assert!(without.check_for(&http).is_ok());
+    assert_eq!(
+        without.check_for(&socket).unwrap_err().problems,
+        vec!["SLACK_APP_TOKEN is not set: slack.mode = \"socket\" needs an app-level token (xapp-…) with the connections:write scope, from the app's Basic Information → App-Level Tokens".to_string()]
+    );
+    let mut vars = BASE_ENV.to_vec();
+    vars.push(("SLACK_APP_TOKEN", "xapp-1-A1-2"));
+    let with = env(&vars).unwrap();
+    assert_eq!(with.slack_app_token.as_ref().unwrap().expose(), "xapp-1-A1-2");
+    assert!(with.check_for(&socket).is_ok());
 }

@@ -105,6 +105,7 @@ impl World {
             slack_signing_secret: Secret::new(SIGNING_SECRET),
             slack_bot_token: Secret::new(slack.bot_token()),
             okta_api_token: Secret::new(okta.api_token()),
+            slack_app_token: None,
         };
         let app = start_app(&config, &secrets, opts.clock.clone()).await?;
         let driver = SlackDriver::new(&app.base_url(), SIGNING_SECRET, TEAM).with_sim(&slack);
