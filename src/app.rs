@@ -11,12 +11,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, Secrets};
+use crate::config::{Config, Secrets, SlackMode};
+use crate::secret::Secret;
 use crate::jobs;
 use crate::okta::OktaClient;
 use crate::service::Service;
 use crate::slack::inbound::{router, HttpState};
 use crate::slack::outbound::SlackOut;
+use crate::slack::socket;
 use crate::store;
 
 /// How often pending requests are checked for expiry (clicks check it too, at once).
@@ -38,6 +40,7 @@ impl App {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<App> {
+        secrets.check_for(&config)?;
         let config = Arc::new(config);
         let store = store::open(&config.store.url).await.with_context(|| {
             format!(
@@ -59,6 +62,10 @@ impl App {
 
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = watch::channel(false);
+        let mut background = Vec::new();
+        if let (SlackMode::Socket, Some(token)) = (config.slack.mode, &secrets.slack_app_token) {
+            background.push(start_socket(&service, &config, token.clone(), &stop).await?);
+        }
         let app = router(
             HttpState {
                 svc: service.clone(),
@@ -99,7 +106,7 @@ impl App {
             service,
             stop,
             server,
-            background: vec![runner, sweeper],
+            background: vec![runner, sweeper].into_iter().chain(background).collect(),
         })
     }
 
@@ -120,6 +127,31 @@ impl App {
             h.abort();
         }
     }
+}
+
+/// Socket Mode: the first connection URL is asked for here, so a refused app token stops the
+/// start with its reason; a Slack that is briefly unreachable is retried in the background.
+async fn start_socket(
+    service: &Arc<Service>,
+    config: &Config,
+    token: Secret,
+    stop: &watch::Sender<bool>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let connector = socket::Connector::new(&config.slack.api_url, token);
+    let first = match connector.open_url().await {
+        Ok(url) => Some(url),
+        Err(socket::OpenError::Token(why)) => anyhow::bail!(why),
+        Err(e) => {
+            tracing::warn!(error = %e, "Socket Mode: Slack not reachable yet; retrying");
+            None
+        }
+    };
+    Ok(tokio::spawn(socket::run(
+        service.clone(),
+        connector,
+        first,
+        stop.subscribe(),
+    )))
 }
 
 /// `okta-reset serve`: runs until SIGTERM or Ctrl-C.

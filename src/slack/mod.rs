@@ -8,4 +8,5 @@ pub mod outbound;
 pub mod render;
 pub mod render_file;
 pub mod scopes;
+pub mod socket;
 pub mod verify;
