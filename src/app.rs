@@ -12,9 +12,9 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Secrets, SlackMode};
-use crate::secret::Secret;
 use crate::jobs;
 use crate::okta::OktaClient;
+use crate::secret::Secret;
 use crate::service::Service;
 use crate::slack::inbound::{router, HttpState};
 use crate::slack::outbound::SlackOut;
@@ -106,7 +106,10 @@ impl App {
             service,
             stop,
             server,
-            background: vec![runner, sweeper].into_iter().chain(background).collect(),
+            background: vec![runner, sweeper]
+                .into_iter()
+                .chain(background)
+                .collect(),
         })
     }
 

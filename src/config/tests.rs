@@ -158,13 +158,22 @@ fn metrics_on_the_main_port_is_refused_and_another_port_is_kept() {
         "body_limit_bytes = 65536\nmetrics_listen = \"127.0.0.1:9100\"",
     ))
     .unwrap();
-    assert_eq!(c.server.metrics_listen.unwrap().to_string(), "127.0.0.1:9100");
-    assert_eq!(Config::from_toml(EXAMPLE).unwrap().server.metrics_listen, None);
+    assert_eq!(
+        c.server.metrics_listen.unwrap().to_string(),
+        "127.0.0.1:9100"
+    );
+    assert_eq!(
+        Config::from_toml(EXAMPLE).unwrap().server.metrics_listen,
+        None
+    );
 }
 
 #[test]
 fn slack_mode_defaults_to_http_and_takes_socket() {
-    assert_eq!(Config::from_toml(EXAMPLE).unwrap().slack.mode, SlackMode::Http);
+    assert_eq!(
+        Config::from_toml(EXAMPLE).unwrap().slack.mode,
+        SlackMode::Http
+    );
     let c = Config::from_toml(&example_with("mode = \"http\"", "mode = \"socket\"")).unwrap();
     assert_eq!(c.slack.mode, SlackMode::Socket);
     let p = problems_of(&example_with("mode = \"http\"", "mode = \"websocket\""));
@@ -176,11 +185,7 @@ fn env(vars: &[(&str, &str)]) -> Result<Secrets, ConfigError> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Secrets::from_env_with(move |name| {
-        vars.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    })
+    Secrets::from_env_with(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
 }
 
 const BASE_ENV: [(&str, &str); 3] = [
@@ -222,6 +227,9 @@ fn socket_mode_needs_the_app_token_and_http_does_not() {
     let mut vars = BASE_ENV.to_vec();
     vars.push(("SLACK_APP_TOKEN", "xapp-1-A1-2"));
     let with = env(&vars).unwrap();
-    assert_eq!(with.slack_app_token.as_ref().unwrap().expose(), "xapp-1-A1-2");
+    assert_eq!(
+        with.slack_app_token.as_ref().unwrap().expose(),
+        "xapp-1-A1-2"
+    );
     assert!(with.check_for(&socket).is_ok());
 }

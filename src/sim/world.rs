@@ -30,6 +30,8 @@ pub struct WorldOptions {
     pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
     /// The store; `None` for SQLite in a scratch folder.
     pub store_url: Option<String>,
+    /// Slack reaches the bot over Socket Mode (the sim's WebSocket) instead of HTTP.
+    pub socket_mode: bool,
 }
 
 impl Default for WorldOptions {
@@ -41,6 +43,7 @@ impl Default for WorldOptions {
             clock: Arc::new(SystemClock),
             tweak: Box::new(|_| {}),
             store_url: None,
+            socket_mode: false,
         }
     }
 }
@@ -100,15 +103,18 @@ impl World {
             "127.0.0.1:0",
         );
         let mut config = Config::from_toml(&toml)?;
+        if opts.socket_mode {
+            config.slack.mode = crate::config::SlackMode::Socket;
+        }
         (opts.tweak)(&mut config);
         let secrets = Secrets {
             slack_signing_secret: Secret::new(SIGNING_SECRET),
             slack_bot_token: Secret::new(slack.bot_token()),
             okta_api_token: Secret::new(okta.api_token()),
-            slack_app_token: None,
+            slack_app_token: opts.socket_mode.then(|| Secret::new(slack.app_token())),
         };
         let app = start_app(&config, &secrets, opts.clock.clone()).await?;
-        let driver = SlackDriver::new(&app.base_url(), SIGNING_SECRET, TEAM).with_sim(&slack);
+        let driver = driver_for(&app, &config, &slack);
         Ok(World {
             okta,
             slack,
@@ -135,7 +141,7 @@ impl World {
         } = self;
         app.shutdown().await;
         let app = start_app(&config, &secrets, clock.clone()).await?;
-        let driver = SlackDriver::new(&app.base_url(), SIGNING_SECRET, TEAM).with_sim(&slack);
+        let driver = driver_for(&app, &config, &slack);
         Ok(World {
             okta,
             slack,
@@ -156,4 +162,13 @@ async fn start_app(
 ) -> anyhow::Result<App> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     App::start(config.clone(), secrets.clone(), listener, clock).await
+}
+
+/// Slack's side towards the bot: signed HTTP requests, or envelopes over Socket Mode.
+fn driver_for(app: &App, config: &Config, slack: &SlackSim) -> SlackDriver {
+    let driver = SlackDriver::new(&app.base_url(), SIGNING_SECRET, TEAM).with_sim(slack);
+    match config.slack.mode {
+        crate::config::SlackMode::Socket => driver.with_socket(slack.socket()),
+        crate::config::SlackMode::Http => driver,
+    }
 }

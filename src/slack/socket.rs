@@ -154,16 +154,11 @@ pub async fn run(
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// One connection's life; returns why it ended.
-async fn serve_connection(
-    svc: &Arc<Service>,
-    ws: Ws,
-    stop: &mut watch::Receiver<bool>,
-) -> String {
+async fn serve_connection(svc: &Arc<Service>, ws: Ws, stop: &mut watch::Receiver<bool>) -> String {
     let (mut sink, mut stream) = ws.split();
     let (acks, mut to_send) = mpsc::unbounded_channel::<String>();
     loop {
@@ -230,7 +225,10 @@ pub async fn envelope(svc: &Arc<Service>, v: Value) -> Option<String> {
             handle::event(svc, payload, retry)
         }
         other => {
-            tracing::debug!(kind = other, "Socket Mode: an envelope of a kind the bot does not use");
+            tracing::debug!(
+                kind = other,
+                "Socket Mode: an envelope of a kind the bot does not use"
+            );
             Ack::Empty
         }
     };
@@ -238,7 +236,10 @@ pub async fn envelope(svc: &Arc<Service>, v: Value) -> Option<String> {
         Ack::Json(p) => json!({"envelope_id": id, "payload": p}),
         Ack::Empty => json!({"envelope_id": id}),
         Ack::Malformed(why) => {
-            tracing::warn!(reason = why, "Socket Mode: a malformed envelope was acknowledged and dropped");
+            tracing::warn!(
+                reason = why,
+                "Socket Mode: a malformed envelope was acknowledged and dropped"
+            );
             json!({"envelope_id": id})
         }
     };

@@ -24,6 +24,7 @@ pub struct Spawn {
     org: SimOrg,
     okta: OktaSimConfig,
     manual_clock: bool,
+    socket_mode: bool,
     tweak: Box<dyn FnOnce(&mut Config) + Send>,
 }
 
@@ -32,6 +33,7 @@ pub fn spawn_with() -> Spawn {
         org: SimOrg::demo(),
         okta: OktaSimConfig::default(),
         manual_clock: false,
+        socket_mode: false,
         tweak: Box::new(|_| {}),
     }
 }
@@ -43,6 +45,11 @@ pub async fn spawn() -> TestApp {
 impl Spawn {
     pub fn okta(mut self, okta: OktaSimConfig) -> Self {
         self.okta = okta;
+        self
+    }
+    /// Slack reaches the bot over Socket Mode (the sim's WebSocket), not HTTP.
+    pub fn socket_mode(mut self) -> Self {
+        self.socket_mode = true;
         self
     }
     pub fn manual_clock(mut self) -> Self {
@@ -64,6 +71,7 @@ impl Spawn {
             okta: self.okta,
             clock,
             tweak: self.tweak,
+            socket_mode: self.socket_mode,
             ..WorldOptions::default()
         })
         .await

@@ -7,6 +7,7 @@ mod helpers;
 mod http_edges;
 mod refusals;
 mod run;
+mod socket;
 mod upload_helpers;
 mod upload_refusals;
 mod uploads;

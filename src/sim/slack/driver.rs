@@ -8,7 +8,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rand::Rng;
 use serde_json::{json, Value};
 
+use std::sync::Arc;
+
 use super::server::SlackSim;
+use super::socket::SocketHub;
 use crate::slack::verify::sign;
 
 mod intake;
@@ -40,6 +43,8 @@ pub struct SlackDriver {
     sim: Option<SlackSim>,
     http: reqwest::Client,
     nonce: AtomicU64,
+    /// Socket Mode: deliver as envelopes over the sim's WebSocket instead of HTTP POSTs.
+    socket: Option<Arc<SocketHub>>,
 }
 
 /// Slack's escaping of user-typed text: `&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;`.
@@ -89,7 +94,15 @@ impl SlackDriver {
                 .build()
                 .expect("a reqwest client with only a timeout set always builds"),
             nonce: AtomicU64::new(0),
+            socket: None,
         }
+    }
+
+    /// Delivers everything as Socket Mode envelopes through `hub` (the bot must be connected to
+    /// it): the same payloads, acked by `envelope_id` instead of answered over HTTP.
+    pub fn with_socket(mut self, hub: Arc<SocketHub>) -> Self {
+        self.socket = Some(hub);
+        self
     }
 
     /// Points `response_url`s at `sim` (so the bot's replies there are recorded) and looks up user
@@ -282,6 +295,9 @@ impl SlackDriver {
         body: Vec<u8>,
         headers: Vec<(String, String)>,
     ) -> DriverResponse {
+        if let Some(hub) = &self.socket {
+            return deliver_envelope(hub, path, &body, &headers).await;
+        }
         let url = format!("{}{}", self.bot_base_url, path);
         let mut req = self
             .http
@@ -342,5 +358,60 @@ fn capitalise(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+/// An HTTP request's body as the Socket Mode envelope Slack would send instead: a slash
+/// command's form fields as a JSON object, an interaction's `payload`, an event callback as is.
+async fn deliver_envelope(
+    hub: &SocketHub,
+    path: &str,
+    body: &[u8],
+    headers: &[(String, String)],
+) -> DriverResponse {
+    let started = Instant::now();
+    let (kind, payload) = match path {
+        "/slack/commands" => {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(body).unwrap_or_default();
+            let map: serde_json::Map<String, Value> = pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect();
+            ("slash_commands", Value::Object(map))
+        }
+        "/slack/interactions" => {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(body).unwrap_or_default();
+            let payload = pairs
+                .into_iter()
+                .find(|(k, _)| k == "payload")
+                .and_then(|(_, v)| serde_json::from_str(&v).ok())
+                .unwrap_or(Value::Null);
+            ("interactive", payload)
+        }
+        _ => (
+            "events_api",
+            serde_json::from_slice(body).unwrap_or(Value::Null),
+        ),
+    };
+    let retry = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-slack-retry-num"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let (status, body, json) = match hub.deliver(kind, payload, retry).await {
+        Ok(ack) => {
+            let p = ack.get("payload").cloned();
+            let body = p.as_ref().map(Value::to_string).unwrap_or_default();
+            (200, body, p)
+        }
+        Err(e) => (0, e, None),
+    };
+    DriverResponse {
+        status,
+        body,
+        json,
+        elapsed: started.elapsed(),
     }
 }

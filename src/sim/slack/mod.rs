@@ -17,6 +17,7 @@ mod hooks;
 mod intake;
 mod record;
 mod server;
+mod socket;
 mod transcript;
 
 #[cfg(test)]
@@ -26,4 +27,5 @@ pub use driver::{slack_escape, DriverResponse, SlackDriver};
 pub use intake::{SimFile, SimView, TRIGGER_TTL};
 pub use record::{SimEphemeral, SimHookPost, SimMessage, SimSlackUser, SlackSimConfig};
 pub use server::{SlackSim, SIM_BOT_ID};
+pub use socket::SocketHub;
 pub use transcript::render_blocks;

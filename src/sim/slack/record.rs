@@ -68,6 +68,10 @@ impl SimSlackUser {
 #[derive(Debug, Clone)]
 pub struct SlackSimConfig {
     pub bot_token: String,
+    /// Socket Mode's app-level token (`apps.connections.open`).
+    pub app_token: String,
+    /// Channels the bot is not a member of (`conversations.info` says `is_member: false`).
+    pub channels_without_bot: Vec<String>,
     pub team_id: String,
     pub bot_user_id: String,
     pub users: Vec<SimSlackUser>,
@@ -89,6 +93,8 @@ impl SlackSimConfig {
         bot.is_bot = true;
         SlackSimConfig {
             bot_token: "xoxb-sim-bot-token".to_string(),
+            app_token: "xapp-1-A0001-sim-app-token".to_string(),
+            channels_without_bot: Vec::new(),
             team_id: team.to_string(),
             bot_user_id: "UBOT".to_string(),
             users: vec![alice, bob, carol, mallory, guest, bot],
@@ -163,6 +169,8 @@ pub(crate) struct State {
     pub intake: super::intake::IntakeState,
     /// Microseconds past the epoch of the last ts handed out.
     last_ts_micros: u64,
+    /// Socket Mode's WebSocket side.
+    pub socket: Option<std::sync::Arc<super::socket::SocketHub>>,
 }
 
 /// A Slack error code (`{"ok":false,"error":code}`).
@@ -185,6 +193,7 @@ impl State {
             failures: HashMap::new(),
             intake: Default::default(),
             last_ts_micros: FIRST_TS_MICROS,
+            socket: None,
         }
     }
 

@@ -59,6 +59,8 @@ impl SlackSim {
         let addr = listener.local_addr()?;
         let bot_token = config.bot_token.clone();
         let state: Shared = Arc::new(Mutex::new(State::new(config)));
+        let socket = super::socket::SocketHub::start().await?;
+        lock(&state).socket = Some(socket);
         let app = Router::new().fallback(handle).with_state(state.clone());
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -93,6 +95,16 @@ impl SlackSim {
 
     pub fn bot_token(&self) -> &str {
         &self.inner.bot_token
+    }
+
+    /// The app-level token that opens Socket Mode connections.
+    pub fn app_token(&self) -> String {
+        self.lock().config.app_token.clone()
+    }
+
+    /// Socket Mode's server: deliver envelopes, send `disconnect`, count connections.
+    pub fn socket(&self) -> Arc<super::socket::SocketHub> {
+        self.lock().socket.clone().expect("started with the sim")
     }
 
     pub fn config(&self) -> SlackSimConfig {
@@ -283,6 +295,21 @@ fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
+    if method == "apps.connections.open" {
+        return slack_json(match bearer {
+            Some(t) if t == s.config.app_token => match &s.socket {
+                Some(hub) => Ok(json!({ "url": hub.issue_url() })),
+                None => Err("internal_error"),
+            },
+            // Slack's answer to a bot or user token here.
+            Some(t) if t.starts_with("xox") => Err("not_allowed_token_type"),
+            _ => Err("invalid_auth"),
+        });
+    }
+    if bearer.is_some_and(|t| t.starts_with("xapp-")) {
+        // An app-level token works only for apps.connections.open.
+        return slack_json(Err("not_allowed_token_type"));
+    }
     if bearer != Some(s.config.bot_token.as_str()) {
         return slack_json(Err("invalid_auth"));
     }
@@ -314,6 +341,7 @@ fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>
             "user_id": s.config.bot_user_id,
             "bot_id": SIM_BOT_ID,
         })),
+        "conversations.info" => conversations_info(&s, p),
         _ => Err("unknown_method"),
     };
     slack_json(result)
@@ -397,4 +425,17 @@ fn users_info(s: &State, p: &Map<String, Value>) -> Result<Value, SlackErr> {
     let id = param(p, "user").ok_or("user_not_found")?;
     let user = s.user(&id).ok_or("user_not_found")?;
     Ok(json!({"user": user.to_json()}))
+}
+
+/// A channel as the bot sees it: `is_member` is false for `channels_without_bot`.
+fn conversations_info(s: &State, p: &Map<String, Value>) -> Result<Value, SlackErr> {
+    let id = param(p, "channel").ok_or("channel_not_found")?;
+    if !(id.starts_with('C') || id.starts_with('G')) {
+        return Err("channel_not_found");
+    }
+    let member = !s.config.channels_without_bot.contains(&id);
+    Ok(json!({"channel": {
+        "id": id, "name": format!("ch-{}", id.to_ascii_lowercase()),
+        "is_channel": true, "is_private": id.starts_with('G'), "is_member": member,
+    }}))
 }

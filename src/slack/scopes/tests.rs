@@ -13,7 +13,11 @@ fn root() -> &'static Path {
 
 fn strings(y: &Yaml) -> BTreeSet<String> {
     y.as_vec()
-        .map(|v| v.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -26,15 +30,21 @@ fn compare(manifest: &str) -> Result<(), String> {
     let needed: BTreeSet<String> = needed().into_iter().map(String::from).collect();
     let mut problems = Vec::new();
     for s in needed.difference(&granted) {
-        problems.push(format!("scope {s} is used by the code but not granted: add it"));
+        problems.push(format!(
+            "scope {s} is used by the code but not granted: add it"
+        ));
     }
     for s in granted.difference(&needed) {
-        problems.push(format!("scope {s} is granted but nothing uses it: remove it"));
+        problems.push(format!(
+            "scope {s} is granted but nothing uses it: remove it"
+        ));
     }
     let events = strings(&doc["settings"]["event_subscriptions"]["bot_events"]);
     let wanted: BTreeSet<String> = EVENTS.iter().map(|(e, _)| e.to_string()).collect();
     if events != wanted {
-        problems.push(format!("bot_events are {events:?}, the code handles {wanted:?}"));
+        problems.push(format!(
+            "bot_events are {events:?}, the code handles {wanted:?}"
+        ));
     }
     if problems.is_empty() {
         Ok(())
@@ -58,8 +68,14 @@ fn both_manifests_grant_exactly_the_scopes_the_code_uses() {
 fn socket_variant_enables_socket_mode_and_names_no_public_url() {
     let http = &YamlLoader::load_from_str(&read("slack-app-manifest.yaml")).unwrap()[0];
     let socket = &YamlLoader::load_from_str(&read("slack-app-manifest.socket.yaml")).unwrap()[0];
-    assert_eq!(http["settings"]["socket_mode_enabled"].as_bool(), Some(false));
-    assert_eq!(socket["settings"]["socket_mode_enabled"].as_bool(), Some(true));
+    assert_eq!(
+        http["settings"]["socket_mode_enabled"].as_bool(),
+        Some(false)
+    );
+    assert_eq!(
+        socket["settings"]["socket_mode_enabled"].as_bool(),
+        Some(true)
+    );
     assert!(!read("slack-app-manifest.socket.yaml").contains("https://"));
     assert_eq!(
         socket["features"]["slash_commands"][0]["command"].as_str(),
@@ -71,12 +87,17 @@ fn socket_variant_enables_socket_mode_and_names_no_public_url() {
 fn a_manifest_that_differs_is_refused_with_each_difference_named() {
     let m = read("slack-app-manifest.yaml")
         .replace("      - users:read.email\n", "")
-        .replace("      - chat:write\n", "      - chat:write\n      - channels:manage\n");
+        .replace(
+            "      - chat:write\n",
+            "      - chat:write\n      - channels:manage\n",
+        );
     assert_eq!(
         compare(&m),
-        Err("scope users:read.email is used by the code but not granted: add it; \
+        Err(
+            "scope users:read.email is used by the code but not granted: add it; \
              scope channels:manage is granted but nothing uses it: remove it"
-            .into())
+                .into()
+        )
     );
 }
 
@@ -110,5 +131,8 @@ fn every_method_the_code_calls_is_in_the_table() {
     let table: BTreeSet<String> = METHODS.iter().map(|(m, _)| m.to_string()).collect();
     assert!(called.contains("chat.postMessage"), "scan found {called:?}");
     let missing: Vec<_> = called.difference(&table).collect();
-    assert!(missing.is_empty(), "methods called but not in METHODS: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "methods called but not in METHODS: {missing:?}"
+    );
 }
