@@ -16,7 +16,7 @@ use crate::jobs;
 use crate::okta::OktaClient;
 use crate::secret::Secret;
 use crate::service::Service;
-use crate::slack::inbound::{router, HttpState};
+use crate::slack::inbound::{ops, router, HttpState};
 use crate::slack::outbound::SlackOut;
 use crate::slack::socket;
 use crate::store;
@@ -66,13 +66,18 @@ impl App {
         if let (SlackMode::Socket, Some(token)) = (config.slack.mode, &secrets.slack_app_token) {
             background.push(start_socket(&service, &config, token.clone(), &stop).await?);
         }
-        let app = router(
+        let mut app = router(
             HttpState {
                 svc: service.clone(),
                 signing_secret: secrets.slack_signing_secret.clone(),
             },
             config.server.body_limit_bytes,
         );
+        match config.server.metrics_listen {
+            None => app = app.merge(ops::metrics_router()),
+            Some(at) => background.push(serve_metrics(at, stop.subscribe()).await?),
+        }
+        let app = app.layer(axum::middleware::from_fn(ops::request_span));
         let server = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
@@ -130,6 +135,25 @@ impl App {
             h.abort();
         }
     }
+}
+
+/// `/metrics` on its own address (`server.metrics_listen`).
+async fn serve_metrics(
+    at: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let listener = TcpListener::bind(at)
+        .await
+        .with_context(|| format!("cannot listen on {at} (server.metrics_listen)"))?;
+    tracing::info!(addr = %at, "metrics are served on their own address");
+    Ok(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let _ = axum::serve(listener, ops::metrics_router())
+            .with_graceful_shutdown(shutdown)
+            .await;
+    }))
 }
 
 /// Socket Mode: the first connection URL is asked for here, so a refused app token stops the

@@ -10,6 +10,7 @@ pub mod csv_input;
 pub mod demo;
 pub mod domain;
 pub mod jobs;
+pub mod metrics;
 pub mod okta;
 pub mod secret;
 pub mod service;

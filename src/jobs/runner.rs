@@ -14,6 +14,7 @@ use crate::service::Service;
 use crate::slack::outbound::Message;
 use crate::slack::render::{self, Progress};
 use crate::store::{outcome, RequestRecord, TargetRecord};
+use tracing::Instrument;
 
 /// The progress message is edited at most this often (chat.update is Tier 3: ~50/min).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -85,8 +86,12 @@ pub async fn run(svc: Arc<Service>, id: String) {
         .await
     {
         Ok(true) => {
+            let _timer = crate::metrics::RunTimer::start();
             let lease = lease::hold(svc.clone(), id.clone());
-            run_held(&svc, &id, &lease).await;
+            // Every line the run logs carries its request id.
+            run_held(&svc, &id, &lease)
+                .instrument(tracing::info_span!("run", request = %id))
+                .await;
             lease.release().await;
         }
         Ok(false) => {} // another replica holds it, or it is no longer approved
@@ -312,6 +317,7 @@ async fn reset_one(
         svc.store
             .set_outcome(id, t.seq, out, reason.as_deref(), okta_req.as_deref(), now)
     };
+    crate::metrics::reset_outcome(out);
     if journal::durably(svc, "outcome", write).await.is_err() {
         // Shutting down with the store away: left in flight, settled with Okta at the next start.
         return;

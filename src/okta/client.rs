@@ -22,6 +22,8 @@ pub struct OktaClient {
     token: Secret,
     max_retries: u32,
     pacer: Pacer,
+    /// The last answer (or silence), for `/readyz`.
+    pub contact: crate::metrics::OktaContact,
 }
 
 /// One page of a paginated list, and the next page's URL if there is one.
@@ -61,6 +63,7 @@ impl OktaClient {
             token,
             max_retries,
             pacer: Pacer::new(),
+            contact: Default::default(),
         })
     }
 
@@ -105,6 +108,7 @@ impl OktaClient {
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) => {
+                    self.contact.unreachable();
                     if retries < self.max_retries {
                         retries += 1;
                         tokio::time::sleep(backoff(retries)).await;
@@ -114,6 +118,7 @@ impl OktaClient {
                 }
             };
             let status = resp.status();
+            self.contact.answered(status.as_u16());
             let headers = resp.headers().clone();
             let rate = RateHeaders::parse(&headers);
             self.pacer.observe(bucket, status.as_u16(), &rate);

@@ -85,7 +85,11 @@ impl Pacer {
                 .get(bucket)
                 .copied();
             match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
+                Some(t) if t > Instant::now() => {
+                    let from = Instant::now();
+                    tokio::time::sleep_until(t).await;
+                    crate::metrics::pacer_waited(from.elapsed());
+                }
                 _ => return,
             }
         }

@@ -22,6 +22,7 @@ use crate::service::Service;
 use crate::slack::verify::verify;
 
 pub mod handle;
+pub mod ops;
 pub use handle::{Ack, SlashForm};
 
 #[derive(Clone)]
@@ -75,13 +76,28 @@ async fn verify_signature(State(st): State<HttpState>, req: Request, next: Next)
         .await
 }
 
+/// Ready when the store answers and the last Okta contact (if any) did not find the token
+/// refused or Okta unreachable. `/healthz` is liveness only.
 async fn readyz(State(st): State<HttpState>) -> Response {
-    match st.svc.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "store not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
-        }
+    use crate::metrics::OktaHealth;
+    if let Err(e) = st.svc.store.ping().await {
+        tracing::warn!(error = %e, "store not ready");
+        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
+    }
+    let (okta, at) = st.svc.okta.contact.last();
+    let ago = SystemClock.now_secs() - at;
+    match okta {
+        OktaHealth::Unknown | OktaHealth::Answering => (StatusCode::OK, "ready").into_response(),
+        OktaHealth::TokenRefused => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("okta: the API token was refused (401) {ago} s ago"),
+        )
+            .into_response(),
+        OktaHealth::Unreachable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("okta: unreachable {ago} s ago"),
+        )
+            .into_response(),
     }
 }
 

@@ -169,6 +169,7 @@ impl SlackOut {
 
 fn err(method: &'static str, e: slack_morphism::errors::SlackClientError) -> SlackApiError {
     // slack-morphism's errors carry the API error code and HTTP status, never the token.
+    crate::metrics::slack_error(method);
     SlackApiError {
         method,
         detail: e.to_string(),

@@ -21,6 +21,8 @@ use crate::config::is_loopback;
 use crate::secret::Secret;
 use crate::service::Service;
 use crate::slack::inbound::handle::{self, Ack, SlashForm};
+use crate::slack::inbound::ops::new_request_id;
+use tracing::Instrument;
 
 /// Why a connection could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -188,11 +190,12 @@ async fn serve_connection(svc: &Arc<Service>, ws: Ws, stop: &mut watch::Receiver
                         Some(_) => {
                             let svc = svc.clone();
                             let acks = acks.clone();
+                            let span = tracing::info_span!("envelope", rid = %new_request_id(), kind = v["type"].as_str().unwrap_or(""));
                             tokio::spawn(async move {
                                 if let Some(ack) = envelope(&svc, v).await {
                                     let _ = acks.send(ack);
                                 }
-                            });
+                            }.instrument(span));
                         }
                         None => {}
                     }
@@ -232,6 +235,15 @@ pub async fn envelope(svc: &Arc<Service>, v: Value) -> Option<String> {
             Ack::Empty
         }
     };
+    let kind = v["type"].as_str().unwrap_or("other");
+    crate::metrics::request(
+        kind,
+        if matches!(ack, Ack::Malformed(_)) {
+            "refused"
+        } else {
+            "ok"
+        },
+    );
     let msg = match ack {
         Ack::Json(p) => json!({"envelope_id": id, "payload": p}),
         Ack::Empty => json!({"envelope_id": id}),

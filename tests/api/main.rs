@@ -5,6 +5,7 @@ mod flow;
 mod form;
 mod helpers;
 mod http_edges;
+mod ops;
 mod refusals;
 mod run;
 mod socket;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use crate::service::{Action, DecisionKind, Service, SlashCommand};
@@ -59,7 +60,7 @@ pub async fn slash(svc: &Arc<Service>, form: SlashForm) -> Ack {
         trigger_id: form.trigger_id,
     };
     let svc = svc.clone();
-    let work = tokio::spawn(async move { svc.on_slash(cmd).await });
+    let work = tokio::spawn(async move { svc.on_slash(cmd).await }.in_current_span());
     match tokio::time::timeout(Duration::from_millis(2500), work).await {
         // The form opened: Slack shows it, and nothing else is said.
         Ok(Ok(text)) if text.is_empty() => Ack::Empty,
@@ -80,7 +81,7 @@ pub async fn interaction(svc: &Arc<Service>, p: &Value) -> Ack {
     match parse_block_action(p) {
         Some(action) => {
             let svc = svc.clone();
-            tokio::spawn(async move { svc.on_action(action).await });
+            tokio::spawn(async move { svc.on_action(action).await }.in_current_span());
         }
         None => tracing::debug!("ignored an interaction that is not one of our buttons"),
     }
@@ -128,7 +129,7 @@ async fn view_submission(svc: &Arc<Service>, p: &Value) -> Ack {
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let svc = svc.clone();
-    tokio::spawn(async move { svc.on_form(sub, tx).await });
+    tokio::spawn(async move { svc.on_form(sub, tx).await }.in_current_span());
     match tokio::time::timeout(Duration::from_millis(2500), rx).await {
         Ok(Ok(Err(errors))) => Ack::Json(modal::errors_response(&errors)),
         _ => Ack::Empty,
@@ -142,7 +143,7 @@ pub fn event(svc: &Arc<Service>, v: &Value, retry: Option<u32>) -> Ack {
         Envelope::UrlVerification { challenge } => Ack::Json(json!({ "challenge": challenge })),
         Envelope::Callback(cb) => {
             let svc = svc.clone();
-            tokio::spawn(async move { svc.on_event(*cb, retry).await });
+            tokio::spawn(async move { svc.on_event(*cb, retry).await }.in_current_span());
             Ack::Empty
         }
         Envelope::Other => Ack::Empty,
