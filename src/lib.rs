@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod csv_input;

@@ -27,6 +27,17 @@ enum Cmd {
     },
     /// Play the whole flow against the built-in simulated Okta org and Slack workspace.
     Demo,
+    /// Try everything `serve` needs (config, Slack, Okta, store) without starting; exit 0 only
+    /// when it is safe to start.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Exit 0 when GET URL answers 2xx within 3 s (the container's HEALTHCHECK: no curl there).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:3000/healthz")]
+        url: String,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -110,6 +121,50 @@ async fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("okta-reset bench failed: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Check { config } => {
+            init_logging(LogFormat::Text, "error");
+            let loaded = Config::from_file(&config).and_then(|c| {
+                let s = Secrets::from_env()?;
+                s.check_for(&c)?;
+                Ok((c, s))
+            });
+            let (config, secrets) = match loaded {
+                Ok(v) => v,
+                Err(e) => {
+                    println!("FAIL {e}\nNot safe to start.");
+                    return ExitCode::from(2);
+                }
+            };
+            let report = okta_reset::check::run(&config, &secrets).await;
+            println!("{report}");
+            if report.safe_to_start() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Cmd::Healthcheck { url } => {
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(3))
+                .build();
+            match client.map(|c| c.get(&url).send()) {
+                Ok(send) => match send.await {
+                    Ok(r) if r.status().is_success() => ExitCode::SUCCESS,
+                    Ok(r) => {
+                        eprintln!("okta-reset healthcheck: {url} answered {}", r.status());
+                        ExitCode::FAILURE
+                    }
+                    Err(e) => {
+                        eprintln!("okta-reset healthcheck: {url}: {e}");
+                        ExitCode::FAILURE
+                    }
+                },
+                Err(e) => {
+                    eprintln!("okta-reset healthcheck: {e}");
                     ExitCode::FAILURE
                 }
             }

@@ -132,6 +132,8 @@ pub struct SimStats {
 struct Control {
     token_revoked: bool,
     resets_forbidden: bool,
+    /// The token's admin has no admin role left: every call gets 403 E0000006.
+    no_admin_role: bool,
     fail_next: Option<(usize, u16)>,
     error_rate_5xx: f64,
     rng: StdRng,
@@ -277,6 +279,7 @@ impl OktaSim {
         let control = Control {
             token_revoked: false,
             resets_forbidden: false,
+            no_admin_role: false,
             fail_next: None,
             error_rate_5xx: config.error_rate_5xx,
             rng: StdRng::seed_from_u64(config.seed),
@@ -378,6 +381,12 @@ impl OktaSim {
     /// From now on every call gets 401 E0000011.
     pub fn revoke_token(&self) {
         self.shared.ctl().token_revoked = true;
+    }
+
+    /// From now on every call gets 403 E0000006: the admin who created the token lost their
+    /// admin role (the token still authenticates, as in Okta).
+    pub fn remove_admin_role(&self) {
+        self.shared.ctl().no_admin_role = true;
     }
 
     /// From now on resets get 403 E0000006 (the token lacks the permission).

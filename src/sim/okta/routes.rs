@@ -169,6 +169,8 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
             ))
         } else if !authorized || ctl.token_revoked {
             Err((StatusCode::UNAUTHORIZED, ctl.limiter.peek(bucket, now)))
+        } else if ctl.no_admin_role {
+            Err((StatusCode::FORBIDDEN, ctl.limiter.peek(bucket, now)))
         } else {
             match ctl.limiter.take(bucket, now) {
                 Ok(h) => Ok(h),

@@ -435,7 +435,7 @@ fn conversations_info(s: &State, p: &Map<String, Value>) -> Result<Value, SlackE
     }
     let member = !s.config.channels_without_bot.contains(&id);
     Ok(json!({"channel": {
-        "id": id, "name": format!("ch-{}", id.to_ascii_lowercase()),
+        "id": id, "name": format!("ch-{}", id.to_ascii_lowercase()), "created": 1_600_000_000,
         "is_channel": true, "is_private": id.starts_with('G'), "is_member": member,
     }}))
 }

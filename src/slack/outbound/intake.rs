@@ -93,6 +93,18 @@ impl SlackOut {
         Ok(r.user_id.0)
     }
 
+    /// Whether the bot is a member of `channel` (`conversations.info`; `okta-reset check`).
+    pub async fn is_member(&self, channel: &str) -> Result<bool, SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let r = session
+            .conversations_info(&sm::SlackApiConversationsInfoRequest::new(
+                sm::SlackChannelId(channel.into()),
+            ))
+            .await
+            .map_err(|e| err("conversations.info", e))?;
+        Ok(r.channel.flags.is_member.unwrap_or(false))
+    }
+
     /// Downloads a private file with the bot token, reading at most `cap` bytes: a longer file
     /// is refused as soon as the cap is passed, whatever its declared length.
     pub async fn download(
