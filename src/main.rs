@@ -59,6 +59,16 @@ enum BenchCmd {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// Signed Slack traffic against this binary run as a separate `serve` process: ack latency,
+    /// errors, the bot's RSS (release build for meaningful figures).
+    Load {
+        #[arg(long, default_value_t = 1000)]
+        events_per_sec: u32,
+        #[arg(long, default_value_t = 50)]
+        commands_per_sec: u32,
+        #[arg(long, default_value_t = 30)]
+        secs: u64,
+    },
 }
 
 fn init_logging(format: LogFormat, default_level: &str) {
@@ -165,6 +175,35 @@ async fn main() -> ExitCode {
                 },
                 Err(e) => {
                     eprintln!("okta-reset healthcheck: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Bench {
+            which:
+                BenchCmd::Load {
+                    events_per_sec,
+                    commands_per_sec,
+                    secs,
+                },
+        } => {
+            init_logging(LogFormat::Text, "warn");
+            let opts = okta_reset::bench::load::LoadOptions {
+                events_per_sec,
+                commands_per_sec,
+                secs,
+            };
+            let result = match std::env::current_exe() {
+                Ok(bin) => okta_reset::bench::load::run(&bin, opts).await,
+                Err(e) => Err(e.into()),
+            };
+            match result {
+                Ok(report) => {
+                    println!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("okta-reset bench failed: {e:#}");
                     ExitCode::FAILURE
                 }
             }
