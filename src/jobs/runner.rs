@@ -89,9 +89,13 @@ pub async fn run(svc: Arc<Service>, id: String) {
             let _timer = crate::metrics::RunTimer::start();
             let lease = lease::hold(svc.clone(), id.clone());
             // Every line the run logs carries its request id.
-            run_held(&svc, &id, &lease)
-                .instrument(tracing::info_span!("run", request = %id))
-                .await;
+            async {
+                tracing::info!("run held by this replica");
+                run_held(&svc, &id, &lease).await;
+                tracing::info!("run left (finished, stopped or handed over)");
+            }
+            .instrument(tracing::info_span!("run", request = %id))
+            .await;
             lease.release().await;
         }
         Ok(false) => {} // another replica holds it, or it is no longer approved

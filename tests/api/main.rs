@@ -6,6 +6,7 @@ mod flow;
 mod form;
 mod helpers;
 mod http_edges;
+mod logs;
 mod ops;
 mod refusals;
 mod run;

@@ -35,7 +35,15 @@ pub async fn request_span(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let span =
         tracing::info_span!("http", rid = %new_request_id(), method = %req.method(), path = %path);
-    let resp = next.run(req).instrument(span).await;
+    let started = std::time::Instant::now();
+    let resp = next.run(req).instrument(span.clone()).await;
+    let (status, ms) = (resp.status().as_u16(), started.elapsed().as_millis());
+    // People's commands and clicks at info; channel chatter (events) and probes at debug.
+    if matches!(path.as_str(), "/slack/commands" | "/slack/interactions") {
+        span.in_scope(|| tracing::info!(status, ms, "answered"));
+    } else {
+        span.in_scope(|| tracing::debug!(status, ms, "answered"));
+    }
     let route = match path.as_str() {
         "/slack/commands" | "/slack/interactions" | "/slack/events" => path.as_str(),
         // Probes are not counted: they would drown the figures that matter.
