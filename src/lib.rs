@@ -3,6 +3,7 @@
 //! Data walks one way: Slack request → intent → policy → store → Okta → journal → Slack message.
 
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -13,4 +14,5 @@ pub mod secret;
 pub mod service;
 pub mod sim;
 pub mod slack;
+pub mod spreadsheet;
 pub mod store;
