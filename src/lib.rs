@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod jobs;
 pub mod okta;
+pub mod results;
 pub mod secret;
 pub mod service;
 pub mod sim;

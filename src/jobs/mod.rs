@@ -2,5 +2,6 @@
 //! outcome, keeps a progress message current and posts the summary once.
 
 mod runner;
+mod summary;
 
 pub use runner::{resume_all, run_loop, DRAIN};

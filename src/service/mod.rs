@@ -1,6 +1,7 @@
 //! The application layer: what the bot does with a slash command, a button click, an approved
 //! request. Handlers call in here; nothing in here knows about HTTP.
 
+mod attach;
 mod decide;
 mod slash;
 
@@ -169,21 +170,46 @@ impl Service {
         self.cancels.lock().expect("cancel map").remove(id);
     }
 
-    /// Records the policy in force at start-up, so changes between restarts are visible.
+    /// Records the policy in force at start-up with its digest and the previous start's digest,
+    /// so a policy changed between restarts shows in the log (and in a warning).
     pub async fn audit_policy(&self) {
         let p = &self.policy;
+        let policy = json!({
+            "team": p.team.as_str(),
+            "channels": p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "requesters": p.requesters.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            "approvers": p.approvers.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            "max_targets": p.max_targets,
+            "require_reason": p.require_reason,
+            "approval_ttl_minutes": self.config.policy.approval_ttl_minutes,
+        });
+        let digest = crate::audit::chain::digest(&policy);
+        let previous = match self.store.last_audit("policy_loaded").await {
+            Ok(last) => last.and_then(|r| {
+                r.event
+                    .detail
+                    .get("digest")
+                    .and_then(|d| d.as_str())
+                    .map(str::to_string)
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the previous policy from the audit log");
+                None
+            }
+        };
+        let changed = previous.as_deref().is_some_and(|p| p != digest);
+        if changed {
+            tracing::warn!(%digest, "the policy changed since the last start (see the audit log)");
+        }
         self.audit(
             None,
             None,
             "policy_loaded",
             json!({
-                "team": p.team.as_str(),
-                "channels": p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-                "requesters": p.requesters.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-                "approvers": p.approvers.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-                "max_targets": p.max_targets,
-                "require_reason": p.require_reason,
-                "approval_ttl_minutes": self.config.policy.approval_ttl_minutes,
+                "policy": policy,
+                "digest": digest,
+                "previous_digest": previous,
+                "changed": changed,
             }),
         )
         .await;

@@ -156,13 +156,30 @@ impl Service {
 
     /// Checks the requester, then resolves and posts in the background.
     async fn accept_reset(self: &Arc<Self>, cmd: SlashCommand, spec: ResetSpec) -> String {
+        let id = RequestId::generate(&mut rand::thread_rng());
+        // Every reset asked for is on record with the exact text typed, refused or not.
+        self.audit(
+            Some(id.as_str()),
+            Some(cmd.user.as_str()),
+            "request_received",
+            json!({
+                "team": cmd.team.as_str(),
+                "channel": cmd.channel.as_str(),
+                "text": cmd.text,
+                "command": spec.to_string(),
+                "reason": spec.reason,
+                "dry_run": spec.dry_run,
+                "revoke_sessions": spec.revoke_sessions,
+            }),
+        )
+        .await;
         if let Err(refusal) = self
             .policy
             .check_requester(&cmd.team, &cmd.channel, &cmd.user)
             .and_then(|_| self.policy.check_reason(spec.reason.as_deref()))
         {
             self.audit(
-                None,
+                Some(id.as_str()),
                 Some(cmd.user.as_str()),
                 "request_refused",
                 json!({"channel": cmd.channel.as_str(), "why": refusal.to_string()}),
@@ -170,7 +187,6 @@ impl Service {
             .await;
             return refusal.to_string();
         }
-        let id = RequestId::generate(&mut rand::thread_rng());
         let svc = self.clone();
         let id2 = id.clone();
         tokio::spawn(async move { svc.prepare_request(cmd, spec, id2).await });
@@ -180,13 +196,6 @@ impl Service {
     async fn prepare_request(self: Arc<Self>, cmd: SlashCommand, spec: ResetSpec, id: RequestId) {
         let (channel, user) = (cmd.channel.as_str(), cmd.user.as_str());
         let command_text = spec.to_string();
-        self.audit(
-            Some(id.as_str()),
-            Some(user),
-            "request_received",
-            json!({"channel": channel, "command": command_text, "reason": spec.reason}),
-        )
-        .await;
         let refuse = |why: String| {
             let svc = self.clone();
             let id = id.clone();
@@ -271,7 +280,12 @@ impl Service {
             Some(id.as_str()),
             Some(user),
             "targets_resolved",
-            json!({"resolved": resolution.distinct, "to_reset": resolution.to_reset, "digest": resolution.digest}),
+            json!({
+                "resolved": resolution.distinct,
+                "to_reset": resolution.to_reset,
+                "by_classification": by_classification(&resolution.targets),
+                "digest": resolution.digest,
+            }),
         )
         .await;
         let (Ok(Some(record)), Ok(targets)) = (
@@ -291,9 +305,10 @@ impl Service {
                     Some(id.as_str()),
                     None,
                     "approval_posted",
-                    json!({"ts": ts, "dry_run": spec.dry_run}),
+                    json!({"channel": channel, "ts": ts, "dry_run": spec.dry_run}),
                 )
                 .await;
+                self.attach_target_list(&record, &targets, &ts).await;
             }
             Err(e) => {
                 tracing::error!(error = %e, "could not post the approval message");
@@ -305,4 +320,15 @@ impl Service {
             }
         }
     }
+}
+
+/// How many targets fell in each classification (`reset`, `skip_directory`, …).
+fn by_classification(
+    targets: &[crate::store::NewTarget],
+) -> std::collections::BTreeMap<&str, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for t in targets {
+        *counts.entry(t.classification.as_str()).or_insert(0) += 1;
+    }
+    counts
 }

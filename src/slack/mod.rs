@@ -4,4 +4,5 @@ pub mod escape;
 pub mod inbound;
 pub mod outbound;
 pub mod render;
+pub mod upload;
 pub mod verify;

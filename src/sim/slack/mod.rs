@@ -1,7 +1,9 @@
 //! Simulated Slack workspace.
 //!
 //! - [`SlackSim`]: a real HTTP server on 127.0.0.1 that serves as the bot's Slack Web API base URL
-//!   (`chat.postMessage`, `chat.update`, `chat.postEphemeral`, `users.info`, `auth.test`) and as the
+//!   (`chat.postMessage`, `chat.update`, `chat.postEphemeral`, `users.info`, `auth.test`, and the
+//!   external file upload flow: `files.getUploadURLExternal`, the upload URL,
+//!   `files.completeUploadExternal`) and as the
 //!   target of the `response_url`s the driver hands out. It records what the bot posts, can inject
 //!   429s and errors, and renders a channel as a readable transcript.
 //! - [`SlackDriver`]: Slack's side towards the bot — signed slash commands and button clicks.
@@ -15,6 +17,7 @@ mod hooks;
 mod record;
 mod server;
 mod transcript;
+mod uploads;
 
 #[cfg(test)]
 mod tests;
@@ -23,3 +26,4 @@ pub use driver::{slack_escape, DriverResponse, SlackDriver};
 pub use record::{SimEphemeral, SimHookPost, SimMessage, SimSlackUser, SlackSimConfig};
 pub use server::{SlackSim, SIM_BOT_ID};
 pub use transcript::render_blocks;
+pub use uploads::SimUpload;

@@ -9,6 +9,7 @@ use super::*;
 
 mod api;
 mod driver;
+mod uploads;
 
 pub(super) type Client = SlackClient<SlackClientHyperConnector<HttpConnector>>;
 
