@@ -9,7 +9,7 @@ CREATE UNIQUE INDEX audit_seq ON audit_events (seq);
 CREATE INDEX audit_at ON audit_events (at);
 
 -- Which schema the store is at, so an older okta-reset can refuse a newer store in plain words
--- instead of failing half-way. Every later migration sets it to its own number.
+-- instead of failing half-way. The bot raises it to its newest migration's number on every open.
 CREATE TABLE schema_version (
     version INTEGER NOT NULL
 );

@@ -273,7 +273,12 @@ async fn events_from_before_the_chain_are_sealed_once_at_upgrade() {
 #[tokio::test]
 async fn a_store_from_a_newer_schema_is_refused_untouched() {
     let f = with_events(2).await;
-    sql(&f, "UPDATE schema_version SET version = 7").await;
+    let recorded: i64 = sqlx::query_scalar("SELECT version FROM schema_version")
+        .fetch_one(&f.raw)
+        .await
+        .unwrap();
+    assert_eq!(recorded, store::SqliteStore::known_schema_version());
+    sql(&f, "UPDATE schema_version SET version = 99").await;
     let err = match store::open_existing(&f.url).await {
         Ok(_) => panic!("a newer store was opened"),
         Err(e) => e.to_string(),
@@ -281,15 +286,16 @@ async fn a_store_from_a_newer_schema_is_refused_untouched() {
     assert_eq!(
         err,
         format!(
-            "the store at {} is at schema version 7, newer than this okta-reset knows (2): it was written by a newer okta-reset. Use that version (or newer) with this store; nothing was changed",
-            f.url
+            "the store at {} is at schema version 99, newer than this okta-reset knows ({}): it was written by a newer okta-reset. Use that version (or newer) with this store; nothing was changed",
+            f.url,
+            store::SqliteStore::known_schema_version()
         )
     );
     let v: i64 = sqlx::query_scalar("SELECT version FROM schema_version")
         .fetch_one(&f.raw)
         .await
         .unwrap();
-    assert_eq!(v, 7);
+    assert_eq!(v, 99);
 }
 
 #[tokio::test]

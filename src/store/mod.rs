@@ -1,6 +1,9 @@
 //! Durable state: requests, their frozen target snapshots, decisions, per-user outcomes and the
-//! audit log. One trait; the backend is chosen from the URL scheme (`sqlite://` today).
+//! audit log. One trait, two adapters: the backend is chosen from the URL scheme —
+//! `sqlite://` (embedded default, one replica) or `postgres://` (several replicas).
 
+mod postgres;
+mod postgres_audit;
 mod sqlite;
 mod sqlite_audit;
 
@@ -8,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use postgres::{redact_url, scratch_schema_url, test_server_url, PgStore};
 pub use sqlite::SqliteStore;
 
 use crate::domain::request::State;
@@ -29,10 +33,6 @@ pub enum StoreError {
         supported: i64,
     },
 }
-
-/// The newest store schema this build knows (the number of its last migration). A store at a
-/// higher number was written by a newer okta-reset and is refused rather than half-understood.
-pub const SCHEMA_VERSION: i64 = 2;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -194,6 +194,13 @@ pub trait Store: Send + Sync + 'static {
     /// The latest event (highest `seq`) with this action, e.g. the previous `policy_loaded`.
     async fn last_audit(&self, action: &str) -> StoreResult<Option<AuditRecord>>;
     async fn ping(&self) -> StoreResult<()>;
+    /// Takes (or renews) the lease on a run for `owner` until `until`, if the run is approved or
+    /// running and nobody else holds a live lease. Returns whether `owner` now holds it.
+    async fn claim_run(&self, id: &str, owner: &str, now: i64, until: i64) -> StoreResult<bool>;
+    /// Gives the lease up (clean shutdown, run finished) so another replica need not wait.
+    async fn release_run(&self, id: &str, owner: &str) -> StoreResult<()>;
+    /// Approved or running requests whose lease is free or lapsed at `now`.
+    async fn runs_without_holder(&self, now: i64) -> StoreResult<Vec<String>>;
 }
 
 /// Opens the store named by `url` (creating it if needed) and applies its migrations.
@@ -209,9 +216,14 @@ pub async fn open_existing(url: &str) -> StoreResult<Arc<dyn Store>> {
 async fn open_with(url: &str, create: bool) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open_with(url, create).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // A server-side database is never created by opening it, so `create` has no effect.
+        let _ = create;
+        Ok(Arc::new(PgStore::open(url).await?))
     } else {
         Err(StoreError::Open(format!(
-            "`{url}` is not a supported store URL; use sqlite://PATH"
+            "`{}` is not a supported store URL; use sqlite://PATH or postgres://…",
+            redact_url(url)
         )))
     }
 }

@@ -54,12 +54,21 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         // Before migrating: a store from a newer okta-reset is refused untouched.
-        super::sqlite_audit::check_schema(&pool, url).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let known = Self::known_schema_version();
+        super::sqlite_audit::check_schema(&pool, url, known).await?;
+        MIGRATOR.run(&pool).await?;
+        super::sqlite_audit::record_schema(&pool, known).await?;
         super::sqlite_audit::seal_unchained(&pool).await?;
         Ok(Self { pool })
     }
+
+    /// The newest migration this build carries: the schema version it writes and understands.
+    pub fn known_schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
 }
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 fn request_from_row(row: &SqliteRow) -> StoreResult<RequestRecord> {
     let state: String = row.try_get("state")?;
@@ -338,15 +347,15 @@ impl Store for SqliteStore {
 
     async fn resets_identity(&self, id: &str, identities: &[String]) -> StoreResult<bool> {
         for ident in identities {
-            let hit: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM targets WHERE request_id = ?1 AND classification = 'reset' \
-                 AND (lower(login) = ?2 OR lower(email) = ?2) LIMIT 1",
+            let hits: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM targets WHERE request_id = ?1 AND classification = 'reset' \
+                 AND (lower(login) = ?2 OR lower(email) = ?2)",
             )
             .bind(id)
             .bind(ident.to_lowercase())
-            .fetch_optional(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-            if hit.is_some() {
+            if hits > 0 {
                 return Ok(true);
             }
         }
@@ -372,5 +381,41 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+    async fn claim_run(&self, id: &str, owner: &str, now: i64, until: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE requests SET lease_owner = ?2, lease_until = ?4 WHERE id = ?1 \
+             AND state IN ('approved', 'running') \
+             AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until < ?3)",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_run(&self, id: &str, owner: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE requests SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn runs_without_holder(&self, now: i64) -> StoreResult<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "SELECT id FROM requests WHERE state IN ('approved', 'running') \
+             AND (lease_owner IS NULL OR lease_until < ?1) ORDER BY created_at",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
     }
 }

@@ -4,14 +4,15 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
-use super::{AuditEvent, AuditQuery, AuditRecord, StoreError, StoreResult, SCHEMA_VERSION};
+use super::{AuditEvent, AuditQuery, AuditRecord, StoreError, StoreResult};
 use crate::audit::chain;
 
 const COLUMNS: &str = "id, seq, at, request_id, actor, action, detail, prev_hash, hash";
 
 /// Refuses a store written by a newer okta-reset, before any migration touches it. Looks at our
-/// own `schema_version` table and at sqlx's migration ledger (whichever is higher).
-pub(super) async fn check_schema(pool: &SqlitePool, url: &str) -> StoreResult<()> {
+/// own `schema_version` table and at sqlx's migration ledger (whichever is higher); `known` is the
+/// newest migration this build carries.
+pub(super) async fn check_schema(pool: &SqlitePool, url: &str, known: i64) -> StoreResult<()> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' \
          AND name IN ('schema_version', '_sqlx_migrations')",
@@ -31,13 +32,23 @@ pub(super) async fn check_schema(pool: &SqlitePool, url: &str) -> StoreResult<()
             .await?;
         found = found.max(v.unwrap_or(0));
     }
-    if found > SCHEMA_VERSION {
+    if found > known {
         return Err(StoreError::NewerSchema {
             url: url.to_string(),
             found,
-            supported: SCHEMA_VERSION,
+            supported: known,
         });
     }
+    Ok(())
+}
+
+/// Raises the recorded version to this build's after its migrations ran, so that no migration
+/// has to remember to, and an older build then refuses the store.
+pub(super) async fn record_schema(pool: &SqlitePool, known: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE schema_version SET version = ?1 WHERE version < ?1")
+        .bind(known)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -151,7 +151,7 @@ async fn verify_on_an_empty_store_says_there_is_nothing_to_verify() {
 async fn verify_refuses_a_store_from_a_newer_schema_and_changes_nothing() {
     let (_dir, config, url, _) = finished_run().await;
     let raw = SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("UPDATE schema_version SET version = 9")
+    sqlx::query("UPDATE schema_version SET version = 99")
         .execute(&raw)
         .await
         .unwrap();
@@ -162,14 +162,17 @@ async fn verify_refuses_a_store_from_a_newer_schema_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
-        format!("okta-reset audit verify: the store at {url} is at schema version 9, newer than this okta-reset knows (2): it was written by a newer okta-reset. Use that version (or newer) with this store; nothing was changed")
+        format!(
+            "okta-reset audit verify: the store at {url} is at schema version 99, newer than this okta-reset knows ({}): it was written by a newer okta-reset. Use that version (or newer) with this store; nothing was changed",
+            okta_reset::store::SqliteStore::known_schema_version()
+        )
     );
     assert_eq!(count().await.unwrap(), before);
     let v: i64 = sqlx::query_scalar("SELECT version FROM schema_version")
         .fetch_one(&raw)
         .await
         .unwrap();
-    assert_eq!(v, 9);
+    assert_eq!(v, 99);
 }
 
 #[tokio::test]
