@@ -1,9 +1,11 @@
-//! `okta-reset audit verify|export` as an operator runs them: the real binary, a config file, the
-//! store a real run left behind, no secrets in the environment.
+//! `okta-reset audit verify|export` as an operator runs them: a config file and the store a real
+//! run left behind. The commands are driven through `audit::cli`, which `main` only prints and
+//! exits with (in process: the shared build folder can hold another branch's binary meanwhile).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use okta_reset::audit::cli::{self, ExportArgs, Outcome};
+use okta_reset::audit::Format;
 use sqlx::SqlitePool;
 
 use crate::helpers::*;
@@ -30,21 +32,14 @@ url = "{store_url}"
     path
 }
 
-fn okta_reset(args: &[&str], config: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_okta-reset"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env_remove("SLACK_SIGNING_SECRET")
-        .env_remove("SLACK_BOT_TOKEN")
-        .env_remove("OKTA_API_TOKEN")
-        .env("RUST_LOG", "off")
-        .output()
-        .expect("the binary runs")
+async fn verify(config: &Path) -> Outcome {
+    cli::verify_command(config).await
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).trim_end().to_string()
+async fn export(config: &Path, args: ExportArgs) -> (Outcome, String) {
+    let mut out = Vec::new();
+    let outcome = cli::export_command(config, &args, &mut out).await;
+    (outcome, String::from_utf8(out).unwrap())
 }
 
 /// A completed run's store, with the bot stopped, and a config pointing at it.
@@ -67,17 +62,24 @@ async fn finished_run() -> (tempfile::TempDir, PathBuf, String, String) {
 }
 
 #[tokio::test]
-async fn verify_and_export_need_only_the_store() {
+async fn verify_and_export_need_only_the_config_and_the_store() {
     let (_dir, config, _, id) = finished_run().await;
-    let out = okta_reset(&["audit", "verify"], &config);
-    let said = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{said} {}", text(&out.stderr));
-    assert!(said.starts_with("Audit log intact: "), "{said}");
-    assert!(said.contains("Head: #"), "{said}");
+    let out = verify(&config).await;
+    assert_eq!(out.code, cli::EXIT_OK, "{}", out.message);
+    assert!(
+        out.message.starts_with("Audit log intact: "),
+        "{}",
+        out.message
+    );
+    assert!(out.message.contains("Head: #"), "{}", out.message);
 
-    let out = okta_reset(&["audit", "export", "--request", &id], &config);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let lines: Vec<serde_json::Value> = text(&out.stdout)
+    let only = ExportArgs {
+        request: Some(id.clone()),
+        ..ExportArgs::default()
+    };
+    let (out, jsonl) = export(&config, only).await;
+    assert_eq!(out.code, cli::EXIT_OK, "{}", out.message);
+    let lines: Vec<serde_json::Value> = jsonl
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -88,24 +90,16 @@ async fn verify_and_export_need_only_the_store() {
         .unwrap();
     assert_eq!(outcome["outcome"], "reset");
     assert!(outcome["okta_request_id"].is_string());
-    assert_eq!(
-        text(&out.stderr),
-        format!("okta-reset audit export: exported {} event(s)", lines.len())
-    );
+    assert_eq!(out.message, format!("exported {} event(s)", lines.len()));
 
-    let out = okta_reset(
-        &[
-            "audit",
-            "export",
-            "--format",
-            "csv",
-            "--since",
-            "2020-01-01",
-        ],
-        &config,
-    );
-    assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).starts_with(
+    let csv_since = ExportArgs {
+        since: Some("2020-01-01".into()),
+        format: Format::Csv,
+        ..ExportArgs::default()
+    };
+    let (out, csv) = export(&config, csv_since).await;
+    assert_eq!(out.code, cli::EXIT_OK);
+    assert!(csv.starts_with(
         "time,seq,action,actor,request,target,outcome,okta_request_id,detail,prev_hash,hash\n"
     ));
 }
@@ -119,16 +113,19 @@ async fn verify_names_the_gap_left_by_a_deleted_event() {
         .await
         .unwrap();
     raw.close().await;
-    let out = okta_reset(&["audit", "verify"], &config);
-    assert_eq!(out.status.code(), Some(1));
-    let said = text(&out.stdout);
+    let out = verify(&config).await;
+    assert_eq!(out.code, cli::EXIT_BROKEN);
     assert!(
-        said.starts_with("Audit log NOT intact: event #3 is missing: after event #2 comes #4 (`"),
-        "{said}"
+        out.message
+            .starts_with("Audit log NOT intact: event #3 is missing: after event #2 comes #4 (`"),
+        "{}",
+        out.message
     );
     assert!(
-        said.ends_with("deleted from the log.\nThe 2 event(s) stored before it check out."),
-        "{said}"
+        out.message
+            .ends_with("deleted from the log.\nThe 2 event(s) stored before it check out."),
+        "{}",
+        out.message
     );
 }
 
@@ -138,13 +135,12 @@ async fn verify_on_an_empty_store_says_there_is_nothing_to_verify() {
     let url = format!("sqlite://{}/empty.db", dir.path().display());
     okta_reset::store::open(&url).await.unwrap();
     let config = config_file(dir.path(), &url);
-    let out = okta_reset(&["audit", "verify"], &config);
-    assert_eq!(out.status.code(), Some(2));
+    let out = verify(&config).await;
+    assert_eq!(out.code, cli::EXIT_CANNOT);
     assert_eq!(
-        text(&out.stderr),
-        format!("okta-reset audit verify: {url}: the audit log is empty, so there is nothing to verify. okta-reset records its policy every time it starts, so the log of a store it has run on is never empty: if this store was in use, its events were deleted")
+        out.message,
+        format!("{url}: the audit log is empty, so there is nothing to verify. okta-reset records its policy every time it starts, so the log of a store it has run on is never empty: if this store was in use, its events were deleted")
     );
-    assert!(out.stdout.is_empty());
 }
 
 #[tokio::test]
@@ -158,12 +154,12 @@ async fn verify_refuses_a_store_from_a_newer_schema_and_changes_nothing() {
     let count =
         || sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_events").fetch_one(&raw);
     let before = count().await.unwrap();
-    let out = okta_reset(&["audit", "verify"], &config);
-    assert_eq!(out.status.code(), Some(2));
+    let out = verify(&config).await;
+    assert_eq!(out.code, cli::EXIT_CANNOT);
     assert_eq!(
-        text(&out.stderr),
+        out.message,
         format!(
-            "okta-reset audit verify: the store at {url} is at schema version 99, newer than this okta-reset knows ({}): it was written by a newer okta-reset. Use that version (or newer) with this store; nothing was changed",
+            "the store at {url} is at schema version 99, newer than this okta-reset knows ({}): it was written by a newer okta-reset. Use that version (or newer) with this store; nothing was changed",
             okta_reset::store::SqliteStore::known_schema_version()
         )
     );
@@ -180,20 +176,29 @@ async fn export_refuses_an_unparseable_time_before_touching_anything() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("never.db");
     let config = config_file(dir.path(), &format!("sqlite://{}", store.display()));
-    let out = okta_reset(&["audit", "export", "--since", "last tuesday"], &config);
-    assert_eq!(out.status.code(), Some(2));
+    let bad = ExportArgs {
+        since: Some("last tuesday".into()),
+        ..ExportArgs::default()
+    };
+    let (out, written) = export(&config, bad).await;
+    assert_eq!(out.code, cli::EXIT_CANNOT);
     assert_eq!(
-        text(&out.stderr),
-        "okta-reset audit export: --since: `last tuesday` is not a time. Use RFC 3339, e.g. 2026-11-27T09:30:00Z, or a date, e.g. 2026-11-27 (midnight UTC). Nothing was exported."
+        out.message,
+        "--since: `last tuesday` is not a time. Use RFC 3339, e.g. 2026-11-27T09:30:00Z, or a date, e.g. 2026-11-27 (midnight UTC). Nothing was exported."
     );
-    assert!(out.stdout.is_empty());
+    assert!(written.is_empty());
     // A good time on a store that is not there: refused, and nothing is created.
-    let out = okta_reset(&["audit", "export", "--since", "2026-11-27"], &config);
-    assert_eq!(out.status.code(), Some(2));
+    let good = ExportArgs {
+        since: Some("2026-11-27".into()),
+        ..ExportArgs::default()
+    };
+    let (out, written) = export(&config, good).await;
+    assert_eq!(out.code, cli::EXIT_CANNOT);
     assert!(
-        text(&out.stderr).contains("there is no store at"),
+        out.message.contains("there is no store at"),
         "{}",
-        text(&out.stderr)
+        out.message
     );
+    assert!(written.is_empty());
     assert!(!store.exists());
 }
