@@ -110,13 +110,28 @@ impl Service {
         }
     }
 
-    /// Posts in a request's thread (or the channel if it has no root yet).
+    /// The ts of a request's root message. A decision or a cancel can arrive in the moment between
+    /// the root being posted and its ts being stored: wait briefly for it rather than speak
+    /// outside the thread (or leave the root unedited).
+    async fn thread_root(&self, id: &str, known: Option<&str>) -> Option<String> {
+        if let Some(ts) = known {
+            return Some(ts.to_string());
+        }
+        for _ in 0..30 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if let Ok(Some(r)) = self.store.get_request(id).await {
+                if r.root_ts.is_some() {
+                    return r.root_ts;
+                }
+            }
+        }
+        None
+    }
+
+    /// Posts in a request's thread (or the channel if it has no root at all).
     pub async fn say_in_thread(&self, r: &RequestRecord, msg: &Message) -> Option<String> {
-        match self
-            .slack
-            .post(&r.channel_id, r.root_ts.as_deref(), msg)
-            .await
-        {
+        let root = self.thread_root(&r.id, r.root_ts.as_deref()).await;
+        match self.slack.post(&r.channel_id, root.as_deref(), msg).await {
             Ok(ts) => Some(ts),
             Err(e) => {
                 tracing::warn!(request = %r.id, error = %e, "could not post in the thread");
@@ -130,7 +145,9 @@ impl Service {
         let Ok(Some(r)) = self.store.get_request(id).await else {
             return;
         };
-        let Some(ts) = r.root_ts.clone() else { return };
+        let Some(ts) = self.thread_root(id, r.root_ts.as_deref()).await else {
+            return;
+        };
         let targets = match self.store.targets(id).await {
             Ok(t) => t,
             Err(e) => {
