@@ -32,6 +32,11 @@ enum Cmd {
         #[command(subcommand)]
         command: AuditCmd,
     },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -56,6 +61,22 @@ enum AuditCmd {
         request: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: okta_reset::audit::Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Journal throughput of each store backend, beside Okta's reset budget.
+    Store {
+        /// PostgreSQL server to measure on, in a scratch schema it creates (default:
+        /// OKTA_RESET_TEST_DATABASE_URL or the local server). SQLite runs in a scratch folder.
+        /// Never touches an existing store's tables.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 2000)]
+        users: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
     },
 }
 
@@ -95,6 +116,35 @@ async fn main() -> ExitCode {
             }
         }
         Cmd::Audit { command } => audit(command).await,
+        Cmd::Bench {
+            which:
+                BenchCmd::Store {
+                    postgres,
+                    users,
+                    concurrency,
+                },
+        } => {
+            init_logging(LogFormat::Text, "warn");
+            let scratch = tempfile::tempdir();
+            let result = async {
+                let dir = scratch.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+                let server = postgres.unwrap_or_else(okta_reset::store::test_server_url);
+                let pg = okta_reset::store::scratch_schema_url(&server).await?;
+                let stores = vec![format!("sqlite://{}/bench.db", dir.path().display()), pg];
+                okta_reset::bench::store::run(&stores, users, concurrency).await
+            }
+            .await;
+            match result {
+                Ok(report) => {
+                    println!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("okta-reset bench failed: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Cmd::Demo => {
             // Quiet by default: the transcript is the output. RUST_LOG=info shows the bot's logs.
             init_logging(LogFormat::Text, "warn");

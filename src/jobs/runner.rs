@@ -161,7 +161,7 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         )
         .await;
     }
-    svc.refresh_root(&id).await;
+    // The root already says "approved, running": no edit here (chat.update is Tier 3).
     svc.audit(
         Some(&id),
         None,

@@ -4,7 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
 use super::*;
@@ -33,6 +35,9 @@ impl SqliteStore {
             .map_err(|e| StoreError::Open(format!("`{url}`: {e}")))?
             .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL survives a crash of the process (kill -9); only a power loss
+            // could drop the last commits. FULL would fsync every journal write.
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let file = opts.get_filename().to_path_buf();

@@ -1,0 +1,3 @@
+//! Benchmarks that print figures (never timed assertions in tests).
+
+pub mod store;
