@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bench;
 pub mod clock;
 pub mod config;
+pub mod csv_input;
 pub mod demo;
 pub mod domain;
 pub mod jobs;

@@ -13,6 +13,9 @@ use crate::domain::digest::snapshot_digest;
 use crate::slack::escape::code;
 use crate::store::NewTarget;
 
+mod rows;
+pub use rows::FileRows;
+
 #[derive(Debug)]
 pub struct Resolution {
     pub targets: Vec<NewTarget>,
@@ -43,6 +46,13 @@ pub enum ResolveError {
     NothingToReset { resolved: usize, breakdown: String },
     #[error("Okta could not be asked: {0}. Nothing was changed; try again shortly.")]
     Okta(#[from] OktaError),
+    #[error("Nothing to reset from {}: {breakdown}. {reasons}", code(.file))]
+    NothingToResetInFile {
+        file: String,
+        breakdown: String,
+        /// The first unusable rows, already escaped.
+        reasons: String,
+    },
 }
 
 struct Collector<'a> {
@@ -108,6 +118,17 @@ pub async fn resolve(
     specs: &[TargetSpec],
     max_targets: usize,
 ) -> Result<Resolution, ResolveError> {
+    resolve_with_file(okta, specs, None, max_targets).await
+}
+
+/// [`resolve`], plus the rows of an uploaded file: a row naming nobody is skipped with its row
+/// number instead of failing the request.
+pub async fn resolve_with_file(
+    okta: &OktaClient,
+    specs: &[TargetSpec],
+    file: Option<&FileRows<'_>>,
+    max_targets: usize,
+) -> Result<Resolution, ResolveError> {
     let mut c = Collector {
         okta,
         max: max_targets,
@@ -153,6 +174,9 @@ pub async fn resolve(
             }
         }
     }
+    if let Some(f) = file {
+        rows::add_rows(&mut c, f).await?;
+    }
     let distinct = c.seen.len();
     if distinct > max_targets {
         return Err(ResolveError::TooMany {
@@ -166,6 +190,13 @@ pub async fn resolve(
         .filter(|t| t.classification == "reset")
         .filter_map(|t| t.okta_id.as_deref())
         .collect();
+    if let (true, Some(f)) = (to_reset.is_empty(), file) {
+        return Err(ResolveError::NothingToResetInFile {
+            file: f.file.to_string(),
+            breakdown: breakdown(&c.targets),
+            reasons: crate::slack::render_file::first_reasons(&c.targets),
+        });
+    }
     if to_reset.is_empty() {
         return Err(ResolveError::NothingToReset {
             resolved: distinct,

@@ -3,7 +3,11 @@
 
 mod attach;
 mod decide;
+mod events;
+mod form;
+mod intake;
 mod slash;
+mod upload;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -21,6 +25,7 @@ use crate::slack::render;
 use crate::store::{AuditEvent, RequestRecord, Store};
 
 pub use decide::{Action, Decision as DecisionKind};
+pub use events::UPLOAD_HINT;
 pub use slash::SlashCommand;
 
 pub struct Service {
@@ -40,6 +45,8 @@ pub struct Service {
     pub replica: String,
     /// Runs this process is executing (a run is never executed twice in one process).
     running: Mutex<std::collections::HashSet<String>>,
+    /// The bot's own Slack user id (`auth.test`), asked when the first event needs it.
+    bot_user: tokio::sync::OnceCell<String>,
 }
 
 impl Service {
@@ -71,6 +78,7 @@ impl Service {
             stopping: AtomicBool::new(false),
             replica: replica_name(&config.store.url),
             running: Mutex::new(Default::default()),
+            bot_user: tokio::sync::OnceCell::new(),
         });
         (svc, rx)
     }

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::intake::Intake;
 use super::Service;
 use crate::domain::command::{self, Command, ResetSpec, USAGE};
 use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use crate::domain::policy::PolicyRefusal;
 use crate::domain::request::State;
-use crate::okta::resolve::resolve;
+use crate::okta::resolve::resolve_with_file;
 use crate::slack::escape::escape;
 use crate::slack::outbound::Message;
 use crate::slack::render;
@@ -23,6 +24,8 @@ pub struct SlashCommand {
     pub channel: SlackChannelId,
     pub user: SlackUserId,
     pub text: String,
+    /// Opens the request form; valid for 3 s, once. Empty when Slack sent none.
+    pub trigger_id: String,
 }
 
 impl Service {
@@ -37,6 +40,7 @@ impl Service {
         };
         match parsed {
             Command::Help => USAGE.to_string(),
+            Command::Form => self.open_form(&cmd).await,
             Command::Status(id) => self.status(&cmd, &id).await,
             Command::Cancel(id) => self.cancel(&cmd, &id).await,
             Command::Reset(spec) => self.accept_reset(cmd, spec).await,
@@ -156,46 +160,57 @@ impl Service {
 
     /// Checks the requester, then resolves and posts in the background.
     async fn accept_reset(self: &Arc<Self>, cmd: SlashCommand, spec: ResetSpec) -> String {
-        let id = RequestId::generate(&mut rand::thread_rng());
-        // Every reset asked for is on record with the exact text typed, refused or not.
-        self.audit(
-            Some(id.as_str()),
-            Some(cmd.user.as_str()),
-            "request_received",
-            json!({
-                "team": cmd.team.as_str(),
-                "channel": cmd.channel.as_str(),
-                "text": cmd.text,
-                "command": spec.to_string(),
-                "reason": spec.reason,
-                "dry_run": spec.dry_run,
-                "revoke_sessions": spec.revoke_sessions,
-            }),
-        )
-        .await;
         if let Err(refusal) = self
             .policy
             .check_requester(&cmd.team, &cmd.channel, &cmd.user)
             .and_then(|_| self.policy.check_reason(spec.reason.as_deref()))
         {
+            // Refused before it got an id: on record with exactly what was typed.
             self.audit(
-                Some(id.as_str()),
+                None,
                 Some(cmd.user.as_str()),
                 "request_refused",
-                json!({"channel": cmd.channel.as_str(), "why": refusal.to_string()}),
+                json!({
+                    "channel": cmd.channel.as_str(),
+                    "text": cmd.text,
+                    "why": refusal.to_string(),
+                }),
             )
             .await;
             return refusal.to_string();
         }
-        let svc = self.clone();
-        let id2 = id.clone();
-        tokio::spawn(async move { svc.prepare_request(cmd, spec, id2).await });
+        let id = self.start(Intake {
+            team: cmd.team,
+            channel: cmd.channel,
+            user: cmd.user,
+            spec,
+            file: None,
+            raw_text: Some(cmd.text),
+        });
         format!("Looking up the targets in Okta for request {id}…")
     }
 
-    async fn prepare_request(self: Arc<Self>, cmd: SlashCommand, spec: ResetSpec, id: RequestId) {
-        let (channel, user) = (cmd.channel.as_str(), cmd.user.as_str());
-        let command_text = spec.to_string();
+    /// Resolves, checks and posts any request, whatever door it came in by (see `intake`).
+    pub(super) async fn prepare_request(self: Arc<Self>, req: Intake, id: RequestId) {
+        let (channel, user) = (req.channel.as_str(), req.user.as_str());
+        let spec = &req.spec;
+        let command_text = req.command_text();
+        self.audit(
+            Some(id.as_str()),
+            Some(user),
+            "request_received",
+            json!({
+                "team": req.team.as_str(),
+                "channel": channel,
+                "text": req.raw_text,
+                "command": command_text,
+                "reason": spec.reason,
+                "dry_run": spec.dry_run,
+                "revoke_sessions": spec.revoke_sessions,
+                "file": req.file_detail(),
+            }),
+        )
+        .await;
         let refuse = |why: String| {
             let svc = self.clone();
             let id = id.clone();
@@ -229,7 +244,14 @@ impl Service {
             refuse("guest, bot and deactivated Slack accounts cannot request resets.".into()).await;
             return;
         }
-        let resolution = match resolve(&self.okta, &spec.targets, self.policy.max_targets).await {
+        let resolution = match resolve_with_file(
+            &self.okta,
+            &spec.targets,
+            req.file_rows().as_ref(),
+            self.policy.max_targets,
+        )
+        .await
+        {
             Ok(r) => r,
             Err(e) => {
                 refuse(e.to_string()).await;
@@ -256,7 +278,7 @@ impl Service {
         };
         let new = NewRequest {
             id: id.to_string(),
-            team_id: cmd.team.to_string(),
+            team_id: req.team.to_string(),
             channel_id: channel.to_string(),
             requester: user.to_string(),
             command_text,

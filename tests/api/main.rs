@@ -4,7 +4,11 @@
 mod audit_cli;
 mod audit_trail;
 mod flow;
+mod form;
 mod helpers;
 mod http_edges;
 mod refusals;
 mod run;
+mod upload_helpers;
+mod upload_refusals;
+mod uploads;

@@ -224,6 +224,9 @@ async fn handle(
     if path.starts_with("/upload/v1/") && method == Method::POST {
         return super::uploads::receive(&mut lock(&state), &path, &body);
     }
+    if path.starts_with("/files-pri/") && method == Method::GET {
+        return super::intake::download(&mut lock(&state), &path, &headers);
+    }
     if path.starts_with("/hooks/") && method == Method::POST {
         return super::hooks::handle(&mut lock(&state), &path, &body);
     }
@@ -319,6 +322,8 @@ fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>
         "users.info" => users_info(&s, p),
         "files.getUploadURLExternal" => super::uploads::get_upload_url(&mut s, p),
         "files.completeUploadExternal" => super::uploads::complete(&mut s, p),
+        "files.info" => super::intake::files_info(&s, p),
+        "views.open" => super::intake::views_open(&mut s, p),
         "auth.test" => Ok(json!({
             "url": "https://sim.slack.com/",
             "team": "Sim",
