@@ -1,7 +1,9 @@
 //! Files into a thread with Slack's external upload flow: `files.getUploadURLExternal` (name and
 //! length) → POST the bytes to the returned `upload_url` → `files.completeUploadExternal` with
-//! `channel_id` and `thread_ts`. (`files.upload` was sunset in November 2025.) slack-morphism
-//! 2.31.1 has all three calls.
+//! `channel_id` and `thread_ts`. (`files.upload` was sunset in November 2025.) The two API calls
+//! go through slack-morphism 2.31.1; the bytes go with a plain POST: the upload URL is its own
+//! credential, so the bot token is not sent to it, and it is not a Web API method, so it does not
+//! spend the Tier 4 budget slack-morphism's rate control would charge it to.
 
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude as sm;
@@ -46,23 +48,7 @@ impl SlackOut {
             ))
             .await
             .map_err(|e| failed("files.getUploadURLExternal", e))?;
-        // slack-morphism sends the bot token along with the bytes: only over TLS (or to a
-        // loopback fake), whatever URL came back.
-        let url = &ticket.upload_url.0;
-        if url.scheme() != "https" && !crate::config::is_loopback(url) {
-            return Err(UploadError {
-                step: "upload",
-                reason: format!("Slack gave a non-https upload URL ({})", url.scheme()),
-            });
-        }
-        session
-            .files_upload_via_url(&sm::SlackApiFilesUploadViaUrlRequest::new(
-                ticket.upload_url.clone(),
-                file.bytes.clone(),
-                "text/csv".to_string(),
-            ))
-            .await
-            .map_err(|e| failed("upload", e))?;
+        post_bytes(&ticket.upload_url.0, &file.bytes).await?;
         let done =
             sm::SlackApiFilesComplete::new(ticket.file_id.clone()).with_title(file.title.clone());
         session
@@ -76,4 +62,40 @@ impl SlackOut {
             .map_err(|e| failed("files.completeUploadExternal", e))?;
         Ok(ticket.file_id.0)
     }
+}
+
+/// How long the bytes may take to reach Slack's upload host.
+const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// POSTs `bytes` to the upload URL Slack handed out: over TLS only (or to a loopback fake).
+async fn post_bytes(url: &url::Url, bytes: &[u8]) -> Result<(), UploadError> {
+    let refused = |reason: String| UploadError {
+        step: "upload",
+        reason,
+    };
+    if url.scheme() != "https" && !crate::config::is_loopback(url) {
+        return Err(refused(format!(
+            "Slack gave a non-https upload URL ({})",
+            url.scheme()
+        )));
+    }
+    let http = reqwest::Client::builder()
+        .timeout(UPLOAD_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| refused(format!("no HTTP client: {e}")))?;
+    let resp = http
+        .post(url.clone())
+        .header(reqwest::header::CONTENT_TYPE, "text/csv")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "file upload step failed");
+            refused("no answer from Slack".into())
+        })?;
+    if !resp.status().is_success() {
+        return Err(refused(format!("HTTP {}", resp.status().as_u16())));
+    }
+    Ok(())
 }

@@ -108,14 +108,15 @@ async fn a_refused_request_is_on_record_with_its_text() {
     let msg = app.slash(OUTSIDER, text).await;
     assert!(msg.contains("not on the list"), "{msg}");
     let all = app.w.app.service.store.audit_events(None).await.unwrap();
-    let received = all
+    let refused = all
         .iter()
-        .find(|e| e.action == "request_received")
-        .expect("received");
-    assert_eq!(received.actor.as_deref(), Some(OUTSIDER));
-    assert_eq!(received.detail["text"], text);
-    let refused = all.iter().find(|e| e.action == "request_refused").unwrap();
-    assert_eq!(refused.request_id, received.request_id);
+        .find(|e| e.action == "request_refused")
+        .expect("the refusal is on record");
+    assert_eq!(refused.actor.as_deref(), Some(OUTSIDER));
+    assert_eq!(refused.detail["text"], text, "with exactly what was typed");
+    assert_eq!(refused.detail["channel"], "C0001");
+    assert!(refused.request_id.is_none(), "no request was made");
+    assert!(all.iter().all(|e| e.action != "request_received"));
     app.assert_nothing_changed().await;
 }
 
