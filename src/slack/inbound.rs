@@ -184,6 +184,10 @@ fn parse_block_action(p: &Value) -> Option<Action> {
         channel: SlackChannelId::parse(channel).ok()?,
         decision,
         request: RequestId::parse(action.get("value")?.as_str()?).ok()?,
+        message_ts: p
+            .pointer("/container/message_ts")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
