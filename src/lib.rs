@@ -3,6 +3,7 @@
 //! Data walks one way: Slack request → intent → policy → store → Okta → journal → Slack message.
 
 pub mod app;
+pub mod audit;
 pub mod bench;
 pub mod check;
 pub mod clock;
@@ -13,8 +14,10 @@ pub mod domain;
 pub mod jobs;
 pub mod metrics;
 pub mod okta;
+pub mod results;
 pub mod secret;
 pub mod service;
 pub mod sim;
 pub mod slack;
+pub mod spreadsheet;
 pub mod store;

@@ -9,4 +9,5 @@ pub mod render;
 pub mod render_file;
 pub mod scopes;
 pub mod socket;
+pub mod upload;
 pub mod verify;

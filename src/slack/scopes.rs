@@ -14,6 +14,9 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("views.open", &[]),
     // A shared CSV's metadata and its download with the bot token.
     ("files.info", &["files:read"]),
+    // The results file of a finished run, uploaded into its thread.
+    ("files.getUploadURLExternal", &["files:write"]),
+    ("files.completeUploadExternal", &["files:write"]),
     // The bot's own user id; `okta-reset check` calls it first.
     ("auth.test", &[]),
     // `okta-reset check`: is the bot a member of each configured channel (public, private)?

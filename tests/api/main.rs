@@ -1,12 +1,13 @@
 //! End-to-end tests: signed requests over HTTP to the real bot, against the simulated Okta org
 //! and Slack workspace (one harness, `helpers`).
 
+mod audit_cli;
+mod audit_trail;
 mod check;
 mod flow;
 mod form;
 mod helpers;
 mod http_edges;
-mod logs;
 mod ops;
 mod refusals;
 mod run;

@@ -2,7 +2,9 @@
 //!
 //! - [`SlackSim`]: a real HTTP server on 127.0.0.1 that serves as the bot's Slack Web API base URL
 //!   (`chat.postMessage`, `chat.update`, `chat.postEphemeral`, `users.info`, `auth.test`,
-//!   `files.info`, `views.open`, private file downloads — see `intake`) and as the
+//!   `files.info`, `views.open`, private file downloads — see `intake` — and the external file
+//!   upload flow: `files.getUploadURLExternal`, the upload URL, `files.completeUploadExternal` —
+//!   see `uploads`) and as the
 //!   target of the `response_url`s the driver hands out. It records what the bot posts, can inject
 //!   429s and errors, and renders a channel as a readable transcript.
 //! - [`SlackDriver`]: Slack's side towards the bot — signed slash commands, button clicks, form
@@ -19,6 +21,7 @@ mod record;
 mod server;
 mod socket;
 mod transcript;
+mod uploads;
 
 #[cfg(test)]
 mod tests;
@@ -29,3 +32,4 @@ pub use record::{SimEphemeral, SimHookPost, SimMessage, SimSlackUser, SlackSimCo
 pub use server::{SlackSim, SIM_BOT_ID};
 pub use socket::SocketHub;
 pub use transcript::render_blocks;
+pub use uploads::SimUpload;

@@ -1,10 +1,17 @@
 //! The logs of a whole request at info level, as JSON: each line parses, carries its request id
 //! or run id, and holds no secret, no email and no raw body.
+//!
+//! A test binary of its own: tracing caches per call site whether anyone listens, so tests on
+//! other threads of the same process (without this thread's subscriber) would hide spans.
+
+#[allow(dead_code, unused_imports)]
+#[path = "api/helpers.rs"]
+mod helpers;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use crate::helpers::*;
+use helpers::*;
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
