@@ -47,7 +47,7 @@ async fn main() -> ExitCode {
     match cli.command {
         Cmd::Serve { config } => {
             let loaded =
-                Config::from_file(&config).and_then(|c| Secrets::from_env().map(|s| (c, s)));
+                Config::from_file(&config).and_then(|c| Secrets::for_config(&c).map(|s| (c, s)));
             let (config, secrets) = match loaded {
                 Ok(v) => v,
                 Err(e) => {
