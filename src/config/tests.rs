@@ -157,7 +157,7 @@ fn max_share_out_of_range_is_refused_with_the_fix() {
     for bad in ["0.0", "1.5", "-0.2"] {
         let p = problems_of(&example_with("max_share = 0.8", &format!("max_share = {bad}")));
         assert_eq!(p.len(), 1, "{p:?}");
-        assert!(p[0].starts_with(&format!("okta.max_share: {} is out of range", bad.trim_end_matches(".0"))) || p[0].starts_with("okta.max_share: "), "{p:?}");
+        assert!(p[0].starts_with("okta.max_share: ") && p[0].contains(" is out of range"), "{p:?}");
         assert!(p[0].contains("0.8 leaves 20%"), "{p:?}");
     }
 }
@@ -172,7 +172,7 @@ const OAUTH: &str = "auth = \"oauth\"\n[okta.oauth]\nclient_id = \"0oa1\"\npriva
 
 #[test]
 fn oauth_settings_parse_with_default_scopes() {
-    let c = Config::from_toml(&example_with("auth = \"api_token\"\n", OAUTH)).unwrap();
+    let c = Config::from_toml(&example_with("\nauth = \"api_token\"\n", &format!("\n{OAUTH}"))).unwrap();
     let OktaAuthConfig::OAuth(o) = &c.okta.auth else {
         panic!("{:?}", c.okta.auth)
     };
@@ -183,19 +183,19 @@ fn oauth_settings_parse_with_default_scopes() {
 
 #[test]
 fn oauth_without_its_table_or_client_id_is_refused() {
-    let p = problems_of(&example_with("auth = \"api_token\"", "auth = \"oauth\""));
+    let p = problems_of(&example_with("\nauth = \"api_token\"", "\nauth = \"oauth\""));
     assert!(p[0].starts_with("okta.auth is \"oauth\" but [okta.oauth] is missing"), "{p:?}");
     let p = problems_of(&example_with(
-        "auth = \"api_token\"\n",
-        &OAUTH.replace("client_id = \"0oa1\"", "client_id = \"\""),
+        "\nauth = \"api_token\"\n",
+        &format!("\n{}", OAUTH.replace("client_id = \"0oa1\"", "client_id = \"\"")),
     ));
     assert!(p[0].starts_with("okta.oauth.client_id is empty"), "{p:?}");
-    let p = problems_of(&example_with("auth = \"api_token\"", "auth = \"ssws\""));
+    let p = problems_of(&example_with("\nauth = \"api_token\"", "\nauth = \"ssws\""));
     assert!(p[0].starts_with("okta.auth: `ssws` is not a way"), "{p:?}");
 }
 
 fn oauth_config() -> Config {
-    Config::from_toml(&example_with("auth = \"api_token\"\n", OAUTH)).unwrap()
+    Config::from_toml(&example_with("\nauth = \"api_token\"\n", &format!("\n{OAUTH}"))).unwrap()
 }
 
 fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {

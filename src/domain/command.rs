@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::ids::{clip_for_display, IdError, OktaGroupId, OktaUserId, RequestId};
+use super::search_expr::{SearchError, SearchExpr};
 
 mod lex;
 
@@ -24,6 +25,7 @@ pub const USAGE: &str = "\
 *Usage:* `/okta-reset TARGETS [reason:WHY] [--dry-run] [--revoke-sessions]`
 • `group:NAME`, `group:\"Name With Spaces\"` or `group:00g…` — everyone in an Okta group
 • `user:alice@example.com,bob@example.com,00u…` — named users (logins, emails or Okta ids)
+• `search:'profile.department eq \"Sales\"'` — users matching an Okta search (eq, ne, sw, co, pr, gt, ge, lt, le; and/or)
 • `reason:\"why this is needed\"` — recorded with the request
 • `--dry-run` — list who would be reset, change nothing
 • `--revoke-sessions` — also sign them out everywhere
@@ -56,6 +58,8 @@ pub enum TargetSpec {
     GroupName(String),
     GroupId(OktaGroupId),
     User(UserRef),
+    /// Users matching an Okta search expression (validated, canonical).
+    Search(SearchExpr),
 }
 
 /// A user as typed. `Login` may be a login or an email address; the resolver decides.
@@ -88,12 +92,16 @@ pub enum CommandError {
     TooLong { chars: usize },
     #[error("`{token}` opens a quote that is never closed; add the closing \"")]
     UnterminatedQuote { token: String },
+    #[error("`{token}` opens a ' quote that is never closed; add the closing '")]
+    UnterminatedSearch { token: String },
+    #[error("`{token}` is not a search I can send to Okta: {source}")]
+    BadSearch { token: String, source: SearchError },
     #[error("I don't understand `{token}`; {}", hint(.suggestion, "use group:, user:, reason:, --dry-run or --revoke-sessions (see help)"))]
     UnknownToken {
         token: String,
         suggestion: Option<String>,
     },
-    #[error("`{token}` has an unknown key `{key}:`; {}", hint(.suggestion, "the keys are group:, user: and reason:"))]
+    #[error("`{token}` has an unknown key `{key}:`; {}", hint(.suggestion, "the keys are group:, user:, search: and reason:"))]
     UnknownKey {
         token: String,
         key: String,
@@ -174,7 +182,7 @@ const FLAGS: [(&str, Flag); 2] = [
     ("dry-run", Flag::DryRun),
     ("revoke-sessions", Flag::RevokeSessions),
 ];
-const KEYS: [&str; 3] = ["group", "user", "reason"];
+const KEYS: [&str; 4] = ["group", "user", "search", "reason"];
 
 /// `--dry-run` and friends, case-insensitively. macOS "smart dashes" turns a typed `--` into an
 /// em or en dash, so a single `—`/`–` stands in for `--`.
@@ -237,6 +245,16 @@ fn reset_spec(tokens: &[Token]) -> Result<ResetSpec, CommandError> {
                         }));
                 }
             }
+            "search" => {
+                if value.trim().is_empty() {
+                    return Err(empty("search"));
+                }
+                let expr = SearchExpr::parse(value).map_err(|source| CommandError::BadSearch {
+                    token: token.shown(),
+                    source,
+                })?;
+                spec.targets.push(TargetSpec::Search(expr));
+            }
             "reason" => {
                 if spec.reason.is_some() {
                     return Err(CommandError::ReasonRepeated {
@@ -292,6 +310,7 @@ fn suggest_for_token(text: &str) -> Option<String> {
         let placeholder = match *key {
             "group" => "NAME",
             "user" => "LOGIN",
+            "search" => "'EXPRESSION'",
             _ => "WHY",
         };
         return Some(format!("{key}:{placeholder}"));
@@ -358,6 +377,7 @@ impl fmt::Display for TargetSpec {
             TargetSpec::GroupName(name) => write!(f, "group:{}", quoted_if_needed(name)),
             TargetSpec::GroupId(id) => write!(f, "group:{id}"),
             TargetSpec::User(user) => write!(f, "user:{}", quoted_if_needed(user.as_str())),
+            TargetSpec::Search(expr) => write!(f, "search:'{}'", expr.as_str().replace('\'', "\\'")),
         }
     }
 }

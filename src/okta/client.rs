@@ -27,8 +27,11 @@ tokio::task_local! {
 }
 
 /// Runs `f` with every Okta call inside it naming request `id` in its `User-Agent`.
-pub async fn for_request<F: std::future::Future>(id: &str, f: F) -> F::Output {
-    REQUEST.scope(id.to_string(), f).await
+pub fn for_request<F: std::future::Future>(
+    id: impl Into<String>,
+    f: F,
+) -> tokio::task::futures::TaskLocalFuture<String, F> {
+    REQUEST.scope(id.into(), f)
 }
 
 /// `okta-reset/<version> (request R-…)`, or without the request outside one.

@@ -10,7 +10,7 @@ use crate::domain::command::{self, Command, ResetSpec, USAGE};
 use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use crate::domain::policy::PolicyRefusal;
 use crate::domain::request::State;
-use crate::okta::resolve::resolve;
+use crate::okta::resolve::{resolve, ResolveSettings};
 use crate::slack::escape::escape;
 use crate::slack::outbound::Message;
 use crate::slack::render;
@@ -173,7 +173,11 @@ impl Service {
         let id = RequestId::generate(&mut rand::thread_rng());
         let svc = self.clone();
         let id2 = id.clone();
-        tokio::spawn(async move { svc.prepare_request(cmd, spec, id2).await });
+        // Every Okta call made for this request names it in its User-Agent (System Log).
+        tokio::spawn(crate::okta::client::for_request(
+            id.to_string(),
+            svc.prepare_request(cmd, spec, id2),
+        ));
         format!("Looking up the targets in Okta for request {id}…")
     }
 
@@ -220,22 +224,30 @@ impl Service {
             refuse("guest, bot and deactivated Slack accounts cannot request resets.".into()).await;
             return;
         }
-        let resolution = match resolve(&self.okta, &spec.targets, self.policy.max_targets).await {
+        let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
+        let settings = ResolveSettings {
+            max_targets: self.policy.max_targets,
+            protected_groups: &self.config.policy.protected_groups,
+            protected_logins: &self.config.policy.protected_logins,
+            requester_identities: &identities,
+        };
+        let resolution = match resolve(
+            &self.okta,
+            self.store.as_ref(),
+            id.as_str(),
+            &spec.targets,
+            settings,
+        )
+        .await
+        {
             Ok(r) => r,
             Err(e) => {
                 refuse(e.to_string()).await;
                 return;
             }
         };
-        let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
-        if let Some(mine) = resolution.targets.iter().find(|t| {
-            t.classification == "reset"
-                && [t.login.as_deref(), t.email.as_deref()]
-                    .iter()
-                    .flatten()
-                    .any(|v| identities.contains(&v.to_lowercase()))
-        }) {
-            let login = mine.login.clone().unwrap_or_default();
+        if let Some(login) = resolution.requester_target.clone() {
+            let _ = self.store.discard_staged(id.as_str()).await;
             refuse(escape(&PolicyRefusal::RequesterIsTarget(login).to_string())).await;
             return;
         }
@@ -261,8 +273,9 @@ impl Service {
             created_at: now,
             expires_at: now + self.config.policy.approval_ttl_minutes * 60_000,
         };
-        if let Err(e) = self.store.create_request(&new, &resolution.targets).await {
+        if let Err(e) = self.store.create_request_from_staged(&new).await {
             tracing::error!(error = %e, "could not store the request");
+            let _ = self.store.discard_staged(id.as_str()).await;
             refuse("the bot's store could not be written. Nothing was posted or changed.".into())
                 .await;
             return;

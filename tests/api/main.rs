@@ -4,5 +4,6 @@
 mod flow;
 mod helpers;
 mod http_edges;
+mod okta_engine;
 mod refusals;
 mod run;

@@ -149,8 +149,18 @@ struct Control {
     limiter: ratelimit::RateLimiter,
     stats: SimStats,
     oauth: oauth::OAuthState,
+    /// Misbehaviours a test can switch on (see the `OktaSim` methods of the same names).
+    quirks: Quirks,
     /// Every distinct `User-Agent` seen on API calls.
     user_agents: std::collections::BTreeSet<String>,
+}
+
+/// Ways the sim can misbehave on purpose.
+#[derive(Debug, Clone, Default)]
+struct Quirks {
+    omit_rate_headers: bool,
+    link_host: Option<String>,
+    omit_list_credentials: bool,
 }
 
 /// A group with its members as indexes into the id-sorted user list (so sorted by id too).
@@ -297,6 +307,7 @@ impl OktaSim {
             limiter: ratelimit::RateLimiter::new(config.window, config.limits),
             stats: SimStats::default(),
             oauth: oauth::OAuthState::default(),
+            quirks: Quirks::default(),
             user_agents: Default::default(),
         };
         let shared = Arc::new(Shared {
@@ -402,6 +413,21 @@ impl OktaSim {
     /// Every access token issued so far expires now (the next API call gets 401).
     pub fn expire_tokens(&self) {
         self.shared.ctl().oauth.expire_all();
+    }
+
+    /// From now on answers carry no `X-Rate-Limit-*` headers.
+    pub fn omit_rate_headers(&self) {
+        self.shared.ctl().quirks.omit_rate_headers = true;
+    }
+
+    /// From now on `Link: rel="next"` headers point at `host` instead of the org.
+    pub fn send_links_to_host(&self, host: &str) {
+        self.shared.ctl().quirks.link_host = Some(host.to_string());
+    }
+
+    /// From now on list entries (group members, searches) come without `credentials`.
+    pub fn omit_list_credentials(&self) {
+        self.shared.ctl().quirks.omit_list_credentials = true;
     }
 
     /// Every distinct `User-Agent` the API has seen.

@@ -252,7 +252,7 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
             .into_owned()
             .collect();
-    let resp = match route {
+    let mut resp = match route {
         Route::ListUsers => list_users(sh, &qs),
         Route::GetUser(id) => get_user(sh, &id),
         Route::Reset(id) => reset(sh, &id, &parts, &qs, request_id),
@@ -262,6 +262,25 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         Route::Assignees => assignees(sh, &qs),
         Route::NotFound(path) => not_found(&path, "Resource"),
     };
+    let quirks = sh.ctl().quirks.clone();
+    if let Some(host) = &quirks.link_host {
+        let links: Vec<String> = resp
+            .headers()
+            .get_all(header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.replace("127.0.0.1", host))
+            .collect();
+        resp.headers_mut().remove(header::LINK);
+        for l in links {
+            if let Ok(v) = HeaderValue::from_str(&l) {
+                resp.headers_mut().append(header::LINK, v);
+            }
+        }
+    }
+    if quirks.omit_rate_headers {
+        return resp;
+    }
     with_rate(resp, rate)
 }
 
@@ -293,7 +312,13 @@ fn after_pos(data: &Data, idx: &[u32], after: Option<&str>) -> usize {
 
 fn user_out(sh: &Shared, data: &Data, i: u32, detail: bool) -> Value {
     let changed = data.status_changed.get(&i).copied();
-    user_json(&sh.base_url, &data.users[i as usize], changed, detail)
+    let mut v = user_json(&sh.base_url, &data.users[i as usize], changed, detail);
+    if !detail && sh.ctl().quirks.omit_list_credentials {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("credentials");
+        }
+    }
+    v
 }
 
 const USER_ATTRS: [&str; 7] = [
