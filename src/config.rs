@@ -490,8 +490,16 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     if raw.policy.max_targets == 0 {
         p.push("policy.max_targets: must be at least 1".into());
     }
-    let protected_groups = non_empty("policy.protected_groups", &raw.policy.protected_groups, &mut p);
-    let protected_logins = non_empty("policy.protected_logins", &raw.policy.protected_logins, &mut p);
+    let protected_groups = non_empty(
+        "policy.protected_groups",
+        &raw.policy.protected_groups,
+        &mut p,
+    );
+    let protected_logins = non_empty(
+        "policy.protected_logins",
+        &raw.policy.protected_logins,
+        &mut p,
+    );
 
     let store_url = raw.store.url.trim().to_string();
     if !store_url.starts_with("sqlite:") {

@@ -3,6 +3,7 @@
 //! Data walks one way: Slack request → intent → policy → store → Okta → journal → Slack message.
 
 pub mod app;
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod demo;

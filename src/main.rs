@@ -27,6 +27,12 @@ enum Cmd {
     },
     /// Play the whole flow against the built-in simulated Okta org and Slack workspace.
     Demo,
+    /// Benchmark the Okta engine against the simulated org (prints figures; takes ~15 minutes).
+    Bench {
+        /// Run one scenario in this process and print its figures as JSON.
+        #[arg(long)]
+        only: Option<String>,
+    },
 }
 
 fn init_logging(format: LogFormat, default_level: &str) {
@@ -60,6 +66,25 @@ async fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("okta-reset: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Bench { only } => {
+            init_logging(LogFormat::Text, "error");
+            let result = match only {
+                Some(name) => okta_reset::bench::run_one(&name)
+                    .await
+                    .map(|_| String::new()),
+                None => okta_reset::bench::run_all(),
+            };
+            match result {
+                Ok(table) => {
+                    print!("{table}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("okta-reset bench failed: {e:#}");
                     ExitCode::FAILURE
                 }
             }

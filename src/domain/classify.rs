@@ -102,7 +102,9 @@ pub fn protection(
     login_listed: bool,
 ) -> Option<Classification> {
     if is_admin {
-        return Some(Classification::SkipProtected("holds an Okta admin role".into()));
+        return Some(Classification::SkipProtected(
+            "holds an Okta admin role".into(),
+        ));
     }
     if let Some(g) = protected_group {
         return Some(Classification::SkipProtected(format!(
@@ -123,7 +125,9 @@ mod tests {
         assert_eq!(Classification::label(p.code()), "skipped: protected");
         assert_eq!(p.to_string(), "protected: holds an Okta admin role");
         assert_eq!(
-            protection(false, Some("it-admins"), false).unwrap().to_string(),
+            protection(false, Some("it-admins"), false)
+                .unwrap()
+                .to_string(),
             "protected: member of the protected group it-admins"
         );
         assert_eq!(

@@ -377,7 +377,9 @@ impl fmt::Display for TargetSpec {
             TargetSpec::GroupName(name) => write!(f, "group:{}", quoted_if_needed(name)),
             TargetSpec::GroupId(id) => write!(f, "group:{id}"),
             TargetSpec::User(user) => write!(f, "user:{}", quoted_if_needed(user.as_str())),
-            TargetSpec::Search(expr) => write!(f, "search:'{}'", expr.as_str().replace('\'', "\\'")),
+            TargetSpec::Search(expr) => {
+                write!(f, "search:'{}'", expr.as_str().replace('\'', "\\'"))
+            }
         }
     }
 }

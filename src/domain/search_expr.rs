@@ -54,7 +54,9 @@ pub enum SearchError {
     Dangling,
     #[error("the search contains `{c}`, which is not allowed outside a quoted value")]
     BadCharacter { c: String },
-    #[error("a value in the search has a backslash before `{c}`; only \\\" and \\\\ may be escaped")]
+    #[error(
+        "a value in the search has a backslash before `{c}`; only \\\" and \\\\ may be escaped"
+    )]
     BadEscape { c: String },
     #[error("the search nests parentheses more than {MAX_DEPTH} deep")]
     TooDeep,
@@ -200,7 +202,11 @@ impl Parser {
                 self.pos += 1;
                 let op = match self.peek() {
                     Some(Tok::Word(op)) => op.to_ascii_lowercase(),
-                    _ => return Err(SearchError::MissingOperator { attr: clip_for_display(&attr) }),
+                    _ => {
+                        return Err(SearchError::MissingOperator {
+                            attr: clip_for_display(&attr),
+                        })
+                    }
                 };
                 if !OPERATORS.contains(&op.as_str()) {
                     return Err(SearchError::UnsupportedOperator {
@@ -225,7 +231,9 @@ impl Parser {
                 }
             }
             Some(Tok::Close) => Err(SearchError::UnbalancedParens),
-            t => Err(SearchError::ExpectedAttribute { found: shown(t.as_ref()) }),
+            t => Err(SearchError::ExpectedAttribute {
+                found: shown(t.as_ref()),
+            }),
         }
     }
 }
@@ -268,14 +276,25 @@ mod tests {
 
     #[test]
     fn canonical_form_rebuilds_and_escapes() {
-        assert_eq!(ok(r#"profile.department eq "Sales""#), r#"profile.department eq "Sales""#);
         assert_eq!(
-            ok(r#"  profile.department EQ "Sales"  AND (status eq "ACTIVE" or status eq "LOCKED_OUT")"#),
+            ok(r#"profile.department eq "Sales""#),
+            r#"profile.department eq "Sales""#
+        );
+        assert_eq!(
+            ok(
+                r#"  profile.department EQ "Sales"  AND (status eq "ACTIVE" or status eq "LOCKED_OUT")"#
+            ),
             r#"profile.department eq "Sales" and (status eq "ACTIVE" or status eq "LOCKED_OUT")"#
         );
-        assert_eq!(ok(r#"profile.title eq "say \"hi\" \\o/""#), r#"profile.title eq "say \"hi\" \\o/""#);
+        assert_eq!(
+            ok(r#"profile.title eq "say \"hi\" \\o/""#),
+            r#"profile.title eq "say \"hi\" \\o/""#
+        );
         assert_eq!(ok("profile.mobilePhone pr"), "profile.mobilePhone pr");
-        assert_eq!(ok(r#"lastUpdated gt "2026-01-01T00:00:00.000Z""#), r#"lastUpdated gt "2026-01-01T00:00:00.000Z""#);
+        assert_eq!(
+            ok(r#"lastUpdated gt "2026-01-01T00:00:00.000Z""#),
+            r#"lastUpdated gt "2026-01-01T00:00:00.000Z""#
+        );
     }
 
     #[test]
@@ -284,15 +303,42 @@ mod tests {
         let cases: Vec<(&str, SearchError)> = vec![
             ("", Empty),
             (r#"profile.department eq "Sales"#, UnbalancedQuote),
-            (r#"profile.department like "Sales""#, UnsupportedOperator { op: "like".into() }),
-            (r#"profile.department = "Sales""#, BadCharacter { c: "=".into() }),
+            (
+                r#"profile.department like "Sales""#,
+                UnsupportedOperator { op: "like".into() },
+            ),
+            (
+                r#"profile.department = "Sales""#,
+                BadCharacter { c: "=".into() },
+            ),
             (r#"(profile.department eq "Sales""#, UnbalancedParens),
             (r#"profile.department eq "Sales")"#, UnbalancedParens),
-            (r#"profile.department eq Sales"#, ExpectedValue { attr: "profile.department".into(), op: "eq".into() }),
-            (r#"profile.department eq "a" "b""#, ExpectedJoin { found: "\"b\"".into() }),
+            (
+                r#"profile.department eq Sales"#,
+                ExpectedValue {
+                    attr: "profile.department".into(),
+                    op: "eq".into(),
+                },
+            ),
+            (
+                r#"profile.department eq "a" "b""#,
+                ExpectedJoin {
+                    found: "\"b\"".into(),
+                },
+            ),
             (r#"profile.department eq "a" and"#, Dangling),
-            (r#"not status eq "ACTIVE""#, ExpectedAttribute { found: "not".into() }),
-            (r#"profile.department"#, MissingOperator { attr: "profile.department".into() }),
+            (
+                r#"not status eq "ACTIVE""#,
+                ExpectedAttribute {
+                    found: "not".into(),
+                },
+            ),
+            (
+                r#"profile.department"#,
+                MissingOperator {
+                    attr: "profile.department".into(),
+                },
+            ),
             (r#"status eq "a\nb""#, BadEscape { c: "n".into() }),
             (&"((((((((((status pr))))))))))", TooDeep),
         ];
@@ -300,7 +346,10 @@ mod tests {
             assert_eq!(SearchExpr::parse(text), Err(want), "{text}");
         }
         let long = format!("profile.department eq \"{}\"", "x".repeat(600));
-        assert!(matches!(SearchExpr::parse(&long), Err(TooLong { chars: 624 })));
+        assert!(matches!(
+            SearchExpr::parse(&long),
+            Err(TooLong { chars: 624 })
+        ));
         assert_eq!(
             UnsupportedOperator { op: "like".into() }.to_string(),
             "`like` is not a search operator I accept; use eq, ne, sw, co, pr, gt, ge, lt or le"

@@ -226,7 +226,9 @@ impl OktaClient {
             if status == StatusCode::TOO_MANY_REQUESTS {
                 waits += 1;
                 if rate.is_concurrency_limit() {
-                    self.stats.concurrency_limited.fetch_add(1, Ordering::Relaxed);
+                    self.stats
+                        .concurrency_limited
+                        .fetch_add(1, Ordering::Relaxed);
                     self.gate.lower();
                 } else {
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
@@ -357,11 +359,7 @@ impl OktaClient {
         while let Some(u) = url {
             let (page, _) = self.get_json::<Assignees>(&u).await?;
             ids.extend(page.value.into_iter().map(|a| a.id));
-            url = match page
-                .links
-                .as_ref()
-                .and_then(|l| l["next"]["href"].as_str())
-            {
+            url = match page.links.as_ref().and_then(|l| l["next"]["href"].as_str()) {
                 Some(n) => Some(self.same_org(n, "the admin role list's next link")?),
                 None => None,
             };

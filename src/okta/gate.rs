@@ -67,7 +67,9 @@ impl Gate {
     /// Okta answered a concurrency 429: fewer calls at once from now on.
     pub fn lower(&self) -> usize {
         let mut s = self.lock();
-        s.limit = (s.limit - s.limit / 4).min(s.limit.saturating_sub(1)).max(1);
+        s.limit = (s.limit - s.limit / 4)
+            .min(s.limit.saturating_sub(1))
+            .max(1);
         s.clean_calls = 0;
         tracing::info!(
             concurrency = s.limit,

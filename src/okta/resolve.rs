@@ -112,7 +112,11 @@ impl Protection {
                 }
             }
         }
-        let logins = s.protected_logins.iter().map(|l| l.to_lowercase()).collect();
+        let logins = s
+            .protected_logins
+            .iter()
+            .map(|l| l.to_lowercase())
+            .collect();
         Ok(Self {
             admins,
             group_members,

@@ -96,7 +96,10 @@ url = "sqlite://{store}/okta-reset.db"
         ];
         env.extend(opts.env);
         let secrets = Secrets::read(&config.okta.auth, |name| {
-            env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            env.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
         })?;
         let app = start_app(&config, &secrets, opts.clock.clone()).await?;
         let driver = SlackDriver::new(&app.base_url(), SIGNING_SECRET, TEAM).with_sim(&slack);

@@ -239,7 +239,11 @@ async fn staged_pages_become_the_snapshot_with_the_request_or_vanish() {
     let (store, _dir, _) = sqlite_store().await;
     // Two pages staged as Okta answers, then the request is created from them.
     store
-        .stage_targets("R-00000002", 0, &[target("u1", "reset"), target("u2", "skip_protected")])
+        .stage_targets(
+            "R-00000002",
+            0,
+            &[target("u1", "reset"), target("u2", "skip_protected")],
+        )
         .await
         .unwrap();
     store
@@ -254,8 +258,14 @@ async fn staged_pages_become_the_snapshot_with_the_request_or_vanish() {
         .unwrap();
     let t = store.targets("R-00000002").await.unwrap();
     assert_eq!(
-        t.iter().map(|t| (t.seq, t.outcome.as_str())).collect::<Vec<_>>(),
-        [(0, outcome::PENDING), (1, outcome::SKIPPED), (2, outcome::PENDING)]
+        t.iter()
+            .map(|t| (t.seq, t.outcome.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (0, outcome::PENDING),
+            (1, outcome::SKIPPED),
+            (2, outcome::PENDING)
+        ]
     );
     assert_eq!(t[1].target, target("u2", "skip_protected"));
     assert_eq!(store.pending_resets("R-00000002").await.unwrap().len(), 2);

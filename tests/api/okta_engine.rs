@@ -63,7 +63,10 @@ async fn admins_protected_groups_and_logins_are_skipped_as_protected_and_never_r
     };
     assert_eq!(
         why("alice@example.com"),
-        ("skip_protected".into(), "protected: holds an Okta admin role".into())
+        (
+            "skip_protected".into(),
+            "protected: holds an Okta admin role".into()
+        )
     );
     assert_eq!(
         why("sam.seller@example.com"),
@@ -78,9 +81,19 @@ async fn admins_protected_groups_and_logins_are_skipped_as_protected_and_never_r
     );
     app.click(APPROVER, &p, "approve").await;
     app.wait_thread(&p, "Run complete").await;
-    let reset: Vec<String> = app.w.okta.reset_calls().into_iter().map(|c| c.user_id).collect();
+    let reset: Vec<String> = app
+        .w
+        .okta
+        .reset_calls()
+        .into_iter()
+        .map(|c| c.user_id)
+        .collect();
     assert_eq!(reset.len(), 2);
-    for login in ["alice@example.com", "sam.seller@example.com", "c02.moss@contractors.example.com"] {
+    for login in [
+        "alice@example.com",
+        "sam.seller@example.com",
+        "c02.moss@contractors.example.com",
+    ] {
         let id = app.w.okta.user_id_by_login(login).unwrap();
         assert!(!reset.contains(&id), "{login} was reset");
     }
@@ -92,10 +105,13 @@ async fn a_protected_group_missing_from_okta_refuses_and_changes_nothing() {
         .config(|c| c.policy.protected_groups = vec!["break-glass".into()])
         .start()
         .await;
-    app.slash(REQUESTER, r#"group:contractors reason:"x""#).await;
+    app.slash(REQUESTER, r#"group:contractors reason:"x""#)
+        .await;
     let msg = app.ephemeral_to(REQUESTER, "protected group").await;
     assert!(
-        msg.contains("The protected group `break-glass` in `policy.protected_groups` is not in Okta"),
+        msg.contains(
+            "The protected group `break-glass` in `policy.protected_groups` is not in Okta"
+        ),
         "{msg}"
     );
     app.settle().await;
@@ -141,11 +157,18 @@ async fn bad_searches_are_refused_before_okta_is_asked() {
     ] {
         let answer = app.slash(REQUESTER, text).await;
         assert!(answer.contains(needle), "{answer}");
-        assert!(answer.contains("is not a search I can send to Okta"), "{answer}");
+        assert!(
+            answer.contains("is not a search I can send to Okta"),
+            "{answer}"
+        );
     }
     app.settle().await;
     app.assert_nothing_changed().await;
-    assert_eq!(app.w.okta.stats().total_calls, calls_before, "Okta was asked");
+    assert_eq!(
+        app.w.okta.stats().total_calls,
+        calls_before,
+        "Okta was asked"
+    );
 }
 
 #[tokio::test]
@@ -175,14 +198,19 @@ async fn every_call_names_the_request_and_each_reset_keeps_okta_s_request_id() {
             .iter()
             .find(|t| t.target.okta_id.as_deref() == Some(call.user_id.as_str()))
             .unwrap();
-        assert_eq!(row.okta_request_id.as_deref(), Some(call.request_id.as_str()));
+        assert_eq!(
+            row.okta_request_id.as_deref(),
+            Some(call.request_id.as_str())
+        );
     }
 }
 
 #[tokio::test]
 async fn a_5xx_is_retried_with_okta_s_retry_headers() {
     let app = spawn().await;
-    let p = app.request(r#"user:c01.lee@contractors.example.com reason:"x""#).await;
+    let p = app
+        .request(r#"user:c01.lee@contractors.example.com reason:"x""#)
+        .await;
     app.w.okta.fail_next_resets(2, 503);
     app.click(APPROVER, &p, "approve").await;
     app.wait_thread(&p, "Run complete").await;
@@ -202,7 +230,11 @@ async fn oauth_service_app_gets_one_token_and_renews_it_once_after_a_401() {
         .start()
         .await;
     let p = app.request(r#"group:contractors reason:"INC-1""#).await;
-    assert_eq!(app.w.okta.stats().tokens_issued, 1, "one token for the whole resolution");
+    assert_eq!(
+        app.w.okta.stats().tokens_issued,
+        1,
+        "one token for the whole resolution"
+    );
     // The token "runs out" between approval and run: the first 401 renews it, once.
     app.w.okta.expire_tokens();
     app.click(APPROVER, &p, "approve").await;
@@ -226,12 +258,21 @@ async fn oauth_tokens_are_renewed_before_they_run_out() {
         .await;
     // A quarter of a 4 s life before expiry (3 s in), the next call fetches a new token first.
     tokio::time::sleep(Duration::from_millis(3200)).await;
-    let p2 = app.slash(REQUESTER, r#"user:c02.moss@contractors.example.com reason:"y""#).await;
+    let p2 = app
+        .slash(
+            REQUESTER,
+            r#"user:c02.moss@contractors.example.com reason:"y""#,
+        )
+        .await;
     assert!(p2.starts_with("Looking up"), "{p2}");
     app.w
         .slack
         .wait_for("a second approval message", WAIT, |s| {
-            s.messages().iter().filter(|m| m.thread_ts.is_none()).count() == 2
+            s.messages()
+                .iter()
+                .filter(|m| m.thread_ts.is_none())
+                .count()
+                == 2
         })
         .await
         .unwrap();
@@ -266,7 +307,8 @@ async fn a_refused_assertion_shows_okta_s_reason_and_changes_nothing() {
         .env("OKTA_PRIVATE_KEY", test_keys::UNREGISTERED_RSA_PRIVATE)
         .start()
         .await;
-    app.slash(REQUESTER, r#"group:contractors reason:"x""#).await;
+    app.slash(REQUESTER, r#"group:contractors reason:"x""#)
+        .await;
     let msg = app.ephemeral_to(REQUESTER, "token endpoint").await;
     assert!(
         msg.contains("Okta's token endpoint refused the service app (invalid_client: The client_assertion signature is invalid.)"),
@@ -288,9 +330,13 @@ async fn a_missing_scope_is_named() {
         .env("OKTA_PRIVATE_KEY", test_keys::RSA_PRIVATE)
         .start()
         .await;
-    app.slash(REQUESTER, r#"group:contractors reason:"x""#).await;
+    app.slash(REQUESTER, r#"group:contractors reason:"x""#)
+        .await;
     let msg = app.ephemeral_to(REQUESTER, "invalid_scope").await;
-    assert!(msg.contains("The following scopes are not allowed: okta.roles.read"), "{msg}");
+    assert!(
+        msg.contains("The following scopes are not allowed: okta.roles.read"),
+        "{msg}"
+    );
     app.settle().await;
     app.assert_nothing_changed().await;
 }
@@ -323,7 +369,8 @@ async fn a_link_to_another_host_is_refused_and_never_followed() {
         .start()
         .await;
     app.w.okta.send_links_to_host("evil.example");
-    app.slash(REQUESTER, r#"group:contractors reason:"x""#).await;
+    app.slash(REQUESTER, r#"group:contractors reason:"x""#)
+        .await;
     let msg = app.ephemeral_to(REQUESTER, "another host").await;
     assert!(
         msg.contains("a Link header pointed to another host (evil.example); not followed"),

@@ -208,7 +208,10 @@ fn unknown_key_suggests_one_edit_away() {
     let e = err("user:a team:x");
     assert!(matches!(&e, CommandError::UnknownKey { suggestion: None, key, .. } if key == "team"));
     assert!(e.to_string().contains("`team:x`"), "{e}");
-    assert!(e.to_string().contains("group:, user:, search: and reason:"), "{e}");
+    assert!(
+        e.to_string().contains("group:, user:, search: and reason:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -446,9 +449,7 @@ fn target() -> impl Strategy<Value = TargetSpec> {
         )
             .prop_map(|(attr, op, v)| {
                 let q = v.replace('\\', "\\\\").replace('"', "\\\"");
-                TargetSpec::Search(
-                    SearchExpr::parse(&format!("{attr} {op} \"{q}\"")).unwrap(),
-                )
+                TargetSpec::Search(SearchExpr::parse(&format!("{attr} {op} \"{q}\"")).unwrap())
             }),
     ]
 }
@@ -554,7 +555,10 @@ fn search_targets_in_single_quotes() {
     );
     // Double quotes around the whole expression work too, with the inner ones escaped.
     let spec = reset(r#"search:"status eq \"ACTIVE\"""#);
-    assert_eq!(spec.targets[0].to_string(), r#"search:'status eq "ACTIVE"'"#);
+    assert_eq!(
+        spec.targets[0].to_string(),
+        r#"search:'status eq "ACTIVE"'"#
+    );
 }
 
 #[test]
@@ -565,8 +569,15 @@ fn bad_searches_are_refused_with_the_reason() {
         "`search:'profile.department eq \"Sales'` is not a search I can send to Okta: a double quote in the search is never closed; put each value in a pair of double quotes, e.g. profile.department eq \"Sales\""
     );
     let e = err(r#"search:'profile.department like "Sales"'"#);
-    assert!(matches!(&e, CommandError::BadSearch { source: SearchError::UnsupportedOperator { op }, .. } if op == "like"), "{e:?}");
-    assert!(e.to_string().ends_with("use eq, ne, sw, co, pr, gt, ge, lt or le"), "{e}");
+    assert!(
+        matches!(&e, CommandError::BadSearch { source: SearchError::UnsupportedOperator { op }, .. } if op == "like"),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with("use eq, ne, sw, co, pr, gt, ge, lt or le"),
+        "{e}"
+    );
     let e = err(r#"search:'status eq "ACTIVE" user:a"#);
     assert_eq!(
         e,
@@ -575,7 +586,16 @@ fn bad_searches_are_refused_with_the_reason() {
         }
     );
     assert!(e.to_string().ends_with("add the closing '"), "{e}");
-    assert!(matches!(err("search:"), CommandError::EmptyValue { key: "search", .. }));
+    assert!(matches!(
+        err("search:"),
+        CommandError::EmptyValue { key: "search", .. }
+    ));
     let long = format!("search:'status eq \"{}\"'", "x".repeat(600));
-    assert!(matches!(err(&long), CommandError::BadSearch { source: SearchError::TooLong { .. }, .. }));
+    assert!(matches!(
+        err(&long),
+        CommandError::BadSearch {
+            source: SearchError::TooLong { .. },
+            ..
+        }
+    ));
 }

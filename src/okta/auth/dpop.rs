@@ -113,7 +113,9 @@ mod tests {
     fn a_proof_carries_the_public_key_method_url_and_token_hash() {
         let k = DpopKey::generate().unwrap();
         let url = Url::parse("https://o.okta.com/api/v1/users?limit=200").unwrap();
-        let p = k.proof("GET", &url, 1_700_000_000, Some("n1"), Some("tok")).unwrap();
+        let p = k
+            .proof("GET", &url, 1_700_000_000, Some("n1"), Some("tok"))
+            .unwrap();
         let header = jsonwebtoken::decode_header(&p).unwrap();
         assert_eq!(header.typ.as_deref(), Some("dpop+jwt"));
         let jwk = header.jwk.unwrap();
@@ -122,7 +124,9 @@ mod tests {
         let mut v = jsonwebtoken::Validation::new(Algorithm::ES256);
         v.required_spec_claims.clear();
         v.validate_exp = false;
-        let claims = jsonwebtoken::decode::<serde_json::Value>(&p, &key, &v).unwrap().claims;
+        let claims = jsonwebtoken::decode::<serde_json::Value>(&p, &key, &v)
+            .unwrap()
+            .claims;
         assert_eq!(claims["htm"], "GET");
         assert_eq!(claims["htu"], "https://o.okta.com/api/v1/users");
         assert_eq!(claims["nonce"], "n1");

@@ -27,12 +27,19 @@ pub enum KeyError {
     #[error("{source_name} holds an `EC PRIVATE KEY` (SEC1); convert it to PKCS#8 with `openssl pkcs8 -topk8 -nocrypt -in key.pem -out key-pkcs8.pem`")]
     Sec1 { source_name: String },
     #[error("{source_name} holds a {kind} key that cannot sign RS256 or ES256: use an RSA key (2048 bits or more) or an EC P-256 key")]
-    Unusable { source_name: String, kind: &'static str },
+    Unusable {
+        source_name: String,
+        kind: &'static str,
+    },
 }
 
 impl SigningKey {
     /// Parses `pem` (from `source_name`, named in errors) and proves it can sign.
-    pub fn from_pem(pem: &Secret, kid: Option<String>, source_name: &str) -> Result<Self, KeyError> {
+    pub fn from_pem(
+        pem: &Secret,
+        kid: Option<String>,
+        source_name: &str,
+    ) -> Result<Self, KeyError> {
         let text = pem.expose().trim();
         let named = || source_name.to_string();
         if text.contains("-----BEGIN EC PRIVATE KEY-----") {
@@ -65,7 +72,10 @@ impl SigningKey {
         Ok(signing)
     }
 
-    pub fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn sign<T: serde::Serialize>(
+        &self,
+        claims: &T,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(self.alg);
         header.kid = self.kid.clone();
         jsonwebtoken::encode(&header, claims, &self.key)
@@ -81,7 +91,12 @@ mod tests {
     fn rsa_and_ec_keys_pick_their_algorithm() {
         let rsa = SigningKey::from_pem(&Secret::new(test_keys::RSA_PRIVATE), None, "k").unwrap();
         assert_eq!(rsa.alg, Algorithm::RS256);
-        let ec = SigningKey::from_pem(&Secret::new(test_keys::EC_PRIVATE), Some("kid1".into()), "k").unwrap();
+        let ec = SigningKey::from_pem(
+            &Secret::new(test_keys::EC_PRIVATE),
+            Some("kid1".into()),
+            "k",
+        )
+        .unwrap();
         assert_eq!(ec.alg, Algorithm::ES256);
         assert!(!format!("{ec:?}").contains("BEGIN"));
     }

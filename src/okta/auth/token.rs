@@ -119,7 +119,11 @@ impl OAuthApp {
     }
 
     /// Renews the token unless someone already replaced the one that got the 401.
-    pub(super) async fn renew(&self, http: &reqwest::Client, token_id: u64) -> Result<(), OktaError> {
+    pub(super) async fn renew(
+        &self,
+        http: &reqwest::Client,
+        token_id: u64,
+    ) -> Result<(), OktaError> {
         let mut st = self.state.lock().await;
         if st.token.as_ref().is_some_and(|t| t.id != token_id) {
             return Ok(());
@@ -143,7 +147,9 @@ impl OAuthApp {
                     exp: now / 1000 + ASSERTION_TTL_SECS,
                     jti: super::random_jti(),
                 })
-                .map_err(|e| OktaError::Protocol(format!("cannot sign the client assertion: {e}")))?;
+                .map_err(|e| {
+                    OktaError::Protocol(format!("cannot sign the client assertion: {e}"))
+                })?;
             let scope = s.scopes.join(" ");
             let form = [
                 ("grant_type", "client_credentials"),
@@ -157,7 +163,10 @@ impl OAuthApp {
             let mut req = http
                 .post(s.token_url.clone())
                 .header(reqwest::header::ACCEPT, "application/json")
-                .header(reqwest::header::USER_AGENT, crate::okta::client::user_agent())
+                .header(
+                    reqwest::header::USER_AGENT,
+                    crate::okta::client::user_agent(),
+                )
                 .form(&form);
             if st.use_dpop {
                 let proof = self
@@ -173,7 +182,8 @@ impl OAuthApp {
                     if transport_failures > s.max_retries {
                         return Err(OktaError::Transport(e.without_url().to_string()));
                     }
-                    tokio::time::sleep(Duration::from_millis(250 << transport_failures.min(5))).await;
+                    tokio::time::sleep(Duration::from_millis(250 << transport_failures.min(5)))
+                        .await;
                     continue;
                 }
             };

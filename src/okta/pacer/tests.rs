@@ -184,9 +184,15 @@ fn calls_are_spread_over_the_window_not_burst() {
         per_second[((sent - first) / 1000) as usize] += 1;
     }
     let busiest = *per_second.iter().max().unwrap();
-    assert!(busiest <= 130, "{busiest} calls in one second: {per_second:?}");
+    assert!(
+        busiest <= 130,
+        "{busiest} calls in one second: {per_second:?}"
+    );
     let quietest = per_second[1..59].iter().min().unwrap();
-    assert!(*quietest >= 40, "a second with {quietest} calls: {per_second:?}");
+    assert!(
+        *quietest >= 40,
+        "a second with {quietest} calls: {per_second:?}"
+    );
 }
 
 #[test]
@@ -199,7 +205,10 @@ fn slows_down_when_another_client_spends_and_leaves_it_room() {
     for &(_, ours, others) in full_windows(&b) {
         assert!(others >= 290, "the other client was starved: {others}");
         // Within half the headroom: the projection of others lags their pace a little.
-        assert!(ours + others <= 1000 - headroom(1000) / 2, "{ours}+{others}");
+        assert!(
+            ours + others <= 1000 - headroom(1000) / 2,
+            "{ours}+{others}"
+        );
         assert!(ours < 800, "did not slow down: {ours}");
         assert!(ours >= 600, "slowed down too much: {ours}");
     }
@@ -269,7 +278,10 @@ fn a_concurrency_429_backs_off_briefly() {
         reset_epoch: Some((T0 / 1000 + 1) as u64),
         date_epoch: None,
     };
-    assert_eq!(plan.answered(T0, 429, &h, 100), Some(CONCURRENCY_BACKOFF_MS + 100));
+    assert_eq!(
+        plan.answered(T0, 429, &h, 100),
+        Some(CONCURRENCY_BACKOFF_MS + 100)
+    );
 }
 
 #[test]

@@ -26,8 +26,8 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::sync::oneshot;
 
-pub use org::{okta_id, SimGroup, SimOrg, SimUser, RESETTABLE_STATUSES};
 pub use oauth::SimOAuthApp;
+pub use org::{okta_id, SimGroup, SimOrg, SimUser, RESETTABLE_STATUSES};
 pub use ratelimit::{Bucket, BucketLimits};
 
 /// How the simulated org behaves.

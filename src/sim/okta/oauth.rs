@@ -143,7 +143,9 @@ fn verified(jwt: &str, alg: Algorithm, key: &DecodingKey) -> Option<Value> {
     v.required_spec_claims.clear();
     v.validate_exp = false;
     v.validate_aud = false;
-    jsonwebtoken::decode::<Value>(jwt, key, &v).ok().map(|d| d.claims)
+    jsonwebtoken::decode::<Value>(jwt, key, &v)
+        .ok()
+        .map(|d| d.claims)
 }
 
 /// Checks a DPoP proof; returns the key's thumbprint.
