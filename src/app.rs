@@ -38,9 +38,12 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<App> {
         let config = Arc::new(config);
-        let store = store::open(&config.store.url)
-            .await
-            .with_context(|| format!("the store at {} could not be opened", config.store.url))?;
+        let store = store::open(&config.store.url).await.with_context(|| {
+            format!(
+                "the store at {} could not be opened",
+                store::redact_url(&config.store.url)
+            )
+        })?;
         let okta = crate::okta::client_from_config(&config.okta, &secrets, clock.clone())
             .map_err(|e| anyhow::anyhow!("cannot build the Okta client: {e}"))?;
         let slack = SlackOut::new(&config.slack.api_url, &secrets.slack_bot_token)
@@ -70,13 +73,16 @@ impl App {
         });
 
         let runner = tokio::spawn(jobs::run_loop(service.clone(), runs, stop.subscribe()));
-        jobs::resume_all(&service).await;
         let sweeper = {
             let svc = service.clone();
+            // Expiry, and runs nobody holds (at start: ours from before a restart; later: a
+            // dead replica's, once its lease lapsed).
+            let every = EXPIRY_SWEEP.min(Duration::from_millis(svc.lease_ms() as u64 / 2));
             tokio::spawn(async move {
                 loop {
                     svc.expire_due().await;
-                    tokio::time::sleep(EXPIRY_SWEEP).await;
+                    jobs::take_over_orphans(&svc).await;
+                    tokio::time::sleep(every).await;
                 }
             })
         };

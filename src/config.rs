@@ -81,6 +81,8 @@ pub struct PolicyConfig {
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
     pub url: String,
+    /// How long a replica's hold on a run lasts without renewal (it renews every third of it).
+    pub lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -249,14 +251,21 @@ fn default_true() -> bool {
 struct RawStore {
     #[serde(default = "default_store_url")]
     url: String,
+    #[serde(default = "default_lease_secs")]
+    lease_secs: u64,
 }
 
 impl Default for RawStore {
     fn default() -> Self {
         Self {
             url: default_store_url(),
+            lease_secs: default_lease_secs(),
         }
     }
+}
+
+fn default_lease_secs() -> u64 {
+    30
 }
 
 pub fn default_store_url() -> String {
@@ -502,14 +511,16 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     );
 
     let store_url = raw.store.url.trim().to_string();
-    if !store_url.starts_with("sqlite:") {
-        if store_url.starts_with("postgres://") || store_url.starts_with("postgresql://") {
-            p.push("store.url: this version stores in SQLite only; use sqlite://PATH".into());
-        } else {
-            p.push(format!(
-                "store.url: `{store_url}` is not a store URL; use sqlite://data/okta-reset.db"
-            ));
-        }
+    let known = ["sqlite:", "postgres://", "postgresql://"];
+    if !known.iter().any(|k| store_url.starts_with(k)) {
+        p.push(format!(
+            "store.url: `{}` is not a store URL; use sqlite://data/okta-reset.db or postgres://USER@HOST/DB",
+            crate::store::redact_url(&store_url)
+        ));
+    }
+
+    if !(2..=600).contains(&raw.store.lease_secs) {
+        p.push("store.lease_secs: use 2 to 600 (a dead replica's runs wait this long to be taken over)".into());
     }
 
     if !p.is_empty() {
@@ -542,7 +553,10 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             protected_groups,
             protected_logins,
         },
-        store: StoreConfig { url: store_url },
+        store: StoreConfig {
+            url: store_url,
+            lease_secs: raw.store.lease_secs,
+        },
         log: LogConfig {
             format: raw.log.format,
         },

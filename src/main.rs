@@ -27,8 +27,29 @@ enum Cmd {
     },
     /// Play the whole flow against the built-in simulated Okta org and Slack workspace.
     Demo,
-    /// Benchmark the Okta engine against the simulated org (prints figures; takes ~15 minutes).
+    /// Benchmarks that print figures.
     Bench {
+        #[command(subcommand)]
+        which: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Journal throughput of each store backend, beside Okta's reset budget.
+    Store {
+        /// PostgreSQL server to measure on, in a scratch schema it creates (default:
+        /// OKTA_RESET_TEST_DATABASE_URL or the local server). SQLite runs in a scratch folder.
+        /// Never touches an existing store's tables.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 2000)]
+        users: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// The Okta engine against the simulated org, beside the seed workaround (~15 minutes).
+    Okta {
         /// Run one scenario in this process and print its figures as JSON.
         #[arg(long)]
         only: Option<String>,
@@ -70,17 +91,48 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Bench { only } => {
+        Cmd::Bench {
+            which: BenchCmd::Okta { only },
+        } => {
             init_logging(LogFormat::Text, "error");
             let result = match only {
-                Some(name) => okta_reset::bench::run_one(&name)
+                Some(name) => okta_reset::bench::okta::run_one(&name)
                     .await
                     .map(|_| String::new()),
-                None => okta_reset::bench::run_all(),
+                None => okta_reset::bench::okta::run_all(),
             };
             match result {
                 Ok(table) => {
                     print!("{table}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("okta-reset bench okta failed: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Bench {
+            which:
+                BenchCmd::Store {
+                    postgres,
+                    users,
+                    concurrency,
+                },
+        } => {
+            init_logging(LogFormat::Text, "warn");
+            let scratch = tempfile::tempdir();
+            let result = async {
+                let dir = scratch.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+                let server = postgres.unwrap_or_else(okta_reset::store::test_server_url);
+                let pg = okta_reset::store::scratch_schema_url(&server).await?;
+                let stores = vec![format!("sqlite://{}/bench.db", dir.path().display()), pg];
+                okta_reset::bench::store::run(&stores, users, concurrency).await
+            }
+            .await;
+            match result {
+                Ok(report) => {
+                    println!("{report}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -1,6 +1,9 @@
 //! The run: claims an approved request, resets each user on its frozen list, journals every
 //! outcome, keeps a progress message current and posts the summary once.
 
+mod journal;
+mod lease;
+mod recover;
 mod runner;
 
-pub use runner::{resume_all, run_loop, DRAIN};
+pub use runner::{run_loop, take_over_orphans, DRAIN};

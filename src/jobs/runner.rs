@@ -6,6 +6,7 @@ use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::{journal, lease, recover};
 use crate::domain::digest::snapshot_digest;
 use crate::domain::request::State;
 use crate::okta::OktaError;
@@ -53,20 +54,18 @@ pub async fn run_loop(
     }
 }
 
-/// At start-up: runs that were approved or under way when the bot stopped carry on.
-pub async fn resume_all(svc: &Arc<Service>) {
-    match svc
-        .store
-        .requests_in_states(&[State::Approved, State::Running])
-        .await
-    {
-        Ok(list) => {
-            for r in list {
-                tracing::info!(request = %r.id, state = r.state.code(), "resuming");
-                svc.enqueue_run(&r.id);
+/// Runs that are approved or under way but held by nobody (at start-up: those this bot was
+/// running when it stopped; later: those of a replica that died) are taken on. Leases decide
+/// which replica actually runs each.
+pub async fn take_over_orphans(svc: &Arc<Service>) {
+    match svc.store.runs_without_holder(svc.now()).await {
+        Ok(ids) => {
+            for id in ids {
+                tracing::info!(request = %id, "taking the run on");
+                svc.enqueue_run(&id);
             }
         }
-        Err(e) => tracing::error!(error = %e, "could not list runs to resume"),
+        Err(e) => tracing::warn!(error = %e, "could not list runs to take on"),
     }
 }
 
@@ -77,6 +76,28 @@ struct Counters {
 }
 
 pub async fn run(svc: Arc<Service>, id: String) {
+    if !svc.begin_running(&id) {
+        return;
+    }
+    let now = svc.now();
+    match svc
+        .store
+        .claim_run(&id, &svc.replica, now, now + svc.lease_ms())
+        .await
+    {
+        Ok(true) => {
+            let lease = lease::hold(svc.clone(), id.clone());
+            run_held(&svc, &id, &lease).await;
+            lease.release().await;
+        }
+        Ok(false) => {} // another replica holds it, or it is no longer approved
+        Err(e) => tracing::warn!(request = %id, error = %e, "could not claim the run; will retry"),
+    }
+    svc.end_running(&id);
+}
+
+async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
+    let id = id.to_string();
     let Ok(Some(r)) = svc.store.get_request(&id).await else {
         tracing::error!(request = %id, "approved request not found");
         return;
@@ -90,7 +111,7 @@ pub async fn run(svc: Arc<Service>, id: String) {
             .await
         {
             Ok(true) => {}
-            _ => return, // cancelled meanwhile, or another worker has it
+            _ => return, // cancelled meanwhile
         },
         State::Running => {}
         _ => return,
@@ -109,36 +130,38 @@ pub async fn run(svc: Arc<Service>, id: String) {
         .filter_map(|t| t.target.okta_id.as_deref())
         .collect();
     if snapshot_digest(ids.iter().copied()) != r.digest {
-        finish_stopped(&svc, &r, "the stored target list no longer matches the approved snapshot digest; nothing more was reset").await;
+        finish_stopped(svc, &r, "the stored target list no longer matches the approved snapshot digest; nothing more was reset").await;
         return;
     }
+    let r = match svc.store.get_request(&id).await {
+        Ok(Some(r)) => r, // re-read: `started_at` is set now
+        _ => r,
+    };
 
     if resumed {
-        // A call whose answer was lost when the bot stopped: its fate is unknown, so it is not
-        // repeated blindly. Reported as failed for an admin to check in Okta.
         for t in all.iter().filter(|t| t.outcome == outcome::IN_FLIGHT) {
-            let _ = svc
-                .store
-                .set_outcome(
-                    &id,
-                    t.seq,
-                    outcome::FAILED,
-                    Some("interrupted while calling Okta: check this user in Okta before retrying"),
-                    None,
-                    now,
-                )
-                .await;
+            let (out, reason) = recover::settle(svc, &r, t).await;
+            let write = || {
+                svc.store
+                    .set_outcome(&id, t.seq, out, reason.as_deref(), None, svc.now())
+            };
+            if journal::durably(svc, "recovered outcome", write)
+                .await
+                .is_err()
+            {
+                return;
+            }
         }
         svc.say_in_thread(
             &r,
             &Message::text(format!(
-                "♻️ The bot restarted during this run; resuming {}.",
+                "♻️ This run was interrupted (the bot stopped or a replica died); resuming {} from where it was.",
                 render::slack_date(now)
             )),
         )
         .await;
     }
-    svc.refresh_root(&id).await;
+    // The root already says "approved, running": no edit here (chat.update is Tier 3).
     svc.audit(
         Some(&id),
         None,
@@ -151,13 +174,14 @@ pub async fn run(svc: Arc<Service>, id: String) {
     )
     .await;
 
-    let pending = match svc.store.pending_resets(&id).await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(request = %id, error = %e, "cannot read pending targets");
-            return;
-        }
+    let Ok(all) = journal::durably(svc, "targets", || svc.store.targets(&id)).await else {
+        return;
     };
+    let pending: Vec<TargetRecord> = all
+        .iter()
+        .filter(|t| t.target.classification == "reset" && t.outcome == outcome::PENDING)
+        .cloned()
+        .collect();
     let total = r.reset_count as usize;
     let already = total - pending.len();
     let counters = Arc::new(Counters {
@@ -197,10 +221,12 @@ pub async fn run(svc: Arc<Service>, id: String) {
             let stop = stop.clone();
             let cancel = cancel.clone();
             let counters = counters.clone();
+            let lost = lease.lost_flag();
             let revoke = r.revoke_sessions;
             async move {
                 if cancel.load(Ordering::SeqCst)
                     || svc.is_stopping()
+                    || lost.load(Ordering::SeqCst)
                     || stop.lock().expect("stop").is_some()
                 {
                     return;
@@ -219,6 +245,11 @@ pub async fn run(svc: Arc<Service>, id: String) {
             .await;
     }
 
+    if lease.is_lost() {
+        // Another replica took the run over (this one was cut off too long): it carries on.
+        tracing::warn!(request = %id, "lost the lease on this run; another replica continues it");
+        return;
+    }
     if svc.is_stopping() && !cancel.load(Ordering::SeqCst) {
         // Shutting down: the run stays `running` and resumes at the next start.
         svc.audit(
@@ -232,10 +263,13 @@ pub async fn run(svc: Arc<Service>, id: String) {
     }
     let stopped = stop.lock().expect("stop").take();
     match stopped {
-        Some(e) => finish_stopped(&svc, &r, &format!("{e}. The remaining users were not attempted; fix the credentials and make a new request for them.")).await,
+        Some(e) => finish_stopped(svc, &r, &format!("{e}. The remaining users were not attempted; fix the credentials and make a new request for them.")).await,
         None => {
-            let _ = svc.store.transition(&id, State::Running, State::Completed, None, svc.now()).await;
-            post_summary(&svc, &id).await;
+            let finish = || svc.store.transition(&id, State::Running, State::Completed, None, svc.now());
+            if journal::durably(svc, "run completion", finish).await.is_err() {
+                return;
+            }
+            post_summary(svc, &id).await;
         }
     }
     svc.forget_cancel_flag(&id);
@@ -252,13 +286,13 @@ async fn reset_one(
     let Some(okta_id) = t.target.okta_id.as_deref() else {
         return;
     };
-    // Journal before the call: if the bot dies now, the resume knows this call's fate is unknown.
-    if let Err(e) = svc
-        .store
-        .set_outcome(id, t.seq, outcome::IN_FLIGHT, None, None, svc.now())
-        .await
-    {
-        tracing::error!(request = id, error = %e, "cannot journal; not calling Okta");
+    // Journal before the call: if the bot dies now, the resume knows this call's fate is
+    // unknown and asks Okta. No journal, no call.
+    let mark = || {
+        svc.store
+            .set_outcome(id, t.seq, outcome::IN_FLIGHT, None, None, svc.now())
+    };
+    if journal::durably(svc, "in-flight mark", mark).await.is_err() {
         return;
     }
     let result = svc.okta.reset_password(okta_id, revoke).await;
@@ -275,12 +309,13 @@ async fn reset_one(
         }
         Err(e) => (outcome::FAILED, Some(e.to_string()), None),
     };
-    if let Err(e) = svc
-        .store
-        .set_outcome(id, t.seq, out, reason.as_deref(), okta_req.as_deref(), now)
-        .await
-    {
-        tracing::error!(request = id, error = %e, "cannot journal an outcome");
+    let write = || {
+        svc.store
+            .set_outcome(id, t.seq, out, reason.as_deref(), okta_req.as_deref(), now)
+    };
+    if journal::durably(svc, "outcome", write).await.is_err() {
+        // Shutting down with the store away: left in flight, settled with Okta at the next start.
+        return;
     }
     match out {
         outcome::RESET => {

@@ -8,6 +8,9 @@ pub struct OktaUser {
     pub id: String,
     #[serde(default)]
     pub status: String,
+    /// When the status last changed (ISO-8601): tells whether a lost reset call went through.
+    #[serde(rename = "statusChanged", default)]
+    pub status_changed: Option<String>,
     pub profile: UserProfile,
     #[serde(default)]
     pub credentials: Option<Credentials>,
@@ -46,6 +49,16 @@ impl OktaUser {
             .as_ref()
             .and_then(|c| c.provider.as_ref())
             .map(|p| p.kind.as_str())
+    }
+
+    /// `statusChanged` as Unix milliseconds, when Okta sent a parseable one.
+    pub fn status_changed_ms(&self) -> Option<i64> {
+        let t = time::OffsetDateTime::parse(
+            self.status_changed.as_deref()?,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()?;
+        i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
     }
 
     pub fn display_name(&self) -> String {

@@ -34,6 +34,11 @@ pub struct Service {
     cancels: Mutex<HashMap<String, Arc<AtomicBool>>>,
     /// Set on shutdown: runs stop taking new users and stay `running`, to resume on restart.
     stopping: AtomicBool,
+    /// This process's name on run leases. With SQLite there is one replica, so the name is
+    /// stable and a restarted bot takes its runs back at once; with PostgreSQL it is unique.
+    pub replica: String,
+    /// Runs this process is executing (a run is never executed twice in one process).
+    running: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Service {
@@ -54,7 +59,7 @@ impl Service {
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let svc = Arc::new(Self {
-            config,
+            config: config.clone(),
             policy,
             store,
             okta,
@@ -63,6 +68,8 @@ impl Service {
             runs: tx,
             cancels: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            replica: replica_name(&config.store.url),
+            running: Mutex::new(Default::default()),
         });
         (svc, rx)
     }
@@ -165,6 +172,22 @@ impl Service {
         self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Marks `id` as executing here; false if it already is.
+    pub(crate) fn begin_running(&self, id: &str) -> bool {
+        self.running
+            .lock()
+            .expect("running set")
+            .insert(id.to_string())
+    }
+
+    pub(crate) fn end_running(&self, id: &str) {
+        self.running.lock().expect("running set").remove(id);
+    }
+
+    pub fn lease_ms(&self) -> i64 {
+        self.config.store.lease_secs as i64 * 1000
+    }
+
     pub(crate) fn forget_cancel_flag(&self, id: &str) {
         self.cancels.lock().expect("cancel map").remove(id);
     }
@@ -187,5 +210,18 @@ impl Service {
             }),
         )
         .await;
+    }
+}
+
+fn replica_name(store_url: &str) -> String {
+    if store_url.starts_with("sqlite:") {
+        "local".to_string()
+    } else {
+        use rand::Rng;
+        format!(
+            "replica-{}-{:08x}",
+            std::process::id(),
+            rand::thread_rng().gen::<u32>()
+        )
     }
 }

@@ -29,6 +29,8 @@ pub struct WorldOptions {
     pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
     /// Environment variables added to the defaults (e.g. `OKTA_PRIVATE_KEY`).
     pub env: Vec<(String, String)>,
+    /// The store; `None` for SQLite in a scratch folder.
+    pub store_url: Option<String>,
 }
 
 impl Default for WorldOptions {
@@ -40,8 +42,37 @@ impl Default for WorldOptions {
             clock: Arc::new(SystemClock),
             tweak: Box::new(|_| {}),
             env: Vec::new(),
+            store_url: None,
         }
     }
+}
+
+/// The bot's config for a world: the simulators' URLs, the demo workspace's allowlists
+/// (requesters U0001 and U0002, approvers U0002 and U0003), `store_url` and `listen`.
+pub fn config_toml(slack_api: &str, okta_url: &str, store_url: &str, listen: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "{listen}"
+[slack]
+api_url = "{slack_api}"
+team_id = "{TEAM}"
+channels = ["{CHANNEL}"]
+[okta]
+org_url = "{okta_url}"
+concurrency = 8
+call_timeout_secs = 5
+max_retries = 3
+[policy]
+requesters = ["{REQUESTER}", "{APPROVER}"]
+approvers = ["{APPROVER}", "{APPROVER_2}"]
+approval_ttl_minutes = 30
+max_targets = 1000
+require_reason = true
+[store]
+url = "{store_url}"
+"#
+    )
 }
 
 pub struct World {
@@ -60,31 +91,15 @@ impl World {
         let okta = OktaSim::start(opts.org, opts.okta).await?;
         let slack = SlackSim::start(opts.slack).await?;
         let store_dir = tempfile::tempdir()?;
-        let toml = format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-[slack]
-api_url = "{slack_api}"
-team_id = "{TEAM}"
-channels = ["{CHANNEL}"]
-[okta]
-org_url = "{okta_url}"
-concurrency = 8
-call_timeout_secs = 5
-max_retries = 3
-[policy]
-requesters = ["{REQUESTER}", "{APPROVER}"]
-approvers = ["{APPROVER}", "{APPROVER_2}"]
-approval_ttl_minutes = 30
-max_targets = 1000
-require_reason = true
-[store]
-url = "sqlite://{store}/okta-reset.db"
-"#,
-            slack_api = slack.api_url(),
-            okta_url = okta.base_url(),
-            store = store_dir.path().display(),
+        let store_url = match &opts.store_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}/okta-reset.db", store_dir.path().display()),
+        };
+        let toml = config_toml(
+            &slack.api_url(),
+            &okta.base_url(),
+            &store_url,
+            "127.0.0.1:0",
         );
         let mut config = Config::from_toml(&toml)?;
         (opts.tweak)(&mut config);

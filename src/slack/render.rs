@@ -233,7 +233,7 @@ pub fn status_line(r: &RequestRecord, now_ms: i64) -> String {
             )
         }
         State::PendingApproval => "⏳ Waiting for approval.".into(),
-        State::Approved => format!("✅ *Approved* by {by}. Starting…"),
+        State::Approved => format!("✅ *Approved* by {by}. ▶️ Running — progress in the thread."),
         State::Running => format!("✅ *Approved* by {by}. ▶️ Running — progress in the thread."),
         State::Completed => format!("✅ *Approved* by {by}. ✔️ Completed — summary in the thread."),
         State::Denied => format!("⛔ *Denied* by {by}."),

@@ -2,10 +2,22 @@
 
 use super::*;
 
-pub(crate) async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir, String) {
+/// A fresh store of each backend: SQLite in a scratch folder, PostgreSQL in a scratch schema
+/// on the local server. Each test runs its body against both.
+async fn backends() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>, String)> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}/store.db", dir.path().display());
-    (open(&url).await.expect("open"), dir, url)
+    let sqlite_url = format!("sqlite://{}/store.db", dir.path().display());
+    let pg_url = scratch_schema_url(&test_server_url())
+        .await
+        .expect("PostgreSQL is reachable (start it: see .ci/run)");
+    vec![
+        (
+            open(&sqlite_url).await.expect("open sqlite"),
+            Some(dir),
+            sqlite_url,
+        ),
+        (open(&pg_url).await.expect("open postgres"), None, pg_url),
+    ]
 }
 
 fn request(id: &str) -> NewRequest {
@@ -57,186 +69,245 @@ async fn seeded(store: &Arc<dyn Store>) {
 
 #[tokio::test]
 async fn a_request_round_trips_with_every_field() {
-    let (store, _dir, _) = sqlite_store().await;
-    seeded(&store).await;
-    let r = store.get_request("R-00000001").await.unwrap().unwrap();
-    let want = request("R-00000001");
-    assert_eq!(r.reason, want.reason);
-    assert!(r.revoke_sessions);
-    assert!(!r.dry_run);
-    assert_eq!(r.state, State::PendingApproval);
-    assert_eq!((r.resolved_count, r.reset_count), (3, 2));
-    assert_eq!((r.created_at, r.expires_at), (1_000, 2_000));
-    assert_eq!(r.decision, None);
-    assert!(store.get_request("R-NOPE0000").await.unwrap().is_none());
-    let t = store.targets("R-00000001").await.unwrap();
-    assert_eq!(t.len(), 3);
-    assert_eq!(t[1].target, target("u2", "skip_directory"));
-    assert_eq!(t[1].outcome, outcome::SKIPPED);
-    assert_eq!(t[0].outcome, outcome::PENDING);
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        let r = store.get_request("R-00000001").await.unwrap().unwrap();
+        let want = request("R-00000001");
+        assert_eq!(r.reason, want.reason);
+        assert!(r.revoke_sessions);
+        assert!(!r.dry_run);
+        assert_eq!(r.state, State::PendingApproval);
+        assert_eq!((r.resolved_count, r.reset_count), (3, 2));
+        assert_eq!((r.created_at, r.expires_at), (1_000, 2_000));
+        assert_eq!(r.decision, None);
+        assert!(store.get_request("R-NOPE0000").await.unwrap().is_none());
+        let t = store.targets("R-00000001").await.unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[1].target, target("u2", "skip_directory"));
+        assert_eq!(t[1].outcome, outcome::SKIPPED);
+        assert_eq!(t[0].outcome, outcome::PENDING);
+    }
 }
 
 #[tokio::test]
 async fn only_one_of_two_racing_decisions_wins() {
-    let (store, _dir, _) = sqlite_store().await;
-    seeded(&store).await;
-    let d = |who: &str| Decision {
-        decision: "approved".into(),
-        actor: who.into(),
-        decided_at: 1_500,
-    };
-    let (d2, d3) = (d("U0002"), d("U0003"));
-    let (a, b) = tokio::join!(
-        store.transition(
-            "R-00000001",
-            State::PendingApproval,
-            State::Approved,
-            Some(&d2),
-            1_500
-        ),
-        store.transition(
-            "R-00000001",
-            State::PendingApproval,
-            State::Approved,
-            Some(&d3),
-            1_500
-        ),
-    );
-    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(), 1);
-    let r = store.get_request("R-00000001").await.unwrap().unwrap();
-    assert_eq!(r.state, State::Approved);
-    assert_eq!(r.decision.unwrap().decided_at, 1_500);
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        let d = |who: &str| Decision {
+            decision: "approved".into(),
+            actor: who.into(),
+            decided_at: 1_500,
+        };
+        let (d2, d3) = (d("U0002"), d("U0003"));
+        let (a, b) = tokio::join!(
+            store.transition(
+                "R-00000001",
+                State::PendingApproval,
+                State::Approved,
+                Some(&d2),
+                1_500
+            ),
+            store.transition(
+                "R-00000001",
+                State::PendingApproval,
+                State::Approved,
+                Some(&d3),
+                1_500
+            ),
+        );
+        assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(), 1);
+        let r = store.get_request("R-00000001").await.unwrap().unwrap();
+        assert_eq!(r.state, State::Approved);
+        assert_eq!(r.decision.unwrap().decided_at, 1_500);
+    }
 }
 
 #[tokio::test]
 async fn running_and_finishing_stamp_times_once() {
-    let (store, _dir, _) = sqlite_store().await;
-    seeded(&store).await;
-    assert!(store
-        .transition(
-            "R-00000001",
-            State::PendingApproval,
-            State::Approved,
-            None,
-            1
-        )
-        .await
-        .unwrap());
-    assert!(store
-        .transition("R-00000001", State::Approved, State::Running, None, 5)
-        .await
-        .unwrap());
-    assert!(store
-        .transition("R-00000001", State::Running, State::Completed, None, 9)
-        .await
-        .unwrap());
-    let r = store.get_request("R-00000001").await.unwrap().unwrap();
-    assert_eq!((r.started_at, r.finished_at), (Some(5), Some(9)));
-    assert!(!store
-        .transition("R-00000001", State::Running, State::Completed, None, 10)
-        .await
-        .unwrap());
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        assert!(store
+            .transition(
+                "R-00000001",
+                State::PendingApproval,
+                State::Approved,
+                None,
+                1
+            )
+            .await
+            .unwrap());
+        assert!(store
+            .transition("R-00000001", State::Approved, State::Running, None, 5)
+            .await
+            .unwrap());
+        assert!(store
+            .transition("R-00000001", State::Running, State::Completed, None, 9)
+            .await
+            .unwrap());
+        let r = store.get_request("R-00000001").await.unwrap().unwrap();
+        assert_eq!((r.started_at, r.finished_at), (Some(5), Some(9)));
+        assert!(!store
+            .transition("R-00000001", State::Running, State::Completed, None, 10)
+            .await
+            .unwrap());
+    }
 }
 
 #[tokio::test]
 async fn outcomes_are_journalled_per_user() {
-    let (store, _dir, _) = sqlite_store().await;
-    seeded(&store).await;
-    assert_eq!(store.pending_resets("R-00000001").await.unwrap().len(), 2);
-    store
-        .set_outcome("R-00000001", 0, outcome::RESET, None, Some("okta-req-1"), 7)
-        .await
-        .unwrap();
-    let pending = store.pending_resets("R-00000001").await.unwrap();
-    assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].seq, 2);
-    let t = &store.targets("R-00000001").await.unwrap()[0];
-    assert_eq!(t.okta_request_id.as_deref(), Some("okta-req-1"));
-    assert_eq!(t.outcome_at, Some(7));
-    let counts = store.outcome_counts("R-00000001").await.unwrap();
-    assert_eq!(
-        counts,
-        vec![
-            ("pending".into(), 1),
-            ("reset".into(), 1),
-            ("skipped".into(), 1)
-        ]
-    );
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        assert_eq!(store.pending_resets("R-00000001").await.unwrap().len(), 2);
+        store
+            .set_outcome("R-00000001", 0, outcome::RESET, None, Some("okta-req-1"), 7)
+            .await
+            .unwrap();
+        let pending = store.pending_resets("R-00000001").await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].seq, 2);
+        let t = &store.targets("R-00000001").await.unwrap()[0];
+        assert_eq!(t.okta_request_id.as_deref(), Some("okta-req-1"));
+        assert_eq!(t.outcome_at, Some(7));
+        let counts = store.outcome_counts("R-00000001").await.unwrap();
+        assert_eq!(
+            counts,
+            vec![
+                ("pending".into(), 1),
+                ("reset".into(), 1),
+                ("skipped".into(), 1)
+            ]
+        );
+    }
 }
 
 #[tokio::test]
 async fn identities_match_only_targets_to_reset_case_insensitively() {
-    let (store, _dir, _) = sqlite_store().await;
-    seeded(&store).await;
-    assert!(store
-        .resets_identity("R-00000001", &["U1@EXAMPLE.COM".into()])
-        .await
-        .unwrap());
-    // u2 is skipped (directory-managed): not a target that would be reset.
-    assert!(!store
-        .resets_identity("R-00000001", &["u2@example.com".into()])
-        .await
-        .unwrap());
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        assert!(store
+            .resets_identity("R-00000001", &["U1@EXAMPLE.COM".into()])
+            .await
+            .unwrap());
+        // u2 is skipped (directory-managed): not a target that would be reset.
+        assert!(!store
+            .resets_identity("R-00000001", &["u2@example.com".into()])
+            .await
+            .unwrap());
+    }
 }
 
 #[tokio::test]
 async fn summary_is_claimed_once() {
-    let (store, _dir, _) = sqlite_store().await;
-    seeded(&store).await;
-    assert!(store.claim_summary("R-00000001", "1.1").await.unwrap());
-    assert!(!store.claim_summary("R-00000001", "1.2").await.unwrap());
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        assert!(store.claim_summary("R-00000001", "1.1").await.unwrap());
+        assert!(!store.claim_summary("R-00000001", "1.2").await.unwrap());
+    }
 }
 
 #[tokio::test]
 async fn a_pending_request_survives_reopening_the_store() {
-    let (store, _dir, url) = sqlite_store().await;
-    seeded(&store).await;
-    store.set_root_ts("R-00000001", "123.456").await.unwrap();
-    drop(store);
-    let again = open(&url).await.unwrap();
-    let r = again.get_request("R-00000001").await.unwrap().unwrap();
-    assert_eq!(r.root_ts.as_deref(), Some("123.456"));
-    let pending = again
-        .requests_in_states(&[State::PendingApproval])
-        .await
-        .unwrap();
-    assert_eq!(pending.len(), 1);
-    assert!(again
-        .requests_in_states(&[State::Running])
-        .await
-        .unwrap()
-        .is_empty());
+    for (store, _dir, url) in backends().await {
+        seeded(&store).await;
+        store.set_root_ts("R-00000001", "123.456").await.unwrap();
+        drop(store);
+        let again = open(&url).await.unwrap();
+        let r = again.get_request("R-00000001").await.unwrap().unwrap();
+        assert_eq!(r.root_ts.as_deref(), Some("123.456"));
+        let pending = again
+            .requests_in_states(&[State::PendingApproval])
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 1);
+        assert!(again
+            .requests_in_states(&[State::Running])
+            .await
+            .unwrap()
+            .is_empty());
+    }
 }
 
 #[tokio::test]
 async fn audit_events_keep_order_and_detail() {
-    let (store, _dir, _) = sqlite_store().await;
-    for (i, action) in ["request_received", "approval_posted"].iter().enumerate() {
-        store
-            .append_audit(&AuditEvent {
-                at: i as i64,
-                request_id: Some("R-00000001".into()),
-                actor: Some("U0001".into()),
-                action: action.to_string(),
-                detail: serde_json::json!({"n": i}),
-            })
+    for (store, _dir, _) in backends().await {
+        for (i, action) in ["request_received", "approval_posted"].iter().enumerate() {
+            store
+                .append_audit(&AuditEvent {
+                    at: i as i64,
+                    request_id: Some("R-00000001".into()),
+                    actor: Some("U0001".into()),
+                    action: action.to_string(),
+                    detail: serde_json::json!({"n": i}),
+                })
+                .await
+                .unwrap();
+        }
+        let ev = store.audit_events(Some("R-00000001")).await.unwrap();
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[1].action, "approval_posted");
+        assert_eq!(ev[1].detail["n"], 1);
+        assert!(store
+            .audit_events(Some("R-OTHER000"))
             .await
-            .unwrap();
+            .unwrap()
+            .is_empty());
     }
-    let ev = store.audit_events(Some("R-00000001")).await.unwrap();
-    assert_eq!(ev.len(), 2);
-    assert_eq!(ev[1].action, "approval_posted");
-    assert_eq!(ev[1].detail["n"], 1);
-    assert!(store
-        .audit_events(Some("R-OTHER000"))
-        .await
-        .unwrap()
-        .is_empty());
+}
+
+#[tokio::test]
+async fn one_replica_holds_a_run_until_its_lease_lapses() {
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        let id = "R-00000001";
+        // Not approved yet: nobody can hold it.
+        assert!(!store.claim_run(id, "a", 100, 200).await.unwrap());
+        assert!(store
+            .transition(id, State::PendingApproval, State::Approved, None, 1)
+            .await
+            .unwrap());
+        assert_eq!(
+            store.runs_without_holder(100).await.unwrap(),
+            vec![id.to_string()]
+        );
+        assert!(store.claim_run(id, "a", 100, 200).await.unwrap());
+        assert!(
+            !store.claim_run(id, "b", 150, 250).await.unwrap(),
+            "a's lease is live"
+        );
+        assert!(store.runs_without_holder(150).await.unwrap().is_empty());
+        assert!(store.claim_run(id, "a", 150, 300).await.unwrap(), "renewal");
+        assert!(!store.claim_run(id, "b", 299, 400).await.unwrap());
+        assert!(
+            store.claim_run(id, "b", 301, 400).await.unwrap(),
+            "lapsed: b takes over"
+        );
+        assert!(
+            !store.claim_run(id, "a", 302, 500).await.unwrap(),
+            "a lost it"
+        );
+        store.release_run(id, "a").await.unwrap();
+        assert!(
+            !store.claim_run(id, "c", 303, 500).await.unwrap(),
+            "a cannot release b's lease"
+        );
+        store.release_run(id, "b").await.unwrap();
+        assert!(store.claim_run(id, "c", 303, 500).await.unwrap());
+        assert!(store
+            .transition(id, State::Approved, State::Completed, None, 5)
+            .await
+            .unwrap());
+        assert!(store.runs_without_holder(10_000).await.unwrap().is_empty());
+    }
 }
 
 #[tokio::test]
 async fn staged_pages_become_the_snapshot_with_the_request_or_vanish() {
-    let (store, _dir, _) = sqlite_store().await;
+    for (store, _dir, _) in backends().await {
+        staged_pages_on(store).await;
+    }
+}
+
+async fn staged_pages_on(store: Arc<dyn Store>) {
     // Two pages staged as Okta answers, then the request is created from them.
     store
         .stage_targets(

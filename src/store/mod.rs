@@ -1,12 +1,15 @@
 //! Durable state: requests, their frozen target snapshots, decisions, per-user outcomes and the
-//! audit log. One trait; the backend is chosen from the URL scheme (`sqlite://` today).
+//! audit log. One trait, two adapters: the backend is chosen from the URL scheme —
+//! `sqlite://` (embedded default, one replica) or `postgres://` (several replicas).
 
+mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use postgres::{redact_url, scratch_schema_url, test_server_url, PgStore};
 pub use sqlite::SqliteStore;
 
 use crate::domain::request::State;
@@ -167,15 +170,25 @@ pub trait Store: Send + Sync + 'static {
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     async fn audit_events(&self, request_id: Option<&str>) -> StoreResult<Vec<AuditEvent>>;
     async fn ping(&self) -> StoreResult<()>;
+    /// Takes (or renews) the lease on a run for `owner` until `until`, if the run is approved or
+    /// running and nobody else holds a live lease. Returns whether `owner` now holds it.
+    async fn claim_run(&self, id: &str, owner: &str, now: i64, until: i64) -> StoreResult<bool>;
+    /// Gives the lease up (clean shutdown, run finished) so another replica need not wait.
+    async fn release_run(&self, id: &str, owner: &str) -> StoreResult<()>;
+    /// Approved or running requests whose lease is free or lapsed at `now`.
+    async fn runs_without_holder(&self, now: i64) -> StoreResult<Vec<String>>;
 }
 
 /// Opens the store named by `url` and applies its migrations.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open(url).await?))
     } else {
         Err(StoreError::Open(format!(
-            "`{url}` is not a supported store URL; use sqlite://PATH"
+            "`{}` is not a supported store URL; use sqlite://PATH or postgres://…",
+            redact_url(url)
         )))
     }
 }

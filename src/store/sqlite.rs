@@ -4,7 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
 use super::*;
@@ -28,6 +30,9 @@ impl SqliteStore {
             .map_err(|e| StoreError::Open(format!("`{url}`: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL survives a crash of the process (kill -9); only a power loss
+            // could drop the last commits. FULL would fsync every journal write.
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         if let Some(dir) = opts.get_filename().parent() {
@@ -405,15 +410,15 @@ impl Store for SqliteStore {
 
     async fn resets_identity(&self, id: &str, identities: &[String]) -> StoreResult<bool> {
         for ident in identities {
-            let hit: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM targets WHERE request_id = ?1 AND classification = 'reset' \
-                 AND (lower(login) = ?2 OR lower(email) = ?2) LIMIT 1",
+            let hits: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM targets WHERE request_id = ?1 AND classification = 'reset' \
+                 AND (lower(login) = ?2 OR lower(email) = ?2)",
             )
             .bind(id)
             .bind(ident.to_lowercase())
-            .fetch_optional(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-            if hit.is_some() {
+            if hits > 0 {
                 return Ok(true);
             }
         }
@@ -466,5 +471,41 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+    async fn claim_run(&self, id: &str, owner: &str, now: i64, until: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE requests SET lease_owner = ?2, lease_until = ?4 WHERE id = ?1 \
+             AND state IN ('approved', 'running') \
+             AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until < ?3)",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_run(&self, id: &str, owner: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE requests SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn runs_without_holder(&self, now: i64) -> StoreResult<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "SELECT id FROM requests WHERE state IN ('approved', 'running') \
+             AND (lease_owner IS NULL OR lease_until < ?1) ORDER BY created_at",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
     }
 }

@@ -218,7 +218,7 @@ async fn a_run_interrupted_by_a_restart_resumes_without_resetting_anyone_twice()
         (28, 28),
         "every eligible user exactly once"
     );
-    app.wait_thread(&p, "restarted during this run").await;
+    app.wait_thread(&p, "This run was interrupted").await;
     app.settle().await;
     let summaries = app
         .thread(&p)

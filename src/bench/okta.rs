@@ -1,4 +1,4 @@
-//! `okta-reset bench`: the real engine (bot, runner, Okta client, pacer, SQLite store) against the
+//! `okta-reset bench okta`: the real engine (bot, runner, Okta client, pacer, SQLite store) against the
 //! simulated org, with the figures issue 3 asks for, next to the seed workaround's behaviour (a
 //! sequential loop, one call at a time, no retry) on the same simulator. Each scenario runs in its
 //! own child process so its peak RSS is its own (the simulator runs in that process too).
@@ -273,7 +273,7 @@ pub fn run_all() -> anyhow::Result<String> {
     for name in SCENARIOS {
         eprintln!("bench: running {name}…");
         let o = std::process::Command::new(&exe)
-            .args(["bench", "--only", name])
+            .args(["bench", "okta", "--only", name])
             .output()?;
         anyhow::ensure!(
             o.status.success(),

@@ -1,0 +1,40 @@
+//! Calls whose answer was lost (the replica died between "in flight" and the outcome). Their fate
+//! is read back from Okta rather than guessed: a user Okta shows in RECOVERY since the run began
+//! was reset; any other is reset again; if Okta cannot tell, the user is reported, not repeated.
+
+use crate::service::Service;
+use crate::store::{outcome, RequestRecord, TargetRecord};
+
+/// Okta's and our clocks may disagree: a status change this long before the run began still
+/// counts as this run's reset. Erring this way avoids a second reset email, never loses one.
+const CLOCK_MARGIN_MS: i64 = 5 * 60 * 1000;
+
+/// Outcome, reason and whether it counts as done.
+pub async fn settle(
+    svc: &Service,
+    r: &RequestRecord,
+    t: &TargetRecord,
+) -> (&'static str, Option<String>) {
+    let Some(okta_id) = t.target.okta_id.as_deref() else {
+        return (outcome::FAILED, Some("no Okta id".into()));
+    };
+    let started = r.started_at.unwrap_or(r.created_at);
+    match svc.okta.get_user(okta_id).await {
+        Ok(Some(u)) if u.status == "RECOVERY"
+            && u.status_changed_ms().is_some_and(|c| c >= started - CLOCK_MARGIN_MS) =>
+        {
+            (
+                outcome::RESET,
+                Some("confirmed in Okta after the bot restarted (status RECOVERY)".into()),
+            )
+        }
+        Ok(Some(_)) => (outcome::PENDING, None),
+        Ok(None) => (outcome::FAILED, Some("no longer found in Okta".into())),
+        Err(e) => (
+            outcome::FAILED,
+            Some(format!(
+                "interrupted while calling Okta, and Okta could not be asked whether it went through ({e}): check this user before retrying"
+            )),
+        ),
+    }
+}

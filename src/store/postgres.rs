@@ -1,0 +1,535 @@
+//! PostgreSQL adapter: the engine for several replicas sharing one store. Same contract as the
+//! SQLite adapter (see `contract_tests`), its own migrations in `migrations/postgres`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+
+use super::*;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// `url` may carry `?options[search_path]=SCHEMA` to keep the tables in their own schema.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Open(format!("`{}`: {e}", redact_url(url))))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// The PostgreSQL server tests and drills use: `OKTA_RESET_TEST_DATABASE_URL`, or the local
+/// server this project's machines run.
+pub fn test_server_url() -> String {
+    std::env::var("OKTA_RESET_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_string())
+}
+
+/// Creates an empty schema on `server_url` and returns a store URL that keeps every table in
+/// it, so concurrent tests (and replicas of one drill) share nothing else.
+pub async fn scratch_schema_url(server_url: &str) -> StoreResult<String> {
+    use rand::Rng;
+    let name: String = format!("t_{:016x}", rand::thread_rng().gen::<u64>());
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(server_url)
+        .await
+        .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(server_url))))?;
+    sqlx::query(&format!("CREATE SCHEMA {name}"))
+        .execute(&pool)
+        .await?;
+    pool.close().await;
+    let sep = if server_url.contains('?') { '&' } else { '?' };
+    Ok(format!("{server_url}{sep}options[search_path]={name}"))
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+const REQUEST_COLUMNS: &str =
+    "r.id, r.team_id, r.channel_id, r.requester, r.command_text, r.reason, \
+    r.dry_run, r.revoke_sessions, r.state, r.digest, r.resolved_count, r.reset_count, r.root_ts, \
+    r.progress_ts, r.summary_ts, r.created_at, r.expires_at, r.started_at, r.finished_at, \
+    r.stop_reason, d.decision, d.actor, d.decided_at";
+
+const TARGET_COLUMNS: &str = "seq, okta_id, login, email, display_name, status, provider, source, \
+    classification, detail, outcome, outcome_reason, okta_request_id, outcome_at";
+
+fn request_from_row(row: &PgRow) -> StoreResult<RequestRecord> {
+    let state: String = row.try_get("state")?;
+    let decision: Option<String> = row.try_get("decision")?;
+    Ok(RequestRecord {
+        id: row.try_get("id")?,
+        team_id: row.try_get("team_id")?,
+        channel_id: row.try_get("channel_id")?,
+        requester: row.try_get("requester")?,
+        command_text: row.try_get("command_text")?,
+        reason: row.try_get("reason")?,
+        dry_run: row.try_get("dry_run")?,
+        revoke_sessions: row.try_get("revoke_sessions")?,
+        state: State::from_code(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown request state `{state}`")))?,
+        digest: row.try_get("digest")?,
+        resolved_count: row.try_get("resolved_count")?,
+        reset_count: row.try_get("reset_count")?,
+        root_ts: row.try_get("root_ts")?,
+        progress_ts: row.try_get("progress_ts")?,
+        summary_ts: row.try_get("summary_ts")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        stop_reason: row.try_get("stop_reason")?,
+        decision: match decision {
+            Some(decision) => Some(Decision {
+                decision,
+                actor: row.try_get("actor")?,
+                decided_at: row.try_get("decided_at")?,
+            }),
+            None => None,
+        },
+    })
+}
+
+fn target_from_row(row: &PgRow) -> StoreResult<TargetRecord> {
+    Ok(TargetRecord {
+        seq: row.try_get("seq")?,
+        target: NewTarget {
+            okta_id: row.try_get("okta_id")?,
+            login: row.try_get("login")?,
+            email: row.try_get("email")?,
+            display_name: row.try_get("display_name")?,
+            status: row.try_get("status")?,
+            provider: row.try_get("provider")?,
+            source: row.try_get("source")?,
+            classification: row.try_get("classification")?,
+            detail: row.try_get("detail")?,
+        },
+        outcome: row.try_get("outcome")?,
+        outcome_reason: row.try_get("outcome_reason")?,
+        okta_request_id: row.try_get("okta_request_id")?,
+        outcome_at: row.try_get("outcome_at")?,
+    })
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn stage_targets(
+        &self,
+        request_id: &str,
+        first_seq: i64,
+        targets: &[NewTarget],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (i, t) in targets.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO staged_targets (request_id, seq, okta_id, login, email, display_name, \
+                 status, provider, source, classification, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(request_id)
+            .bind(first_seq + i as i64)
+            .bind(&t.okta_id)
+            .bind(&t.login)
+            .bind(&t.email)
+            .bind(&t.display_name)
+            .bind(&t.status)
+            .bind(&t.provider)
+            .bind(&t.source)
+            .bind(&t.classification)
+            .bind(&t.detail)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_request_from_staged(&self, r: &NewRequest) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO requests (id, team_id, channel_id, requester, command_text, reason, dry_run, \
+             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&r.id)
+        .bind(&r.team_id)
+        .bind(&r.channel_id)
+        .bind(&r.requester)
+        .bind(&r.command_text)
+        .bind(&r.reason)
+        .bind(r.dry_run)
+        .bind(r.revoke_sessions)
+        .bind(r.state.code())
+        .bind(&r.digest)
+        .bind(r.resolved_count)
+        .bind(r.reset_count)
+        .bind(r.created_at)
+        .bind(r.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO targets (request_id, seq, okta_id, login, email, display_name, status, \
+             provider, source, classification, detail, outcome) \
+             SELECT request_id, seq, okta_id, login, email, display_name, status, provider, source, \
+             classification, detail, CASE WHEN classification = 'reset' THEN $2 ELSE $3 END \
+             FROM staged_targets WHERE request_id = $1 ORDER BY seq",
+        )
+        .bind(&r.id)
+        .bind(outcome::PENDING)
+        .bind(outcome::SKIPPED)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM staged_targets WHERE request_id = $1")
+            .bind(&r.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn discard_staged(&self, request_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM staged_targets WHERE request_id = $1")
+            .bind(request_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_request(&self, r: &NewRequest, targets: &[NewTarget]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO requests (id, team_id, channel_id, requester, command_text, reason, dry_run, \
+             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&r.id)
+        .bind(&r.team_id)
+        .bind(&r.channel_id)
+        .bind(&r.requester)
+        .bind(&r.command_text)
+        .bind(&r.reason)
+        .bind(r.dry_run)
+        .bind(r.revoke_sessions)
+        .bind(r.state.code())
+        .bind(&r.digest)
+        .bind(r.resolved_count)
+        .bind(r.reset_count)
+        .bind(r.created_at)
+        .bind(r.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        for (seq, t) in targets.iter().enumerate() {
+            let outcome = if t.classification == "reset" {
+                outcome::PENDING
+            } else {
+                outcome::SKIPPED
+            };
+            sqlx::query(
+                "INSERT INTO targets (request_id, seq, okta_id, login, email, display_name, status, \
+                 provider, source, classification, detail, outcome) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&r.id)
+            .bind(seq as i64)
+            .bind(&t.okta_id)
+            .bind(&t.login)
+            .bind(&t.email)
+            .bind(&t.display_name)
+            .bind(&t.status)
+            .bind(&t.provider)
+            .bind(&t.source)
+            .bind(&t.classification)
+            .bind(&t.detail)
+            .bind(outcome)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_request(&self, id: &str) -> StoreResult<Option<RequestRecord>> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests r LEFT JOIN decisions d ON d.request_id = r.id \
+             WHERE r.id = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(request_from_row).transpose()
+    }
+
+    async fn requests_in_states(&self, states: &[State]) -> StoreResult<Vec<RequestRecord>> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = (1..=states.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests r LEFT JOIN decisions d ON d.request_id = r.id \
+             WHERE r.state IN ({marks}) ORDER BY r.created_at"
+        );
+        let mut q = sqlx::query(&sql);
+        for s in states {
+            q = q.bind(s.code());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(request_from_row).collect()
+    }
+
+    async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE requests SET root_ts = $1 WHERE id = $2")
+            .bind(ts)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_progress_ts(&self, id: &str, ts: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE requests SET progress_ts = $1 WHERE id = $2")
+            .bind(ts)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn claim_summary(&self, id: &str, ts: &str) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE requests SET summary_ts = $1 WHERE id = $2 AND summary_ts IS NULL")
+                .bind(ts)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn transition(
+        &self,
+        id: &str,
+        from: State,
+        to: State,
+        decision: Option<&Decision>,
+        at: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let stamp = match to {
+            State::Running => "started_at = COALESCE(started_at, $3),",
+            s if s.is_final() => "finished_at = COALESCE(finished_at, $3),",
+            _ => "",
+        };
+        let sql = format!("UPDATE requests SET {stamp} state = $1 WHERE id = $2 AND state = $4");
+        let changed = sqlx::query(&sql)
+            .bind(to.code())
+            .bind(id)
+            .bind(at)
+            .bind(from.code())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        if let Some(d) = decision {
+            sqlx::query(
+                "INSERT INTO decisions (request_id, decision, actor, decided_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(&d.decision)
+            .bind(&d.actor)
+            .bind(d.decided_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_stop_reason(&self, id: &str, reason: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE requests SET stop_reason = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn targets(&self, id: &str) -> StoreResult<Vec<TargetRecord>> {
+        let sql =
+            format!("SELECT {TARGET_COLUMNS} FROM targets WHERE request_id = $1 ORDER BY seq");
+        let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    async fn pending_resets(&self, id: &str) -> StoreResult<Vec<TargetRecord>> {
+        let sql = format!(
+            "SELECT {TARGET_COLUMNS} FROM targets WHERE request_id = $1 AND classification = 'reset' \
+             AND outcome = 'pending' ORDER BY seq"
+        );
+        let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    async fn set_outcome(
+        &self,
+        id: &str,
+        seq: i64,
+        outcome: &str,
+        reason: Option<&str>,
+        okta_request_id: Option<&str>,
+        at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE targets SET outcome = $1, outcome_reason = $2, okta_request_id = $3, outcome_at = $4 \
+             WHERE request_id = $5 AND seq = $6",
+        )
+        .bind(outcome)
+        .bind(reason)
+        .bind(okta_request_id)
+        .bind(at)
+        .bind(id)
+        .bind(seq)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT outcome, COUNT(*) AS n FROM targets WHERE request_id = $1 GROUP BY outcome ORDER BY outcome",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("outcome")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    async fn resets_identity(&self, id: &str, identities: &[String]) -> StoreResult<bool> {
+        for ident in identities {
+            let hits: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM targets WHERE request_id = $1 AND classification = 'reset' \
+                 AND (lower(login) = $2 OR lower(email) = $2)",
+            )
+            .bind(id)
+            .bind(ident.to_lowercase())
+            .fetch_one(&self.pool)
+            .await?;
+            if hits > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, request_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(e.at)
+        .bind(&e.request_id)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(e.detail.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_events(&self, request_id: Option<&str>) -> StoreResult<Vec<AuditEvent>> {
+        let rows = match request_id {
+            Some(r) => {
+                sqlx::query("SELECT at, request_id, actor, action, detail FROM audit_events WHERE request_id = $1 ORDER BY id")
+                    .bind(r)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT at, request_id, actor, action, detail FROM audit_events ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                let detail: String = r.try_get("detail")?;
+                Ok(AuditEvent {
+                    at: r.try_get("at")?,
+                    request_id: r.try_get("request_id")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    detail: serde_json::from_str(&detail)
+                        .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+    async fn claim_run(&self, id: &str, owner: &str, now: i64, until: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE requests SET lease_owner = $2, lease_until = $4 WHERE id = $1 \
+             AND state IN ('approved', 'running') \
+             AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < $3)",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_run(&self, id: &str, owner: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE requests SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn runs_without_holder(&self, now: i64) -> StoreResult<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "SELECT id FROM requests WHERE state IN ('approved', 'running') \
+             AND (lease_owner IS NULL OR lease_until < $1) ORDER BY created_at",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+}
