@@ -340,7 +340,7 @@ mod tests {
                 },
             ),
             (r#"status eq "a\nb""#, BadEscape { c: "n".into() }),
-            (&"((((((((((status pr))))))))))", TooDeep),
+            ("((((((((((status pr))))))))))", TooDeep),
         ];
         for (text, want) in cases {
             assert_eq!(SearchExpr::parse(text), Err(want), "{text}");

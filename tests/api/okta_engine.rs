@@ -417,3 +417,35 @@ async fn a_concurrency_429_lowers_concurrency_and_nobody_is_left_behind() {
     assert!(app.w.okta.stats().concurrency_limited > 0);
     assert!(app.w.app.service.okta.concurrency() < 8);
 }
+
+#[tokio::test]
+async fn a_call_that_times_out_is_retried_then_the_user_fails_with_the_reason() {
+    let app = spawn_with()
+        .config(|c| {
+            c.okta.call_timeout_secs = 1;
+            c.okta.max_retries = 1;
+        })
+        .start()
+        .await;
+    let p = app
+        .request(
+            r#"user:c01.lee@contractors.example.com,c02.moss@contractors.example.com reason:"x""#,
+        )
+        .await;
+    // From now on every reset answers after 1.5 s: longer than the 1 s timeout.
+    app.w.okta.set_latency(Duration::from_millis(1500));
+    app.click(APPROVER, &p, "approve").await;
+    let summary = app.wait_thread(&p, "Run complete").await;
+    assert!(summary.contains("2 failed"), "{summary}");
+    let rows = target_rows(&app, &p.id).await;
+    for t in rows.iter().filter(|t| t.target.classification == "reset") {
+        assert_eq!(t.outcome, "failed");
+        let why = t.outcome_reason.as_deref().unwrap();
+        assert!(
+            why.starts_with("could not reach Okta after retries"),
+            "{why}"
+        );
+    }
+    // One try and one retry each.
+    assert_eq!(app.w.app.service.okta.stats().retries, 2);
+}

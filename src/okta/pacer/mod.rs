@@ -88,13 +88,15 @@ impl Pacer {
 
     fn answered(&self, bucket: &'static str, status: u16, h: &RateHeaders) -> Option<Duration> {
         let now = self.clock.now_ms();
-        if status < 500 && !h.is_complete() && !h.is_concurrency_limit() {
-            if !self.warned_missing.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    bucket,
-                    "Okta's answer carried no rate-limit headers; pacing conservatively"
-                );
-            }
+        if status < 500
+            && !h.is_complete()
+            && !h.is_concurrency_limit()
+            && !self.warned_missing.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                bucket,
+                "Okta's answer carried no rate-limit headers; pacing conservatively"
+            );
         }
         let pause = self.with(bucket, |p| p.answered(now, status, h, jitter_ms(500)));
         pause.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)))

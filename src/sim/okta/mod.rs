@@ -151,6 +151,8 @@ struct Control {
     oauth: oauth::OAuthState,
     /// Misbehaviours a test can switch on (see the `OktaSim` methods of the same names).
     quirks: Quirks,
+    /// Replaces `config.latency` when set.
+    latency: Option<Duration>,
     /// Every distinct `User-Agent` seen on API calls.
     user_agents: std::collections::BTreeSet<String>,
 }
@@ -308,6 +310,7 @@ impl OktaSim {
             stats: SimStats::default(),
             oauth: oauth::OAuthState::default(),
             quirks: Quirks::default(),
+            latency: None,
             user_agents: Default::default(),
         };
         let shared = Arc::new(Shared {
@@ -413,6 +416,11 @@ impl OktaSim {
     /// Every access token issued so far expires now (the next API call gets 401).
     pub fn expire_tokens(&self) {
         self.shared.ctl().oauth.expire_all();
+    }
+
+    /// From now on every call takes about `latency` (jitter as configured).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.ctl().latency = Some(latency);
     }
 
     /// From now on answers carry no `X-Rate-Limit-*` headers.

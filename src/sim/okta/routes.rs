@@ -172,7 +172,7 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
 
     let delay = {
         let mut ctl = sh.ctl();
-        let (mean, jitter) = (sh.config.latency, sh.config.jitter);
+        let (mean, jitter) = (ctl.latency.unwrap_or(sh.config.latency), sh.config.jitter);
         if jitter.is_zero() {
             mean
         } else {
