@@ -166,6 +166,12 @@ pub async fn run_one(name: &str) -> anyhow::Result<()> {
     let limited = (after.rate_limited + after.concurrency_limited)
         - (before.rate_limited + before.concurrency_limited);
     let client = w.app.service.okta.stats();
+    // First to last accepted reset: the run without its start and summary.
+    let resets = w.okta.reset_calls();
+    let span = match (resets.first(), resets.last()) {
+        (Some(a), Some(b)) => b.at.duration_since(a.at).unwrap_or_default().as_secs_f64(),
+        _ => f64::NAN,
+    };
     let rss = peak_rss_mb();
     w.app.shutdown().await;
 
@@ -174,7 +180,7 @@ pub async fn run_one(name: &str) -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({
-            "users": s.users, "wall": wall, "calls": calls, "limited": limited,
+            "users": s.users, "wall": wall, "span": span, "calls": calls, "limited": limited,
             "retries": client.retries, "twice": twice, "behind": behind, "rss": rss,
             "allowed": s.limit as f64 * share / s.window.as_secs_f64(),
             "effective": s.limit as f64 * share.min(1.0 - s.other_share) / s.window.as_secs_f64(),
@@ -269,7 +275,7 @@ async fn resolve_100k() -> anyhow::Result<()> {
 pub fn run_all() -> anyhow::Result<String> {
     let exe = std::env::current_exe()?;
     let mut out = String::new();
-    out.push_str("scenario     users  wall_s  calls/s  allowed/s  ratio  (vs after others)  429s  retries  reset_twice  left_behind  peak_RSS_MB | seed: wall_s  reset  engine/seed wall  users reset ratio\n");
+    out.push_str("scenario     users  wall_s  calls/s  allowed/s  ratio  after_others  429s  retries  reset_twice  left_behind  peak_RSS_MB  resets_span_s | seed_wall_s  seed_reset  wall_ratio  reset_ratio\n");
     for name in SCENARIOS {
         eprintln!("bench: running {name}…");
         let o = std::process::Command::new(&exe)
@@ -285,16 +291,16 @@ pub fn run_all() -> anyhow::Result<String> {
         let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
         if name == "resolve100k" {
             out.push_str(&format!(
-                "{name:<12} {:>6} {:>7.1}  ({} calls)  peak_RSS_MB {:.1} (of which {:.1} before resolving: the simulated org)\n",
+                "{name:<12} {:>5} {:>7.1}  ({} calls)  peak_RSS_MB {:.1} (of which {:.1} before resolving: the simulated org)\n",
                 f("users"), f("wall"), f("calls"), f("rss"), f("rss_sim")
             ));
             continue;
         }
         let rate = f("calls") / f("wall");
         out.push_str(&format!(
-            "{name:<12} {:>5} {:>7.1} {:>8.1} {:>10.1} {:>6.2} {:>10.2} {:>12} {:>8} {:>12} {:>12} {:>12.1} | {:>12.1} {:>6} {:>17.3} {:>18.2}\n",
+            "{name:<12} {:>5} {:>7.1} {:>8.1} {:>10.1} {:>6.2} {:>13.2} {:>5} {:>8} {:>12} {:>12} {:>12.1} {:>14.1} | {:>11.1} {:>11} {:>11.3} {:>12.2}\n",
             f("users"), f("wall"), rate, f("allowed"), rate / f("allowed"), rate / f("effective"),
-            f("limited"), f("retries"), f("twice"), f("behind"), f("rss"),
+            f("limited"), f("retries"), f("twice"), f("behind"), f("rss"), f("span"),
             f("seed_wall"), f("seed_reset"), f("wall") / f("seed_wall"),
             (f("users") - f("behind")) / f("seed_reset").max(1.0),
         ));

@@ -10,9 +10,11 @@
 //! - A 429 pauses the bucket until `Reset` (by Okta's clock) plus jitter; answers without the
 //!   headers fall back to a conservative pace, one call at a time.
 
-/// Okta rounds `Reset` up to the second: plan to finish the window's budget half a second early,
-/// which is the true end on average.
+/// Okta rounds `Reset` up to the second. When we did not see a window start, plan to finish its
+/// budget half a second early, which is the true end on average.
 const RESET_ROUNDING_MS: i64 = 500;
+/// After the estimated end of a spent window, the next call waits this much longer.
+const END_MARGIN_MS: i64 = 100;
 /// The shortest span the rest of a window's budget is spread over.
 const MIN_SPAN_MS: i64 = 50;
 /// Pace when answers carry no rate-limit headers: one call at a time, two a second at most.
@@ -37,8 +39,11 @@ pub enum Verdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Window {
     reset_epoch: u64,
-    /// When it ends on our clock.
+    /// When it ends on our clock, by `Reset` (rounded up to the second).
     end_ms: i64,
+    /// Our best estimate of the true end: windows last whole seconds, so when we saw the window
+    /// start (its first calls), it ends at that start's fraction of a second before `Reset`.
+    est_end_ms: i64,
     /// Our answers counted in it.
     ours: u64,
     /// Lowest `Remaining` seen in it (answers arrive out of order).
@@ -135,9 +140,12 @@ impl BucketPlan {
                 let budget = self.budget(now).unwrap_or(share_budget);
                 let used = w.ours + self.in_flight;
                 if used >= budget {
-                    return Verdict::WaitUntil(w.end_ms);
+                    // Spent: the next call waits for the window's estimated end, or for `Reset`
+                    // itself once that estimate has passed without a new window showing up.
+                    let probe = w.est_end_ms + END_MARGIN_MS;
+                    return Verdict::WaitUntil(if now < probe { probe } else { w.end_ms });
                 }
-                let span = (w.end_ms - RESET_ROUNDING_MS - now).max(MIN_SPAN_MS);
+                let span = (w.est_end_ms - now).max(MIN_SPAN_MS);
                 (span / (budget - used) as i64).max(even / 2)
             }
             // Between windows: the next one starts with our next call.
@@ -238,9 +246,25 @@ impl BucketPlan {
                 }
                 let len = end_ms - now;
                 self.window_len_ms = Some(self.window_len_ms.map_or(len, |l| l.max(len)));
+                // Did we see this window start? Only our calls in flight (and this one) spent it.
+                let fresh = limit.saturating_sub(remaining) <= 1 + self.in_flight;
+                let synced = h
+                    .date_epoch
+                    .is_none_or(|d| (d as i64 * 1000 - now).abs() <= 2000);
+                let est_end_ms = if fresh && synced {
+                    let est = end_ms - 1000 + now.rem_euclid(1000);
+                    if est > now {
+                        est
+                    } else {
+                        end_ms - RESET_ROUNDING_MS
+                    }
+                } else {
+                    end_ms - RESET_ROUNDING_MS
+                };
                 self.window = Some(Window {
                     reset_epoch: reset,
                     end_ms,
+                    est_end_ms,
                     ours: 1,
                     min_remaining: remaining,
                 });
