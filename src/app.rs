@@ -81,6 +81,7 @@ impl App {
             tokio::spawn(async move {
                 loop {
                     svc.expire_due().await;
+                    svc.forget_old_events().await;
                     jobs::take_over_orphans(&svc).await;
                     tokio::time::sleep(every).await;
                 }

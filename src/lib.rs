@@ -6,6 +6,7 @@ pub mod app;
 pub mod bench;
 pub mod clock;
 pub mod config;
+pub mod csv_input;
 pub mod demo;
 pub mod domain;
 pub mod jobs;

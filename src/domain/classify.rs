@@ -68,6 +68,8 @@ impl Classification {
             "skip_provider" => "skipped: unknown provider",
             "skip_duplicate" => "skipped: duplicate",
             "skip_not_found" => "skipped: not found",
+            // Rows of an uploaded file that name no user (bad id, empty…): see `csv_input`.
+            "skip_bad_row" => "skipped: unusable row",
             _ => "other",
         }
     }

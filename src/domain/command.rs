@@ -23,6 +23,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 /// Shown for `help` and alongside parse errors; Slack mrkdwn.
 pub const USAGE: &str = "\
 *Usage:* `/okta-reset TARGETS [reason:WHY] [--dry-run] [--revoke-sessions]`
+• `/okta-reset` alone (or `/okta-reset form`) — a form, with a CSV file upload
 • `group:NAME`, `group:\"Name With Spaces\"` or `group:00g…` — everyone in an Okta group
 • `user:alice@example.com,bob@example.com,00u…` — named users (logins, emails or Okta ids)
 • `search:'profile.department eq \"Sales\"'` — users matching an Okta search (eq, ne, sw, co, pr, gt, ge, lt, le; and/or)
@@ -39,6 +40,8 @@ A second person must approve before anything is reset.";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Help,
+    /// `/okta-reset` with no arguments, or `form`: open the request form.
+    Form,
     Status(RequestId),
     Cancel(RequestId),
     Reset(ResetSpec),
@@ -146,9 +149,10 @@ pub fn parse(text: &str) -> Result<Command, CommandError> {
     }
     let tokens = tokenize(&normalize_slack_text(text))?;
     let Some(first) = tokens.first() else {
-        return Ok(Command::Help);
+        return Ok(Command::Form);
     };
     match first.text.to_lowercase().as_str() {
+        "form" if tokens.len() == 1 => Ok(Command::Form),
         // Anything after `help` is ignored: whoever typed it is about to read the usage anyway.
         "help" | "--help" => Ok(Command::Help),
         "status" => request_id("status", &tokens[1..]).map(Command::Status),
@@ -197,7 +201,25 @@ fn flag(text: &str) -> Option<Flag> {
         .map(|&(_, flag)| flag)
 }
 
+/// Reads the options of a request whose targets come from elsewhere (the text next to a shared
+/// file): `reason:`, flags and, optionally, more `group:`/`user:` targets. No target is fine.
+pub fn parse_options(text: &str) -> Result<ResetSpec, CommandError> {
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(CommandError::TooLong { chars });
+    }
+    read_tokens(&tokenize(&normalize_slack_text(text))?)
+}
+
 fn reset_spec(tokens: &[Token]) -> Result<ResetSpec, CommandError> {
+    let spec = read_tokens(tokens)?;
+    if spec.targets.is_empty() {
+        return Err(CommandError::NoTarget);
+    }
+    Ok(spec)
+}
+
+fn read_tokens(tokens: &[Token]) -> Result<ResetSpec, CommandError> {
     let mut spec = ResetSpec::default();
     for token in tokens {
         if let Some(flag) = flag(&token.text) {
@@ -282,9 +304,6 @@ fn reset_spec(tokens: &[Token]) -> Result<ResetSpec, CommandError> {
                 })
             }
         }
-    }
-    if spec.targets.is_empty() {
-        return Err(CommandError::NoTarget);
     }
     Ok(spec)
 }
@@ -426,6 +445,7 @@ impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Command::Help => f.write_str("help"),
+            Command::Form => f.write_str("form"),
             Command::Status(id) => write!(f, "status {id}"),
             Command::Cancel(id) => write!(f, "cancel {id}"),
             Command::Reset(spec) => spec.fmt(f),

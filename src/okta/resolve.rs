@@ -5,7 +5,7 @@
 //! refusal can say how many it reached. Protected accounts (admin-role holders, members of
 //! protected groups, protected logins) are classified `skip_protected` and never run.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::client::{escape_filter_value, OktaClient};
 use super::error::OktaError;
@@ -20,6 +20,9 @@ use crate::store::{NewTarget, Store};
 /// Targets are written to the store in pages of this many.
 const STAGE_PAGE: usize = 200;
 
+mod rows;
+pub use rows::FileRows;
+
 #[derive(Debug)]
 pub struct Resolution {
     /// Distinct users reached (duplicates counted once).
@@ -28,8 +31,8 @@ pub struct Resolution {
     pub digest: String,
     /// The login of a target to reset that is the requester's own account, if any.
     pub requester_target: Option<String>,
-    /// Targets by classification code.
-    pub counts: BTreeMap<String, usize>,
+    /// Targets by classification code, in the order first met.
+    pub counts: Vec<(String, usize)>,
 }
 
 /// What resolution needs besides the targets.
@@ -71,6 +74,13 @@ pub enum ResolveError {
     Okta(#[from] OktaError),
     #[error("The bot's store could not be written ({0}). Nothing was posted or changed.")]
     Store(String),
+    #[error("Nothing to reset from {}: {breakdown}. {reasons}", code(.file))]
+    NothingToResetInFile {
+        file: String,
+        breakdown: String,
+        /// The first unusable rows, already escaped.
+        reasons: String,
+    },
 }
 
 /// Who must never be reset in this request.
@@ -142,7 +152,9 @@ struct Collector<'a> {
     identities: &'a [String],
     seen: HashSet<Box<str>>,
     reset_ids: Vec<Box<str>>,
-    counts: BTreeMap<String, usize>,
+    counts: Vec<(String, usize)>,
+    /// Skipped targets from an uploaded file, kept to say why when none is left to reset.
+    file_skips: Vec<NewTarget>,
     requester_target: Option<String>,
     page: Vec<NewTarget>,
     next_seq: i64,
@@ -194,7 +206,13 @@ impl Collector<'_> {
     }
 
     async fn push(&mut self, t: NewTarget) -> Result<(), ResolveError> {
-        *self.counts.entry(t.classification.clone()).or_default() += 1;
+        match self.counts.iter_mut().find(|(c, _)| *c == t.classification) {
+            Some((_, n)) => *n += 1,
+            None => self.counts.push((t.classification.clone(), 1)),
+        }
+        if t.source.starts_with("file:") && t.classification != "reset" {
+            self.file_skips.push(t.clone());
+        }
         self.page.push(t);
         if self.page.len() >= STAGE_PAGE {
             self.flush().await?;
@@ -260,7 +278,20 @@ pub async fn resolve(
     specs: &[TargetSpec],
     settings: ResolveSettings<'_>,
 ) -> Result<Resolution, ResolveError> {
-    let result = resolve_staged(okta, store, request_id, specs, settings).await;
+    resolve_with_file(okta, store, request_id, specs, None, settings).await
+}
+
+/// [`resolve`], plus the rows of an uploaded file: a row naming nobody is skipped with its row
+/// number instead of failing the request.
+pub async fn resolve_with_file(
+    okta: &OktaClient,
+    store: &dyn Store,
+    request_id: &str,
+    specs: &[TargetSpec],
+    file: Option<&FileRows<'_>>,
+    settings: ResolveSettings<'_>,
+) -> Result<Resolution, ResolveError> {
+    let result = resolve_staged(okta, store, request_id, specs, file, settings).await;
     if result.is_err() {
         if let Err(e) = store.discard_staged(request_id).await {
             tracing::warn!(request = request_id, error = %e, "could not discard staged targets");
@@ -274,6 +305,7 @@ async fn resolve_staged(
     store: &dyn Store,
     request_id: &str,
     specs: &[TargetSpec],
+    file: Option<&FileRows<'_>>,
     settings: ResolveSettings<'_>,
 ) -> Result<Resolution, ResolveError> {
     let protect = Protection::load(okta, &settings).await?;
@@ -286,7 +318,8 @@ async fn resolve_staged(
         identities: settings.requester_identities,
         seen: HashSet::new(),
         reset_ids: Vec::new(),
-        counts: BTreeMap::new(),
+        counts: Vec::new(),
+        file_skips: Vec::new(),
         requester_target: None,
         page: Vec::with_capacity(STAGE_PAGE),
         next_seq: 0,
@@ -336,11 +369,21 @@ async fn resolve_staged(
             }
         }
     }
+    if let Some(f) = file {
+        rows::add_rows(&mut c, f).await?;
+    }
     let distinct = c.seen.len();
     if distinct > settings.max_targets {
         return Err(ResolveError::TooMany {
             count: distinct,
             limit: settings.max_targets,
+        });
+    }
+    if let (true, Some(f)) = (c.reset_ids.is_empty(), file) {
+        return Err(ResolveError::NothingToResetInFile {
+            file: f.file.to_string(),
+            breakdown: breakdown(&c.counts),
+            reasons: crate::slack::render_file::first_reasons(&c.file_skips),
         });
     }
     if c.reset_ids.is_empty() {
@@ -361,7 +404,7 @@ async fn resolve_staged(
 }
 
 /// "2 skipped: AD/LDAP-managed, 1 skipped: wrong status"
-fn breakdown(counts: &BTreeMap<String, usize>) -> String {
+fn breakdown(counts: &[(String, usize)]) -> String {
     counts
         .iter()
         .map(|(c, n)| format!("{n} {}", Classification::label(c)))

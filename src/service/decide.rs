@@ -26,6 +26,8 @@ pub struct Action {
     pub channel: SlackChannelId,
     pub decision: Decision,
     pub request: RequestId,
+    /// The clicked message: the request's root (the buttons exist nowhere else).
+    pub message_ts: Option<String>,
 }
 
 impl Service {
@@ -51,12 +53,20 @@ impl Service {
             "The bot's store could not be reached; nothing was decided. Try again shortly."
                 .to_string()
         };
-        let r = self
+        let mut r = self
             .store
             .get_request(id)
             .await
             .map_err(store_down)?
             .ok_or_else(|| format!("There is no request {id}."))?;
+        if r.root_ts.is_none() {
+            // Clicked in the moment between the approval message being posted and its ts being
+            // stored: the clicked message is the root, so the thread is known anyway.
+            if let Some(ts) = &a.message_ts {
+                self.store.set_root_ts(id, ts).await.map_err(store_down)?;
+                r.root_ts = Some(ts.clone());
+            }
+        }
         let team = a.team.clone().unwrap_or_else(|| self.policy.team.clone());
         let requester = SlackUserId::parse(&r.requester).map_err(|e| e.to_string())?;
         // Cheap refusals first: they need no Slack or Okta lookup.

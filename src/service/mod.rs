@@ -2,7 +2,11 @@
 //! request. Handlers call in here; nothing in here knows about HTTP.
 
 mod decide;
+mod events;
+mod form;
+mod intake;
 mod slash;
+mod upload;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -20,6 +24,7 @@ use crate::slack::render;
 use crate::store::{AuditEvent, RequestRecord, Store};
 
 pub use decide::{Action, Decision as DecisionKind};
+pub use events::UPLOAD_HINT;
 pub use slash::SlashCommand;
 
 pub struct Service {
@@ -39,6 +44,8 @@ pub struct Service {
     pub replica: String,
     /// Runs this process is executing (a run is never executed twice in one process).
     running: Mutex<std::collections::HashSet<String>>,
+    /// The bot's own Slack user id (`auth.test`), asked when the first event needs it.
+    bot_user: tokio::sync::OnceCell<String>,
 }
 
 impl Service {
@@ -70,6 +77,7 @@ impl Service {
             stopping: AtomicBool::new(false),
             replica: replica_name(&config.store.url),
             running: Mutex::new(Default::default()),
+            bot_user: tokio::sync::OnceCell::new(),
         });
         (svc, rx)
     }

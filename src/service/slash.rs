@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::intake::Intake;
 use super::Service;
 use crate::domain::command::{self, Command, ResetSpec, USAGE};
 use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use crate::domain::policy::PolicyRefusal;
 use crate::domain::request::State;
-use crate::okta::resolve::{resolve, ResolveSettings};
+use crate::okta::resolve::{resolve_with_file, ResolveSettings};
 use crate::slack::escape::escape;
 use crate::slack::outbound::Message;
 use crate::slack::render;
@@ -23,6 +24,8 @@ pub struct SlashCommand {
     pub channel: SlackChannelId,
     pub user: SlackUserId,
     pub text: String,
+    /// Opens the request form; valid for 3 s, once. Empty when Slack sent none.
+    pub trigger_id: String,
 }
 
 impl Service {
@@ -37,6 +40,7 @@ impl Service {
         };
         match parsed {
             Command::Help => USAGE.to_string(),
+            Command::Form => self.open_form(&cmd).await,
             Command::Status(id) => self.status(&cmd, &id).await,
             Command::Cancel(id) => self.cancel(&cmd, &id).await,
             Command::Reset(spec) => self.accept_reset(cmd, spec).await,
@@ -170,25 +174,26 @@ impl Service {
             .await;
             return refusal.to_string();
         }
-        let id = RequestId::generate(&mut rand::thread_rng());
-        let svc = self.clone();
-        let id2 = id.clone();
-        // Every Okta call made for this request names it in its User-Agent (System Log).
-        tokio::spawn(crate::okta::client::for_request(
-            id.to_string(),
-            svc.prepare_request(cmd, spec, id2),
-        ));
+        let id = self.start(Intake {
+            team: cmd.team,
+            channel: cmd.channel,
+            user: cmd.user,
+            spec,
+            file: None,
+        });
         format!("Looking up the targets in Okta for request {id}…")
     }
 
-    async fn prepare_request(self: Arc<Self>, cmd: SlashCommand, spec: ResetSpec, id: RequestId) {
-        let (channel, user) = (cmd.channel.as_str(), cmd.user.as_str());
-        let command_text = spec.to_string();
+    /// Resolves, checks and posts any request, whatever door it came in by (see `intake`).
+    pub(super) async fn prepare_request(self: Arc<Self>, req: Intake, id: RequestId) {
+        let (channel, user) = (req.channel.as_str(), req.user.as_str());
+        let spec = &req.spec;
+        let command_text = req.command_text();
         self.audit(
             Some(id.as_str()),
             Some(user),
             "request_received",
-            json!({"channel": channel, "command": command_text, "reason": spec.reason}),
+            json!({"channel": channel, "command": command_text, "reason": spec.reason, "file": req.file_detail()}),
         )
         .await;
         let refuse = |why: String| {
@@ -231,11 +236,13 @@ impl Service {
             protected_logins: &self.config.policy.protected_logins,
             requester_identities: &identities,
         };
-        let resolution = match resolve(
+        // Targets are staged in the store page by page; refusals below discard them.
+        let resolution = match resolve_with_file(
             &self.okta,
             self.store.as_ref(),
             id.as_str(),
             &spec.targets,
+            req.file_rows().as_ref(),
             settings,
         )
         .await
@@ -259,7 +266,7 @@ impl Service {
         };
         let new = NewRequest {
             id: id.to_string(),
-            team_id: cmd.team.to_string(),
+            team_id: req.team.to_string(),
             channel_id: channel.to_string(),
             requester: user.to_string(),
             command_text,

@@ -20,6 +20,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use crate::secret::Secret;
 use crate::service::{Action, DecisionKind, Service, SlashCommand};
+use crate::slack::events::{self, Envelope};
+use crate::slack::modal;
 use crate::slack::render::{APPROVE, DENY};
 use crate::slack::verify::verify;
 
@@ -95,6 +97,8 @@ struct SlashForm {
     user_id: String,
     #[serde(default)]
     text: String,
+    #[serde(default)]
+    trigger_id: String,
 }
 
 async fn commands(State(st): State<HttpState>, body: Bytes) -> Response {
@@ -113,11 +117,14 @@ async fn commands(State(st): State<HttpState>, body: Bytes) -> Response {
         channel,
         user,
         text: form.text,
+        trigger_id: form.trigger_id,
     };
     // Acknowledge within Slack's 3 s: what is not done by then goes on in the background.
     let svc = st.svc.clone();
     let work = tokio::spawn(async move { svc.on_slash(cmd).await });
     match tokio::time::timeout(Duration::from_millis(2500), work).await {
+        // The form opened: Slack shows it, and nothing else is said.
+        Ok(Ok(text)) if text.is_empty() => StatusCode::OK.into_response(),
         Ok(Ok(text)) => ephemeral(text),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "slash command handler failed");
@@ -140,6 +147,9 @@ async fn interactions(State(st): State<HttpState>, body: Bytes) -> Response {
     let Ok(p) = serde_json::from_str::<Value>(&form.payload) else {
         return (StatusCode::BAD_REQUEST, "payload is not JSON").into_response();
     };
+    if p.get("type").and_then(Value::as_str) == Some("view_submission") {
+        return view_submission(&st, &p).await;
+    }
     match parse_block_action(&p) {
         Some(action) => {
             let svc = st.svc.clone();
@@ -174,22 +184,50 @@ fn parse_block_action(p: &Value) -> Option<Action> {
         channel: SlackChannelId::parse(channel).ok()?,
         decision,
         request: RequestId::parse(action.get("value")?.as_str()?).ok()?,
+        message_ts: p
+            .pointer("/container/message_ts")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
-async fn events(_headers: HeaderMap, body: Bytes) -> Response {
+/// The request form's submission. Errors go back into the form while Slack waits (about 3 s);
+/// an answer that takes longer (a slow download) closes the form and follows as a message.
+async fn view_submission(st: &HttpState, p: &Value) -> Response {
+    let Some(sub) = modal::parse_submission(p) else {
+        tracing::debug!("ignored a view submission that is not our form");
+        return StatusCode::OK.into_response();
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let svc = st.svc.clone();
+    tokio::spawn(async move { svc.on_form(sub, tx).await });
+    match tokio::time::timeout(Duration::from_millis(2500), rx).await {
+        Ok(Ok(Err(errors))) => Json(modal::errors_response(&errors)).into_response(),
+        _ => StatusCode::OK.into_response(),
+    }
+}
+
+/// Events API: answered at once; the work (deduplication in the store first) goes on in the
+/// background, so Slack never waits past its 3 s.
+async fn events(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "not JSON").into_response();
     };
-    if v.get("type").and_then(Value::as_str) == Some("url_verification") {
-        let challenge = v
-            .get("challenge")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        return Json(json!({ "challenge": challenge })).into_response();
+    match events::parse(&v) {
+        Envelope::UrlVerification { challenge } => {
+            Json(json!({ "challenge": challenge })).into_response()
+        }
+        Envelope::Callback(cb) => {
+            let retry = headers
+                .get("x-slack-retry-num")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            let svc = st.svc.clone();
+            tokio::spawn(async move { svc.on_event(*cb, retry).await });
+            StatusCode::OK.into_response()
+        }
+        Envelope::Other => StatusCode::OK.into_response(),
     }
-    // Event callbacks are acknowledged; this version acts on none of them.
-    StatusCode::OK.into_response()
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! Everything that speaks Slack: request verification, inbound payloads, rendering, outbound API.
 
 pub mod escape;
+pub mod events;
 pub mod inbound;
+pub mod modal;
 pub mod outbound;
 pub mod render;
+pub mod render_file;
 pub mod verify;

@@ -9,6 +9,9 @@ use url::Url;
 
 use crate::secret::Secret;
 
+mod intake;
+pub use intake::{download_allowed, DownloadError, FileInfo};
+
 /// A message: the fallback `text` (notifications, screen readers) and its Block Kit blocks.
 #[derive(Debug, Clone, Default)]
 pub struct Message {

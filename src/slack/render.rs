@@ -91,6 +91,7 @@ pub fn classification_counts(targets: &[TargetRecord]) -> String {
         "skip_provider",
         "skip_duplicate",
         "skip_not_found",
+        "skip_bad_row",
     ];
     order
         .iter()
@@ -148,10 +149,15 @@ pub fn approval(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mes
         preview.push(format!("…and {} more", to_reset.len() - PREVIEW));
     }
     blocks.push(section(format!("*Will reset:*\n{}", preview.join("\n"))));
+    // Rows of a file that named nobody have their own section, with row numbers.
     let skipped: Vec<&TargetRecord> = targets
         .iter()
         .filter(|t| t.target.classification != "reset")
+        .filter(|t| !super::render_file::is_unusable_row(&t.target))
         .collect();
+    if let Some(file) = super::render_file::file_section(targets) {
+        blocks.push(section(file));
+    }
     if !skipped.is_empty() {
         let mut lines: Vec<String> = skipped
             .iter()

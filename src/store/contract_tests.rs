@@ -359,3 +359,27 @@ async fn staged_pages_on(store: Arc<dyn Store>) {
         .unwrap();
     assert!(store.targets("R-00000003").await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn an_event_is_claimed_once_even_when_racing() {
+    for (store, _dir, _) in backends().await {
+        let (a, b) = tokio::join!(
+            store.claim_event("event:Ev0001", 10),
+            store.claim_event("event:Ev0001", 11)
+        );
+        assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(), 1);
+        assert!(store.claim_event("message:C0001:1.2", 12).await.unwrap());
+        assert!(!store.claim_event("message:C0001:1.2", 13).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn old_event_claims_are_forgotten_and_can_be_claimed_again() {
+    for (store, _dir, _) in backends().await {
+        assert!(store.claim_event("event:old", 100).await.unwrap());
+        assert!(store.claim_event("event:new", 200).await.unwrap());
+        assert_eq!(store.forget_events_before(150).await.unwrap(), 1);
+        assert!(store.claim_event("event:old", 300).await.unwrap());
+        assert!(!store.claim_event("event:new", 300).await.unwrap());
+    }
+}

@@ -177,6 +177,11 @@ pub trait Store: Send + Sync + 'static {
     async fn release_run(&self, id: &str, owner: &str) -> StoreResult<()>;
     /// Approved or running requests whose lease is free or lapsed at `now`.
     async fn runs_without_holder(&self, now: i64) -> StoreResult<Vec<String>>;
+    /// Records that the inbound event `key` (a Slack `event_id`, or a message's channel and ts)
+    /// is being handled; false if it already was, so a retry or a second delivery is dropped.
+    async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool>;
+    /// Forgets claims older than `before` (Slack stops retrying after minutes); returns how many.
+    async fn forget_events_before(&self, before: i64) -> StoreResult<u64>;
 }
 
 /// Opens the store named by `url` and applies its migrations.

@@ -532,4 +532,23 @@ impl Store for PgStore {
         .await?;
         Ok(ids)
     }
+
+    async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO seen_events (event_key, seen_at) VALUES ($1, $2) ON CONFLICT (event_key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn forget_events_before(&self, before: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM seen_events WHERE seen_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }

@@ -2,8 +2,12 @@
 //! and Slack workspace (one harness, `helpers`).
 
 mod flow;
+mod form;
 mod helpers;
 mod http_edges;
 mod okta_engine;
 mod refusals;
 mod run;
+mod upload_helpers;
+mod upload_refusals;
+mod uploads;

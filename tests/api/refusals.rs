@@ -188,9 +188,14 @@ async fn a_guest_is_refused_even_when_listed() {
 }
 
 #[tokio::test]
-async fn help_and_empty_text_show_usage() {
+async fn help_shows_usage_to_anyone_and_empty_text_is_the_form_for_requesters_only() {
     let app = spawn().await;
     assert!(app.slash(REQUESTER, "help").await.starts_with("*Usage:*"));
-    assert!(app.slash(OUTSIDER, "").await.starts_with("*Usage:*"));
+    assert!(app.slash(OUTSIDER, "help").await.starts_with("*Usage:*"));
+    // Empty text opens the request form (see `form.rs`), which only requesters get.
+    assert!(app
+        .slash(OUTSIDER, "")
+        .await
+        .starts_with("You are not on the list of people who may request password resets."));
     app.assert_nothing_changed().await;
 }

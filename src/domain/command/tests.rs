@@ -41,9 +41,37 @@ fn slack_escape(typed: &str) -> String {
 
 #[test]
 fn empty_and_help() {
-    for text in ["", "   ", "\n\t", "help", "HELP", "Help me", "--help"] {
+    for text in ["help", "HELP", "Help me", "--help"] {
         assert_eq!(parse(text), Ok(Command::Help), "{text:?}");
     }
+}
+
+#[test]
+fn nothing_or_form_opens_the_form() {
+    for text in ["", "   ", "\n\t", "form", "FORM", " Form "] {
+        assert_eq!(parse(text), Ok(Command::Form), "{text:?}");
+    }
+    assert_eq!(Command::Form.to_string(), "form");
+    // `form` followed by more is not the form: it is read (and refused) as a reset.
+    assert!(matches!(
+        parse("form group:x"),
+        Err(CommandError::UnknownToken { .. })
+    ));
+}
+
+#[test]
+fn options_next_to_a_file_need_no_target() {
+    let spec = parse_options("reason:\"INC-88\" --revoke-sessions").unwrap();
+    assert_eq!(spec.reason.as_deref(), Some("INC-88"));
+    assert!(spec.revoke_sessions && !spec.dry_run && spec.targets.is_empty());
+    assert_eq!(parse_options("").unwrap(), ResetSpec::default());
+    let spec = parse_options("user:bob@example.com —dry-run").unwrap();
+    assert_eq!(spec.targets.len(), 1);
+    assert!(spec.dry_run);
+    assert!(matches!(
+        parse_options("please reset these"),
+        Err(CommandError::UnknownToken { .. })
+    ));
 }
 
 #[test]

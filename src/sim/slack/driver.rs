@@ -1,5 +1,6 @@
 //! Slack's side towards the bot: signed slash commands and button clicks, posted to the bot's
-//! HTTP endpoints (`/slack/commands`, `/slack/interactions`) in the shapes Slack sends.
+//! HTTP endpoints (`/slack/commands`, `/slack/interactions`) in the shapes Slack sends. Events
+//! API callbacks and form submissions are in `driver/intake.rs`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -9,6 +10,8 @@ use serde_json::{json, Value};
 
 use super::server::SlackSim;
 use crate::slack::verify::sign;
+
+mod intake;
 
 /// What the bot answered.
 #[derive(Debug, Clone)]
@@ -135,6 +138,11 @@ impl SlackDriver {
 
     /// The form body of a slash command, fields in Slack's order, `text` escaped as Slack does.
     pub fn slash_body(&self, user_id: &str, channel_id: &str, text: &str) -> Vec<u8> {
+        // With a sim, the trigger can open a modal there (`views.open`) for the next 3 s.
+        let trigger = trigger_id();
+        if let Some(sim) = &self.sim {
+            sim.issue_trigger(&trigger, user_id);
+        }
         let fields = [
             ("token", "sim-verification-token".to_string()),
             ("team_id", self.team_id.clone()),
@@ -151,7 +159,7 @@ impl SlackDriver {
                 "response_url",
                 self.response_url("commands", channel_id, user_id, None),
             ),
-            ("trigger_id", trigger_id()),
+            ("trigger_id", trigger),
         ];
         serde_urlencoded::to_string(fields)
             .expect("string pairs always encode")

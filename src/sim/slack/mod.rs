@@ -1,10 +1,12 @@
 //! Simulated Slack workspace.
 //!
 //! - [`SlackSim`]: a real HTTP server on 127.0.0.1 that serves as the bot's Slack Web API base URL
-//!   (`chat.postMessage`, `chat.update`, `chat.postEphemeral`, `users.info`, `auth.test`) and as the
+//!   (`chat.postMessage`, `chat.update`, `chat.postEphemeral`, `users.info`, `auth.test`,
+//!   `files.info`, `views.open`, private file downloads — see `intake`) and as the
 //!   target of the `response_url`s the driver hands out. It records what the bot posts, can inject
 //!   429s and errors, and renders a channel as a readable transcript.
-//! - [`SlackDriver`]: Slack's side towards the bot — signed slash commands and button clicks.
+//! - [`SlackDriver`]: Slack's side towards the bot — signed slash commands, button clicks, form
+//!   submissions and Events API callbacks (shared files).
 //!
 //! Point slack-morphism at the sim with
 //! `SlackClientHyperConnector::with_connector(HttpConnector::new()).with_slack_api_url(&sim.api_url())`;
@@ -12,6 +14,7 @@
 
 mod driver;
 mod hooks;
+mod intake;
 mod record;
 mod server;
 mod transcript;
@@ -20,6 +23,7 @@ mod transcript;
 mod tests;
 
 pub use driver::{slack_escape, DriverResponse, SlackDriver};
+pub use intake::{SimFile, SimView, TRIGGER_TTL};
 pub use record::{SimEphemeral, SimHookPost, SimMessage, SimSlackUser, SlackSimConfig};
 pub use server::{SlackSim, SIM_BOT_ID};
 pub use transcript::render_blocks;

@@ -159,6 +159,8 @@ pub(crate) struct State {
     pub rate_limits: HashMap<String, (usize, u64)>,
     /// method → (calls left to fail, error code)
     pub failures: HashMap<String, (usize, String)>,
+    /// Shared files, opened modals, handed-out triggers.
+    pub intake: super::intake::IntakeState,
     /// Microseconds past the epoch of the last ts handed out.
     last_ts_micros: u64,
 }
@@ -181,6 +183,7 @@ impl State {
             calls: HashMap::new(),
             rate_limits: HashMap::new(),
             failures: HashMap::new(),
+            intake: Default::default(),
             last_ts_micros: FIRST_TS_MICROS,
         }
     }

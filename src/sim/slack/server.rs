@@ -208,6 +208,9 @@ async fn handle(
         };
         return api(&state, &api_method, &headers, &params);
     }
+    if path.starts_with("/files-pri/") && method == Method::GET {
+        return super::intake::download(&mut lock(&state), &path, &headers);
+    }
     if path.starts_with("/hooks/") && method == Method::POST {
         return super::hooks::handle(&mut lock(&state), &path, &body);
     }
@@ -301,6 +304,8 @@ fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>
         "chat.update" => update(&mut s, p),
         "chat.postEphemeral" => post_ephemeral(&mut s, p),
         "users.info" => users_info(&s, p),
+        "files.info" => super::intake::files_info(&s, p),
+        "views.open" => super::intake::views_open(&mut s, p),
         "auth.test" => Ok(json!({
             "url": "https://sim.slack.com/",
             "team": "Sim",

@@ -9,6 +9,7 @@ use super::*;
 
 mod api;
 mod driver;
+mod intake;
 
 pub(super) type Client = SlackClient<SlackClientHyperConnector<HttpConnector>>;
 
