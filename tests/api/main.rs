@@ -7,6 +7,7 @@ mod flow;
 mod form;
 mod helpers;
 mod http_edges;
+mod okta_engine;
 mod refusals;
 mod run;
 mod upload_helpers;
