@@ -4,12 +4,10 @@
 //! finding is one plain line; the exit code says whether it is safe to start.
 
 use std::fmt;
-use std::time::Duration;
-
 use url::Url;
 
 use crate::config::{Config, Secrets, SlackMode};
-use crate::okta::{OktaClient, OktaError};
+use crate::okta::OktaError;
 use crate::slack::outbound::SlackOut;
 use crate::slack::socket;
 use crate::store;
@@ -124,12 +122,11 @@ async fn slack(config: &Config, secrets: &Secrets, r: &mut Report) {
 
 async fn okta(config: &Config, secrets: &Secrets, r: &mut Report) {
     let org = &config.okta.org_url;
-    let client = match OktaClient::new(
-        org.clone(),
-        secrets.okta_api_token.clone(),
-        Duration::from_secs(config.okta.call_timeout_secs),
-        // One try: a check should answer quickly, not wait out retries.
-        0,
+    // The same client `serve` builds (API token or OAuth service app).
+    let client = match crate::okta::client_from_config(
+        &config.okta,
+        secrets,
+        std::sync::Arc::new(crate::clock::SystemClock),
     ) {
         Ok(c) => c,
         Err(e) => return r.fail(format!("Okta: cannot build the client: {e}")),

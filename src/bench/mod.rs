@@ -1,4 +1,5 @@
 //! Benchmarks that print figures (never timed assertions in tests).
 
 pub mod load;
+pub mod okta;
 pub mod store;

@@ -11,7 +11,6 @@ use super::slack::{SlackDriver, SlackSim, SlackSimConfig};
 use crate::app::App;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Secrets};
-use crate::secret::Secret;
 
 pub const SIGNING_SECRET: &str = "sim-signing-secret-0123456789abcdef";
 pub const TEAM: &str = "T0001";
@@ -28,6 +27,8 @@ pub struct WorldOptions {
     pub clock: Arc<dyn Clock>,
     /// Adjusts the bot's config after the defaults below are filled in.
     pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
+    /// Environment variables added to the defaults (e.g. `OKTA_PRIVATE_KEY`).
+    pub env: Vec<(String, String)>,
     /// The store; `None` for SQLite in a scratch folder.
     pub store_url: Option<String>,
     /// Slack reaches the bot over Socket Mode (the sim's WebSocket) instead of HTTP.
@@ -42,6 +43,7 @@ impl Default for WorldOptions {
             slack: SlackSimConfig::demo(),
             clock: Arc::new(SystemClock),
             tweak: Box::new(|_| {}),
+            env: Vec::new(),
             store_url: None,
             socket_mode: false,
         }
@@ -107,12 +109,22 @@ impl World {
             config.slack.mode = crate::config::SlackMode::Socket;
         }
         (opts.tweak)(&mut config);
-        let secrets = Secrets {
-            slack_signing_secret: Secret::new(SIGNING_SECRET),
-            slack_bot_token: Secret::new(slack.bot_token()),
-            okta_api_token: Secret::new(okta.api_token()),
-            slack_app_token: opts.socket_mode.then(|| Secret::new(slack.app_token())),
-        };
+        // Secrets go through the same reading (and key checking) as in production.
+        let mut env: Vec<(String, String)> = vec![
+            ("SLACK_SIGNING_SECRET".into(), SIGNING_SECRET.into()),
+            ("SLACK_BOT_TOKEN".into(), slack.bot_token().to_string()),
+            ("OKTA_API_TOKEN".into(), okta.api_token().to_string()),
+        ];
+        if opts.socket_mode {
+            env.push(("SLACK_APP_TOKEN".into(), slack.app_token()));
+        }
+        env.extend(opts.env);
+        let secrets = Secrets::read(&config.okta.auth, |name| {
+            env.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })?;
         let app = start_app(&config, &secrets, opts.clock.clone()).await?;
         let driver = driver_for(&app, &config, &slack);
         Ok(World {

@@ -26,6 +26,7 @@ pub struct Spawn {
     manual_clock: bool,
     socket_mode: bool,
     tweak: Box<dyn FnOnce(&mut Config) + Send>,
+    env: Vec<(String, String)>,
 }
 
 pub fn spawn_with() -> Spawn {
@@ -35,6 +36,7 @@ pub fn spawn_with() -> Spawn {
         manual_clock: false,
         socket_mode: false,
         tweak: Box::new(|_| {}),
+        env: Vec::new(),
     }
 }
 
@@ -54,6 +56,11 @@ impl Spawn {
     /// Slack reaches the bot over Socket Mode (the sim's WebSocket), not HTTP.
     pub fn socket_mode(mut self) -> Self {
         self.socket_mode = true;
+        self
+    }
+    /// An environment variable for the bot (e.g. `OKTA_PRIVATE_KEY`).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
         self
     }
     pub fn manual_clock(mut self) -> Self {
@@ -76,6 +83,7 @@ impl Spawn {
             clock,
             tweak: self.tweak,
             socket_mode: self.socket_mode,
+            env: self.env,
             ..WorldOptions::default()
         })
         .await
@@ -269,4 +277,15 @@ impl TestApp {
     pub async fn settle(&self) {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// The demo org with these logins stripped of their Okta admin role (admins are protected).
+pub fn demo_org_without_admin_role(logins: &[&str]) -> SimOrg {
+    let mut org = SimOrg::demo();
+    for u in &mut org.users {
+        if logins.contains(&u.login.as_str()) {
+            u.admin_role = false;
+        }
+    }
+    org
 }

@@ -8,6 +8,7 @@ mod flow;
 mod form;
 mod helpers;
 mod http_edges;
+mod okta_engine;
 mod ops;
 mod refusals;
 mod run;
