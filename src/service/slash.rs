@@ -229,6 +229,15 @@ impl Service {
             refuse("guest, bot and deactivated Slack accounts cannot request resets.".into()).await;
             return;
         }
+        if me
+            .team_id
+            .as_deref()
+            .is_some_and(|t| t != self.policy.team.as_str())
+        {
+            refuse("people from another workspace (Slack Connect) cannot request resets.".into())
+                .await;
+            return;
+        }
         let resolution = match resolve_with_file(
             &self.okta,
             &spec.targets,

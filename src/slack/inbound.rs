@@ -23,6 +23,7 @@ use crate::service::{Action, DecisionKind, Service, SlashCommand};
 use crate::slack::events::{self, Envelope};
 use crate::slack::modal;
 use crate::slack::render::{APPROVE, DENY};
+use crate::slack::replay;
 use crate::slack::verify::verify;
 
 #[derive(Clone)]
@@ -71,6 +72,10 @@ async fn verify_signature(State(st): State<HttpState>, req: Request, next: Next)
     ) {
         tracing::warn!(path = %parts.uri.path(), reason = %e, "refused an unsigned or badly signed request");
         return (StatusCode::UNAUTHORIZED, format!("refused: {e}")).into_response();
+    }
+    let signature = header("x-slack-signature").unwrap_or_default();
+    if let Some(refused) = replay::refuse_replay(&st.svc, parts.uri.path(), signature).await {
+        return refused;
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
@@ -160,7 +165,8 @@ async fn interactions(State(st): State<HttpState>, body: Bytes) -> Response {
     StatusCode::OK.into_response()
 }
 
-fn parse_block_action(p: &Value) -> Option<Action> {
+/// A click on Approve or Deny, from an interaction payload (public for the fuzz target).
+pub fn parse_block_action(p: &Value) -> Option<Action> {
     if p.get("type")?.as_str()? != "block_actions" {
         return None;
     }

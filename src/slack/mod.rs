@@ -7,4 +7,5 @@ pub mod modal;
 pub mod outbound;
 pub mod render;
 pub mod render_file;
+pub mod replay;
 pub mod verify;

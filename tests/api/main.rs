@@ -5,6 +5,7 @@ mod flow;
 mod form;
 mod helpers;
 mod http_edges;
+mod identity;
 mod refusals;
 mod run;
 mod upload_helpers;
