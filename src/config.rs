@@ -38,6 +38,8 @@ pub struct SlackConfig {
 #[derive(Debug, Clone)]
 pub struct OktaConfig {
     pub org_url: Url,
+    /// The admin console (System Log links): `okta.admin_url`, or derived from `org_url`.
+    pub admin_url: Url,
     pub concurrency: usize,
     pub call_timeout_secs: u64,
     pub max_retries: u32,
@@ -140,6 +142,8 @@ fn default_slack_api() -> String {
 #[serde(deny_unknown_fields)]
 struct RawOkta {
     org_url: String,
+    #[serde(default)]
+    admin_url: Option<String>,
     #[serde(default = "default_concurrency")]
     concurrency: usize,
     #[serde(default = "default_call_timeout")]
@@ -335,6 +339,17 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     }
 
     let org_url = service_url("okta.org_url", &raw.okta.org_url, &mut p);
+    let admin_url = match (&raw.okta.admin_url, &org_url) {
+        (Some(v), _) => service_url("okta.admin_url", v, &mut p),
+        (None, Some(org)) => crate::okta::system_log::derive_admin_url(org)
+            .map_err(|why| {
+                p.push(format!(
+                    "okta.admin_url: {why}; set okta.admin_url to your admin console, e.g. \"https://YOURORG-admin.okta.com\""
+                ))
+            })
+            .ok(),
+        (None, None) => None,
+    };
     if raw.okta.concurrency == 0 || raw.okta.concurrency > OKTA_CONCURRENCY_MAX {
         p.push(format!(
             "okta.concurrency: {} is out of range; use 1 to {OKTA_CONCURRENCY_MAX} (Okta advises about 10 for bulk work)",
@@ -401,6 +416,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         },
         okta: OktaConfig {
             org_url: org_url.expect("checked"),
+            admin_url: admin_url.expect("checked"),
             concurrency: raw.okta.concurrency,
             call_timeout_secs: raw.okta.call_timeout_secs,
             max_retries: raw.okta.max_retries,

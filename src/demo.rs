@@ -89,6 +89,20 @@ pub async fn run() -> anyhow::Result<String> {
         ids.len(),
         started.elapsed().as_secs_f64()
     );
+    let _ = writeln!(
+        out,
+        "\n──────── the bot's audit log ────────\n{}",
+        match crate::audit::verify(w.app.service.store.as_ref()).await {
+            Ok(crate::audit::Verdict::Intact(i)) => format!(
+                "{} events, hash chain intact (head #{} sha256:{}…). `okta-reset audit verify` checks it; `okta-reset audit export` hands it to a SIEM.",
+                i.events,
+                i.head_seq,
+                &i.head_hash[..16]
+            ),
+            Ok(crate::audit::Verdict::Broken { at, .. }) => format!("NOT intact: {at}"),
+            Err(e) => format!("could not be checked: {e}"),
+        }
+    );
     w.app.shutdown().await;
     Ok(out)
 }

@@ -3,6 +3,7 @@
 //! Data walks one way: Slack request → intent → policy → store → Okta → journal → Slack message.
 
 pub mod app;
+pub mod audit;
 pub mod bench;
 pub mod clock;
 pub mod config;
@@ -11,8 +12,10 @@ pub mod demo;
 pub mod domain;
 pub mod jobs;
 pub mod okta;
+pub mod results;
 pub mod secret;
 pub mod service;
 pub mod sim;
 pub mod slack;
+pub mod spreadsheet;
 pub mod store;

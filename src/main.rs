@@ -27,10 +27,40 @@ enum Cmd {
     },
     /// Play the whole flow against the built-in simulated Okta org and Slack workspace.
     Demo,
+    /// Check or export the tamper-evident audit log. Reads only the store: no secrets needed.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
         which: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Walk the hash chain; exit 0 if intact, 1 at the first event that does not hold, 2 if it
+    /// cannot be checked (no store, empty log, store from a newer okta-reset).
+    Verify {
+        /// Path to the TOML config (only `store.url` is used).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Write events to stdout for a SIEM (fields: see README, "Auditing").
+    Export {
+        /// Path to the TOML config (only `store.url` is used).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Only events at or after this time: RFC 3339 (2026-11-27T09:30:00Z) or a date (UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only the events of this request (R-…).
+        #[arg(long)]
+        request: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: okta_reset::audit::Format,
     },
 }
 
@@ -85,6 +115,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Audit { command } => audit(command).await,
         Cmd::Bench {
             which:
                 BenchCmd::Store {
@@ -127,6 +158,38 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+async fn audit(command: AuditCmd) -> ExitCode {
+    use okta_reset::audit::cli;
+    init_logging(LogFormat::Text, "warn");
+    match command {
+        AuditCmd::Verify { config } => {
+            let out = cli::verify_command(&config).await;
+            if out.code == cli::EXIT_CANNOT {
+                eprintln!("okta-reset audit verify: {}", out.message);
+            } else {
+                println!("{}", out.message);
+            }
+            ExitCode::from(out.code)
+        }
+        AuditCmd::Export {
+            config,
+            since,
+            request,
+            format,
+        } => {
+            let args = cli::ExportArgs {
+                since,
+                request,
+                format,
+            };
+            let mut stdout = std::io::stdout().lock();
+            let out = cli::export_command(&config, &args, &mut stdout).await;
+            eprintln!("okta-reset audit export: {}", out.message);
+            ExitCode::from(out.code)
         }
     }
 }

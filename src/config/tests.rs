@@ -140,3 +140,31 @@ fn a_bot_token_of_the_wrong_kind_is_refused() {
     // The refusal never repeats the secret itself.
     assert!(!err.to_string().contains("xapp-1-abc"));
 }
+
+#[test]
+fn the_admin_console_is_derived_or_must_be_given_for_a_custom_domain() {
+    let c = Config::from_toml(EXAMPLE).unwrap();
+    assert_eq!(c.okta.admin_url.as_str(), "https://example-admin.okta.com/");
+    let custom = example_with(
+        "org_url = \"https://example.okta.com\"",
+        "org_url = \"https://login.example.com\"",
+    );
+    assert_eq!(
+        problems_of(&custom),
+        vec!["okta.admin_url: `login.example.com` is not an Okta domain (okta.com, oktapreview.com, okta-emea.com, okta-gov.com, okta.mil), so the admin console's address cannot be derived; set okta.admin_url to your admin console, e.g. \"https://YOURORG-admin.okta.com\"".to_string()]
+    );
+    let given = example_with(
+        "# admin_url = \"https://example-admin.okta.com\"",
+        "admin_url = \"https://acme-admin.okta.com\"",
+    );
+    let given = given.replacen("https://example.okta.com", "https://login.example.com", 1);
+    assert_eq!(
+        Config::from_toml(&given).unwrap().okta.admin_url.as_str(),
+        "https://acme-admin.okta.com/"
+    );
+    let plain = example_with(
+        "# admin_url = \"https://example-admin.okta.com\"",
+        "admin_url = \"http://example-admin.okta.com\"",
+    );
+    assert!(problems_of(&plain)[0].starts_with("okta.admin_url: plain http://"));
+}

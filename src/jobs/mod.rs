@@ -5,5 +5,6 @@ mod journal;
 mod lease;
 mod recover;
 mod runner;
+mod summary;
 
 pub use runner::{run_loop, take_over_orphans, DRAIN};

@@ -6,6 +6,7 @@ use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::summary::post_summary;
 use super::{journal, lease, recover};
 use crate::domain::digest::snapshot_digest;
 use crate::domain::request::State;
@@ -258,6 +259,14 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
             json!({"why": "the bot is shutting down"}),
         )
         .await;
+        svc.say_in_thread(
+            &r,
+            &Message::text(format!(
+                "⏸️ The bot is shutting down {}: the run paused after the calls in flight and carries on when the bot is back.",
+                render::slack_date(svc.now())
+            )),
+        )
+        .await;
         return;
     }
     let stopped = stop.lock().expect("stop").take();
@@ -331,7 +340,13 @@ async fn reset_one(
         Some(id),
         None,
         "user_outcome",
-        json!({"okta_id": okta_id, "outcome": out, "reason": reason, "okta_request_id": okta_req}),
+        json!({
+            "okta_id": okta_id,
+            "login": t.target.login,
+            "outcome": out,
+            "reason": reason,
+            "okta_request_id": okta_req,
+        }),
     )
     .await;
 }
@@ -389,55 +404,3 @@ async fn finish_stopped(svc: &Arc<Service>, r: &RequestRecord, why: &str) {
         .await;
     post_summary(svc, &r.id).await;
 }
-
-/// Posts the summary once: skipped if one was already recorded, recorded only after Slack took
-/// it (a failed post is retried, so Slack being briefly down does not lose the summary).
-async fn post_summary(svc: &Arc<Service>, id: &str) {
-    let (Ok(Some(r)), Ok(targets)) = (svc.store.get_request(id).await, svc.store.targets(id).await)
-    else {
-        tracing::error!(request = id, "cannot read the request for its summary");
-        return;
-    };
-    if r.summary_ts.is_some() {
-        return;
-    }
-    let msg = render::summary(&r, &targets, svc.now());
-    let mut posted = None;
-    for attempt in 0..SUMMARY_ATTEMPTS {
-        match svc
-            .slack
-            .post(&r.channel_id, r.root_ts.as_deref(), &msg)
-            .await
-        {
-            Ok(ts) => {
-                posted = Some(ts);
-                break;
-            }
-            Err(e) => {
-                tracing::warn!(request = id, attempt, error = %e, "could not post the summary; retrying");
-                tokio::time::sleep(Duration::from_secs(2u64 << attempt)).await;
-            }
-        }
-    }
-    let Some(ts) = posted else {
-        tracing::error!(
-            request = id,
-            "the summary could not be posted; it is in the store and the audit log"
-        );
-        return;
-    };
-    if let Err(e) = svc.store.claim_summary(id, &ts).await {
-        tracing::error!(request = id, error = %e, "could not record the summary");
-    }
-    let counts = svc.store.outcome_counts(id).await.unwrap_or_default();
-    svc.audit(
-        Some(id),
-        None,
-        "run_finished",
-        json!({"state": r.state.code(), "counts": counts.into_iter().collect::<std::collections::BTreeMap<_, _>>()}),
-    )
-    .await;
-    svc.refresh_root(id).await;
-}
-
-const SUMMARY_ATTEMPTS: u32 = 5;

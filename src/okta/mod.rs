@@ -6,6 +6,7 @@ pub mod error;
 pub mod model;
 pub mod pacer;
 pub mod resolve;
+pub mod system_log;
 
 pub use client::OktaClient;
 pub use error::OktaError;

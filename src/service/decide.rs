@@ -152,6 +152,15 @@ impl Service {
         .await;
         self.refresh_root(id).await;
         if next == State::Approved {
+            self.say_in_thread(
+                &r,
+                &crate::slack::outbound::Message::text(format!(
+                    "✅ Approved by {} {}. The run starts now; progress follows in this thread.",
+                    render::mention(a.user.as_str()),
+                    render::slack_date(now)
+                )),
+            )
+            .await;
             self.enqueue_run(id);
         } else {
             self.say_in_thread(
@@ -189,6 +198,14 @@ impl Service {
             )
             .await;
             self.refresh_root(id).await;
+            self.say_in_thread(
+                &r,
+                &crate::slack::outbound::Message::text(format!(
+                    "⌛ Expired {} without a decision. Nothing was reset; make a new request if it is still needed.",
+                    render::slack_date(r.expires_at)
+                )),
+            )
+            .await;
         }
     }
 

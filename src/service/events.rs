@@ -126,6 +126,7 @@ impl Service {
             user: user.clone(),
             spec,
             file: Some(file),
+            raw_text: Some(up.text.clone()),
         });
         tell(format!(
             "Looking up the targets in Okta for request {id} ({rows} row(s) from {})…",

@@ -96,6 +96,7 @@ impl Service {
             user: sub.user.clone(),
             spec: req.spec,
             file,
+            raw_text: None,
         });
         self.tell(
             sub.channel.as_str(),

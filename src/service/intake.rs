@@ -21,6 +21,9 @@ pub struct Intake {
     /// Typed or chosen targets (may be empty when a file names them) and the options.
     pub spec: ResetSpec,
     pub file: Option<UploadedFile>,
+    /// Exactly what the person typed (the slash command's or the mention's text), for the audit
+    /// log; `None` for the form, which has no text.
+    pub raw_text: Option<String>,
 }
 
 /// A shared file, read.

@@ -1,6 +1,7 @@
 //! The application layer: what the bot does with a slash command, a button click, an approved
 //! request. Handlers call in here; nothing in here knows about HTTP.
 
+mod attach;
 mod decide;
 mod events;
 mod form;
@@ -117,13 +118,28 @@ impl Service {
         }
     }
 
-    /// Posts in a request's thread (or the channel if it has no root yet).
+    /// The ts of a request's root message. A decision or a cancel can arrive in the moment between
+    /// the root being posted and its ts being stored: wait briefly for it rather than speak
+    /// outside the thread (or leave the root unedited).
+    async fn thread_root(&self, id: &str, known: Option<&str>) -> Option<String> {
+        if let Some(ts) = known {
+            return Some(ts.to_string());
+        }
+        for _ in 0..30 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if let Ok(Some(r)) = self.store.get_request(id).await {
+                if r.root_ts.is_some() {
+                    return r.root_ts;
+                }
+            }
+        }
+        None
+    }
+
+    /// Posts in a request's thread (or the channel if it has no root at all).
     pub async fn say_in_thread(&self, r: &RequestRecord, msg: &Message) -> Option<String> {
-        match self
-            .slack
-            .post(&r.channel_id, r.root_ts.as_deref(), msg)
-            .await
-        {
+        let root = self.thread_root(&r.id, r.root_ts.as_deref()).await;
+        match self.slack.post(&r.channel_id, root.as_deref(), msg).await {
             Ok(ts) => Some(ts),
             Err(e) => {
                 tracing::warn!(request = %r.id, error = %e, "could not post in the thread");
@@ -137,7 +153,9 @@ impl Service {
         let Ok(Some(r)) = self.store.get_request(id).await else {
             return;
         };
-        let Some(ts) = r.root_ts.clone() else { return };
+        let Some(ts) = self.thread_root(id, r.root_ts.as_deref()).await else {
+            return;
+        };
         let targets = match self.store.targets(id).await {
             Ok(t) => t,
             Err(e) => {
@@ -200,21 +218,46 @@ impl Service {
         self.cancels.lock().expect("cancel map").remove(id);
     }
 
-    /// Records the policy in force at start-up, so changes between restarts are visible.
+    /// Records the policy in force at start-up with its digest and the previous start's digest,
+    /// so a policy changed between restarts shows in the log (and in a warning).
     pub async fn audit_policy(&self) {
         let p = &self.policy;
+        let policy = json!({
+            "team": p.team.as_str(),
+            "channels": p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "requesters": p.requesters.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            "approvers": p.approvers.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            "max_targets": p.max_targets,
+            "require_reason": p.require_reason,
+            "approval_ttl_minutes": self.config.policy.approval_ttl_minutes,
+        });
+        let digest = crate::audit::chain::digest(&policy);
+        let previous = match self.store.last_audit("policy_loaded").await {
+            Ok(last) => last.and_then(|r| {
+                r.event
+                    .detail
+                    .get("digest")
+                    .and_then(|d| d.as_str())
+                    .map(str::to_string)
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the previous policy from the audit log");
+                None
+            }
+        };
+        let changed = previous.as_deref().is_some_and(|p| p != digest);
+        if changed {
+            tracing::warn!(%digest, "the policy changed since the last start (see the audit log)");
+        }
         self.audit(
             None,
             None,
             "policy_loaded",
             json!({
-                "team": p.team.as_str(),
-                "channels": p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-                "requesters": p.requesters.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-                "approvers": p.approvers.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-                "max_targets": p.max_targets,
-                "require_reason": p.require_reason,
-                "approval_ttl_minutes": self.config.policy.approval_ttl_minutes,
+                "policy": policy,
+                "digest": digest,
+                "previous_digest": previous,
+                "changed": changed,
             }),
         )
         .await;

@@ -165,11 +165,16 @@ impl Service {
             .check_requester(&cmd.team, &cmd.channel, &cmd.user)
             .and_then(|_| self.policy.check_reason(spec.reason.as_deref()))
         {
+            // Refused before it got an id: on record with exactly what was typed.
             self.audit(
                 None,
                 Some(cmd.user.as_str()),
                 "request_refused",
-                json!({"channel": cmd.channel.as_str(), "why": refusal.to_string()}),
+                json!({
+                    "channel": cmd.channel.as_str(),
+                    "text": cmd.text,
+                    "why": refusal.to_string(),
+                }),
             )
             .await;
             return refusal.to_string();
@@ -180,6 +185,7 @@ impl Service {
             user: cmd.user,
             spec,
             file: None,
+            raw_text: Some(cmd.text),
         });
         format!("Looking up the targets in Okta for request {id}…")
     }
@@ -193,7 +199,16 @@ impl Service {
             Some(id.as_str()),
             Some(user),
             "request_received",
-            json!({"channel": channel, "command": command_text, "reason": spec.reason, "file": req.file_detail()}),
+            json!({
+                "team": req.team.as_str(),
+                "channel": channel,
+                "text": req.raw_text,
+                "command": command_text,
+                "reason": spec.reason,
+                "dry_run": spec.dry_run,
+                "revoke_sessions": spec.revoke_sessions,
+                "file": req.file_detail(),
+            }),
         )
         .await;
         let refuse = |why: String| {
@@ -296,7 +311,12 @@ impl Service {
             Some(id.as_str()),
             Some(user),
             "targets_resolved",
-            json!({"resolved": resolution.distinct, "to_reset": resolution.to_reset, "digest": resolution.digest}),
+            json!({
+                "resolved": resolution.distinct,
+                "to_reset": resolution.to_reset,
+                "by_classification": by_classification(&resolution.targets),
+                "digest": resolution.digest,
+            }),
         )
         .await;
         let (Ok(Some(record)), Ok(targets)) = (
@@ -316,9 +336,10 @@ impl Service {
                     Some(id.as_str()),
                     None,
                     "approval_posted",
-                    json!({"ts": ts, "dry_run": spec.dry_run}),
+                    json!({"channel": channel, "ts": ts, "dry_run": spec.dry_run}),
                 )
                 .await;
+                self.attach_target_list(&record, &targets, &ts).await;
             }
             Err(e) => {
                 tracing::error!(error = %e, "could not post the approval message");
@@ -330,4 +351,15 @@ impl Service {
             }
         }
     }
+}
+
+/// How many targets fell in each classification (`reset`, `skip_directory`, …).
+fn by_classification(
+    targets: &[crate::store::NewTarget],
+) -> std::collections::BTreeMap<&str, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for t in targets {
+        *counts.entry(t.classification.as_str()).or_insert(0) += 1;
+    }
+    counts
 }

@@ -8,4 +8,5 @@ pub mod outbound;
 pub mod render;
 pub mod render_file;
 pub mod replay;
+pub mod upload;
 pub mod verify;

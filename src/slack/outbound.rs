@@ -61,8 +61,8 @@ type Connector = sm::SlackClientHyperConnector<
 
 #[derive(Clone)]
 pub struct SlackOut {
-    client: Arc<sm::SlackClient<Connector>>,
-    token: sm::SlackApiToken,
+    pub(super) client: Arc<sm::SlackClient<Connector>>,
+    pub(super) token: sm::SlackApiToken,
 }
 
 impl SlackOut {

@@ -29,7 +29,8 @@ fn section(text: impl Into<String>) -> SlackBlock {
         .into()
 }
 
-fn context(text: impl Into<String>) -> SlackBlock {
+/// A context block (small grey text under a message).
+pub fn context(text: impl Into<String>) -> SlackBlock {
     sm::SlackContextBlock::new(vec![sm::SlackContextBlockElement::MarkDown(
         sm::SlackBlockMarkDownText::new(text.into()),
     )])
@@ -121,8 +122,9 @@ pub fn approval(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mes
         .map(escape)
         .unwrap_or_else(|| "_none given_".into());
     let mut about = format!(
-        "*Requested by* {}\n*Reason:* {}\n*Asked for:* {}",
+        "*Requested by* {} {}\n*Reason:* {}\n*Asked for:* {}",
         mention(&r.requester),
+        slack_date(r.created_at),
         reason,
         code(&r.command_text)
     );
@@ -299,9 +301,10 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
         .map(|d| mention(&d.actor))
         .unwrap_or_else(|| "nobody".into());
     let mut lines = vec![format!(
-        "{title} for {}: *{reset} reset*, {skipped} skipped, {failed} failed{} in {secs:.1} s.\nRequested by {}, approved by {approver}.",
+        "{title} for {}: *{reset} reset*, {skipped} skipped, {failed} failed{} in {secs:.1} s, ended {}.\nRequested by {}, approved by {approver}.",
         r.id,
         if pending > 0 { format!(", {pending} not attempted") } else { String::new() },
+        slack_date(r.finished_at.unwrap_or(now_ms)),
         mention(&r.requester),
     )];
     if let Some(reason) = &r.stop_reason {

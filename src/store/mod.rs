@@ -3,7 +3,9 @@
 //! `sqlite://` (embedded default, one replica) or `postgres://` (several replicas).
 
 mod postgres;
+mod postgres_audit;
 mod sqlite;
+mod sqlite_audit;
 
 use std::sync::Arc;
 
@@ -24,6 +26,12 @@ pub enum StoreError {
     Corrupt(String),
     #[error("cannot open the store: {0}")]
     Open(String),
+    #[error("the store at {url} is at schema version {found}, newer than this okta-reset knows ({supported}): it was written by a newer okta-reset. Use that version (or newer) with this store; nothing was changed")]
+    NewerSchema {
+        url: String,
+        found: i64,
+        supported: i64,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -119,6 +127,27 @@ pub struct AuditEvent {
     pub detail: serde_json::Value,
 }
 
+/// An audit event as stored: its place in storage (`id`) and in the hash chain (`seq`), and the
+/// chain's hashes. `seq` and the hashes are `None` only if someone wrote the row past the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub seq: Option<i64>,
+    pub event: AuditEvent,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+/// A page of the audit log in storage order: events with `id > after_id`, optionally only those
+/// at or after `since` (Unix ms) and of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub after_id: i64,
+    pub since: Option<i64>,
+    pub request_id: Option<String>,
+    pub limit: i64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates a request with its whole target snapshot, atomically.
@@ -156,8 +185,14 @@ pub trait Store: Send + Sync + 'static {
     async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(String, i64)>>;
     /// Whether a target to be reset has one of `identities` (lower-case logins/emails).
     async fn resets_identity(&self, id: &str, identities: &[String]) -> StoreResult<bool>;
+    /// Appends `event` to the hash chain in one transaction that reads the head and inserts
+    /// (see `crate::audit::chain`), so concurrent appends cannot fork the chain.
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     async fn audit_events(&self, request_id: Option<&str>) -> StoreResult<Vec<AuditEvent>>;
+    /// One page of the audit log with its chain columns, in storage order (`id`).
+    async fn audit_page(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
+    /// The latest event (highest `seq`) with this action, e.g. the previous `policy_loaded`.
+    async fn last_audit(&self, action: &str) -> StoreResult<Option<AuditRecord>>;
     async fn ping(&self) -> StoreResult<()>;
     /// Takes (or renews) the lease on a run for `owner` until `until`, if the run is approved or
     /// running and nobody else holds a live lease. Returns whether `owner` now holds it.
@@ -173,11 +208,22 @@ pub trait Store: Send + Sync + 'static {
     async fn forget_events_before(&self, before: i64) -> StoreResult<u64>;
 }
 
-/// Opens the store named by `url` and applies its migrations.
+/// Opens the store named by `url` (creating it if needed) and applies its migrations.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    open_with(url, true).await
+}
+
+/// Opens a store that must already exist (the `audit` commands: they never create one).
+pub async fn open_existing(url: &str) -> StoreResult<Arc<dyn Store>> {
+    open_with(url, false).await
+}
+
+async fn open_with(url: &str, create: bool) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Arc::new(SqliteStore::open_with(url, create).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // A server-side database is never created by opening it, so `create` has no effect.
+        let _ = create;
         Ok(Arc::new(PgStore::open(url).await?))
     } else {
         Err(StoreError::Open(format!(

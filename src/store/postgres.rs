@@ -25,10 +25,22 @@ impl PgStore {
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        // Before migrating: a store from a newer okta-reset is refused untouched.
+        let known = Self::known_schema_version();
+        super::postgres_audit::check_schema(&pool, url, known).await?;
+        MIGRATOR.run(&pool).await?;
+        super::postgres_audit::record_schema(&pool, known).await?;
+        super::postgres_audit::seal_unchained(&pool).await?;
         Ok(Self { pool })
     }
+
+    /// The newest migration this build carries: the schema version it writes and understands.
+    pub fn known_schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
 }
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The PostgreSQL server tests and drills use: `OKTA_RESET_TEST_DATABASE_URL`, or the local
 /// server this project's machines run.
@@ -368,46 +380,19 @@ impl Store for PgStore {
     }
 
     async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (at, request_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(e.at)
-        .bind(&e.request_id)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(e.detail.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        super::postgres_audit::append(&self.pool, e).await
     }
 
     async fn audit_events(&self, request_id: Option<&str>) -> StoreResult<Vec<AuditEvent>> {
-        let rows = match request_id {
-            Some(r) => {
-                sqlx::query("SELECT at, request_id, actor, action, detail FROM audit_events WHERE request_id = $1 ORDER BY id")
-                    .bind(r)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => {
-                sqlx::query("SELECT at, request_id, actor, action, detail FROM audit_events ORDER BY id")
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        rows.iter()
-            .map(|r| {
-                let detail: String = r.try_get("detail")?;
-                Ok(AuditEvent {
-                    at: r.try_get("at")?,
-                    request_id: r.try_get("request_id")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    detail: serde_json::from_str(&detail)
-                        .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?,
-                })
-            })
-            .collect()
+        super::postgres_audit::events(&self.pool, request_id).await
+    }
+
+    async fn audit_page(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        super::postgres_audit::page(&self.pool, query).await
+    }
+
+    async fn last_audit(&self, action: &str) -> StoreResult<Option<AuditRecord>> {
+        super::postgres_audit::last(&self.pool, action).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -26,17 +26,29 @@ const TARGET_COLUMNS: &str = "seq, okta_id, login, email, display_name, status, 
 
 impl SqliteStore {
     pub async fn open(url: &str) -> StoreResult<Self> {
+        Self::open_with(url, true).await
+    }
+
+    /// `create = false` refuses a missing file instead of creating an empty store.
+    pub async fn open_with(url: &str, create: bool) -> StoreResult<Self> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Open(format!("`{url}`: {e}")))?
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             // In WAL mode NORMAL survives a crash of the process (kill -9); only a power loss
             // could drop the last commits. FULL would fsync every journal write.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        if let Some(dir) = opts.get_filename().parent() {
-            if !dir.as_os_str().is_empty() {
+        let file = opts.get_filename().to_path_buf();
+        if !create && !file.exists() {
+            return Err(StoreError::Open(format!(
+                "there is no store at {} (store.url = \"{url}\"); check the path. Nothing was created",
+                file.display()
+            )));
+        }
+        if let Some(dir) = file.parent() {
+            if create && !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(|e| {
                     StoreError::Open(format!("cannot create folder {}: {e}", dir.display()))
                 })?;
@@ -46,10 +58,22 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        // Before migrating: a store from a newer okta-reset is refused untouched.
+        let known = Self::known_schema_version();
+        super::sqlite_audit::check_schema(&pool, url, known).await?;
+        MIGRATOR.run(&pool).await?;
+        super::sqlite_audit::record_schema(&pool, known).await?;
+        super::sqlite_audit::seal_unchained(&pool).await?;
         Ok(Self { pool })
     }
+
+    /// The newest migration this build carries: the schema version it writes and understands.
+    pub fn known_schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
 }
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 fn request_from_row(row: &SqliteRow) -> StoreResult<RequestRecord> {
     let state: String = row.try_get("state")?;
@@ -344,46 +368,19 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (at, request_id, actor, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(e.at)
-        .bind(&e.request_id)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(e.detail.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        super::sqlite_audit::append(&self.pool, e).await
     }
 
     async fn audit_events(&self, request_id: Option<&str>) -> StoreResult<Vec<AuditEvent>> {
-        let rows = match request_id {
-            Some(r) => {
-                sqlx::query("SELECT at, request_id, actor, action, detail FROM audit_events WHERE request_id = ?1 ORDER BY id")
-                    .bind(r)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => {
-                sqlx::query("SELECT at, request_id, actor, action, detail FROM audit_events ORDER BY id")
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        rows.iter()
-            .map(|r| {
-                let detail: String = r.try_get("detail")?;
-                Ok(AuditEvent {
-                    at: r.try_get("at")?,
-                    request_id: r.try_get("request_id")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    detail: serde_json::from_str(&detail)
-                        .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?,
-                })
-            })
-            .collect()
+        super::sqlite_audit::events(&self.pool, request_id).await
+    }
+
+    async fn audit_page(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        super::sqlite_audit::page(&self.pool, query).await
+    }
+
+    async fn last_audit(&self, action: &str) -> StoreResult<Option<AuditRecord>> {
+        super::sqlite_audit::last(&self.pool, action).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

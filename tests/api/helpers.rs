@@ -41,6 +41,10 @@ pub async fn spawn() -> TestApp {
 }
 
 impl Spawn {
+    pub fn org(mut self, org: SimOrg) -> Self {
+        self.org = org;
+        self
+    }
     pub fn okta(mut self, okta: OktaSimConfig) -> Self {
         self.okta = okta;
         self

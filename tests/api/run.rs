@@ -219,6 +219,11 @@ async fn a_run_interrupted_by_a_restart_resumes_without_resetting_anyone_twice()
         "every eligible user exactly once"
     );
     app.wait_thread(&p, "This run was interrupted").await;
+    let paused = app.wait_thread(&p, "The bot is shutting down").await;
+    assert!(
+        paused.starts_with("⏸️ The bot is shutting down <!date^"),
+        "{paused}"
+    );
     app.settle().await;
     let summaries = app
         .thread(&p)

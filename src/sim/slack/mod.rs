@@ -2,7 +2,9 @@
 //!
 //! - [`SlackSim`]: a real HTTP server on 127.0.0.1 that serves as the bot's Slack Web API base URL
 //!   (`chat.postMessage`, `chat.update`, `chat.postEphemeral`, `users.info`, `auth.test`,
-//!   `files.info`, `views.open`, private file downloads — see `intake`) and as the
+//!   `files.info`, `views.open`, private file downloads — see `intake` — and the external file
+//!   upload flow: `files.getUploadURLExternal`, the upload URL, `files.completeUploadExternal` —
+//!   see `uploads`) and as the
 //!   target of the `response_url`s the driver hands out. It records what the bot posts, can inject
 //!   429s and errors, and renders a channel as a readable transcript.
 //! - [`SlackDriver`]: Slack's side towards the bot — signed slash commands, button clicks, form
@@ -18,6 +20,7 @@ mod intake;
 mod record;
 mod server;
 mod transcript;
+mod uploads;
 
 #[cfg(test)]
 mod tests;
@@ -27,3 +30,4 @@ pub use intake::{SimFile, SimView, TRIGGER_TTL};
 pub use record::{SimEphemeral, SimHookPost, SimMessage, SimSlackUser, SlackSimConfig};
 pub use server::{SlackSim, SIM_BOT_ID};
 pub use transcript::render_blocks;
+pub use uploads::SimUpload;

@@ -161,6 +161,8 @@ pub(crate) struct State {
     pub failures: HashMap<String, (usize, String)>,
     /// Shared files, opened modals, handed-out triggers.
     pub intake: super::intake::IntakeState,
+    /// Files uploaded through the external upload flow (`super::uploads`).
+    pub uploads: super::uploads::Uploads,
     /// Microseconds past the epoch of the last ts handed out.
     last_ts_micros: u64,
 }
@@ -184,6 +186,7 @@ impl State {
             rate_limits: HashMap::new(),
             failures: HashMap::new(),
             intake: Default::default(),
+            uploads: Default::default(),
             last_ts_micros: FIRST_TS_MICROS,
         }
     }

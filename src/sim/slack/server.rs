@@ -17,6 +17,7 @@ use super::record::{
     message_json, SimEphemeral, SimHookPost, SimMessage, SimSlackUser, SlackErr, SlackSimConfig,
     State,
 };
+use super::uploads::SimUpload;
 
 /// `bot_id` reported by `auth.test` and on the bot's messages.
 pub const SIM_BOT_ID: &str = "B0001";
@@ -58,7 +59,9 @@ impl SlackSim {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let bot_token = config.bot_token.clone();
-        let state: Shared = Arc::new(Mutex::new(State::new(config)));
+        let mut initial = State::new(config);
+        initial.uploads.base_url = format!("http://{addr}");
+        let state: Shared = Arc::new(Mutex::new(initial));
         let app = Router::new().fallback(handle).with_state(state.clone());
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -191,6 +194,16 @@ impl SlackSim {
             .insert(method.to_string(), (n, error.to_string()));
     }
 
+    /// Files uploaded with `files.getUploadURLExternal` (whether or not completed), in order.
+    pub fn uploads(&self) -> Vec<SimUpload> {
+        self.lock().uploads.files.clone()
+    }
+
+    /// The next `n` POSTs of file bytes to an upload URL answer HTTP 500.
+    pub fn fail_next_upload_posts(&self, n: usize) {
+        self.lock().uploads.failing_posts = n;
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         lock(&self.inner.state)
     }
@@ -215,6 +228,9 @@ async fn handle(
             Err(e) => return slack_json(Err(e)),
         };
         return api(&state, &api_method, &headers, &params);
+    }
+    if path.starts_with("/upload/v1/") && method == Method::POST {
+        return super::uploads::receive(&mut lock(&state), &path, &body);
     }
     if path.starts_with("/files-pri/") && method == Method::GET {
         return super::intake::download(&mut lock(&state), &path, &headers);
@@ -312,6 +328,8 @@ fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>
         "chat.update" => update(&mut s, p),
         "chat.postEphemeral" => post_ephemeral(&mut s, p),
         "users.info" => users_info(&s, p),
+        "files.getUploadURLExternal" => super::uploads::get_upload_url(&mut s, p),
+        "files.completeUploadExternal" => super::uploads::complete(&mut s, p),
         "files.info" => super::intake::files_info(&s, p),
         "views.open" => super::intake::views_open(&mut s, p),
         "auth.test" => Ok(json!({

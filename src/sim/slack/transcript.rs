@@ -13,8 +13,9 @@
 //! (replies and thread ephemerals, in posting order), indented with `  ↳ `. Block Kit is flattened
 //! to text; Slack's escaped entities (`&lt;` …) are left as they are, to show what was escaped.
 //! The bot's own markup is shown the way Slack displays it: `<@U0001>` as `@alice`, `<#C0001>`
-//! as `#C0001`, `<!date^…|fallback>` as its fallback. Escaped text cannot match these (its `<`
-//! is `&lt;`), so humanizing never hides an escaping failure.
+//! as `#C0001`, `<!date^…|fallback>` as its fallback, `<https://…|label>` as
+//! `label [https://…]`. Escaped text cannot match these (its `<` is `&lt;`), so humanizing never
+//! hides an escaping failure. Files shared into a thread show as `📎 name (N lines)`.
 
 use serde_json::Value;
 
@@ -60,6 +61,18 @@ fn render_thread(s: &State, channel: &str, root_ts: &str, root_pos: usize, out: 
                     continue;
                 }
                 let mut t = message_text(msg);
+                for f in s
+                    .uploads
+                    .files
+                    .iter()
+                    .filter(|f| f.message_ts.as_ref() == Some(&msg.ts))
+                {
+                    t.push_str(&format!(
+                        "\n📎 {} ({} lines)",
+                        f.filename,
+                        f.text().lines().count()
+                    ));
+                }
                 if !msg.edits.is_empty() {
                     t.push_str(&format!("\n(edited {} times)", msg.edits.len()));
                 }
@@ -181,6 +194,12 @@ fn humanize(s: &State, text: &str) -> String {
             format!("#{}", id.split('|').next().unwrap_or(id))
         } else if inner.starts_with("!date^") {
             inner.rsplit('|').next().unwrap_or(inner).to_string()
+        } else if let Some((url, label)) = inner
+            .split_once('|')
+            .filter(|(u, _)| u.starts_with("https://") || u.starts_with("http://"))
+        {
+            // A link shows its label; the address follows so a reader can see where it goes.
+            format!("{label} [{}]", url.replace("&amp;", "&"))
         } else {
             format!("<{inner}>")
         };
@@ -215,6 +234,14 @@ mod tests {
              job 42 · T0001\n[Approve] [Deny]\n[image]"
         );
         assert_eq!(render_blocks(&Value::Null), None);
+        let s = State::new(super::super::SlackSimConfig::demo());
+        assert_eq!(
+            humanize(
+                &s,
+                "<https://a.example/x?b=1&amp;c=2|Log> &lt;https://evil|x&gt;"
+            ),
+            "Log [https://a.example/x?b=1&c=2] &lt;https://evil|x&gt;"
+        );
         assert_eq!(render_blocks(&json!([])), None);
     }
 }

@@ -10,6 +10,7 @@ use super::*;
 mod api;
 mod driver;
 mod intake;
+mod uploads;
 
 pub(super) type Client = SlackClient<SlackClientHyperConnector<HttpConnector>>;
 

@@ -1,0 +1,213 @@
+//! The files the bot attaches to a request's thread: the full target list (when the approval
+//! message can only preview it) and the results of a run, one row per target. Both are CSV with
+//! every cell made safe for spreadsheets (`crate::spreadsheet`).
+
+use crate::clock::format_rfc3339;
+use crate::spreadsheet::csv_bytes;
+use crate::store::{outcome, RequestRecord, TargetRecord};
+
+/// A file ready to upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvFile {
+    pub filename: String,
+    pub title: String,
+    pub bytes: Vec<u8>,
+    /// Data rows (the header not counted).
+    pub rows: usize,
+}
+
+pub const RESULTS_HEADER: [&str; 7] = [
+    "okta_id",
+    "login",
+    "email",
+    "outcome",
+    "reason",
+    "okta_request_id",
+    "time",
+];
+
+pub const TARGETS_HEADER: [&str; 9] = [
+    "okta_id",
+    "login",
+    "email",
+    "name",
+    "status",
+    "provider",
+    "source",
+    "classification",
+    "detail",
+];
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
+}
+
+/// What became of one target, as the results file says it. A call still pending or in flight
+/// when the run ended was not attempted (a resumed run reports interrupted calls as failed).
+pub fn outcome_label(t: &TargetRecord) -> &'static str {
+    match t.outcome.as_str() {
+        outcome::RESET => "reset",
+        outcome::FAILED => "failed",
+        outcome::SKIPPED => "skipped",
+        _ => "not_attempted",
+    }
+}
+
+/// One row per target: Okta id, login, email, outcome, reason, Okta request id, time.
+pub fn results_file(r: &RequestRecord, targets: &[TargetRecord]) -> CsvFile {
+    let rows = targets.iter().map(|t| {
+        let reason = match t.outcome.as_str() {
+            outcome::SKIPPED => t.target.detail.clone(),
+            outcome::PENDING | outcome::IN_FLIGHT => "the run ended before this user".to_string(),
+            _ => opt(&t.outcome_reason),
+        };
+        vec![
+            opt(&t.target.okta_id),
+            opt(&t.target.login),
+            opt(&t.target.email),
+            outcome_label(t).to_string(),
+            reason,
+            opt(&t.okta_request_id),
+            t.outcome_at.map(format_rfc3339).unwrap_or_default(),
+        ]
+    });
+    CsvFile {
+        filename: format!("okta-reset-{}-results.csv", r.id),
+        title: format!("Results of {}", r.id),
+        bytes: csv_bytes(&RESULTS_HEADER, rows),
+        rows: targets.len(),
+    }
+}
+
+/// Every resolved target with its classification: exactly the list the approver approves.
+pub fn targets_file(r: &RequestRecord, targets: &[TargetRecord]) -> CsvFile {
+    let rows = targets.iter().map(|t| {
+        let x = &t.target;
+        vec![
+            opt(&x.okta_id),
+            opt(&x.login),
+            opt(&x.email),
+            opt(&x.display_name),
+            opt(&x.status),
+            opt(&x.provider),
+            x.source.clone(),
+            x.classification.clone(),
+            x.detail.clone(),
+        ]
+    });
+    CsvFile {
+        filename: format!("okta-reset-{}-targets.csv", r.id),
+        title: format!("All targets of {}", r.id),
+        bytes: csv_bytes(&TARGETS_HEADER, rows),
+        rows: targets.len(),
+    }
+}
+
+/// Whether the approval message's preview leaves anyone out (then the full list is attached).
+pub fn preview_is_partial(targets: &[TargetRecord], preview: usize) -> bool {
+    let reset = targets
+        .iter()
+        .filter(|t| t.target.classification == "reset")
+        .count();
+    reset > preview || targets.len() - reset > preview
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::request::State;
+    use crate::store::NewTarget;
+
+    fn request() -> RequestRecord {
+        RequestRecord {
+            id: "R-7K3M9QXD".into(),
+            team_id: "T0001".into(),
+            channel_id: "C0001".into(),
+            requester: "U0001".into(),
+            command_text: "group:x".into(),
+            reason: None,
+            dry_run: false,
+            revoke_sessions: false,
+            state: State::Completed,
+            digest: "d".into(),
+            resolved_count: 4,
+            reset_count: 3,
+            root_ts: None,
+            progress_ts: None,
+            summary_ts: None,
+            created_at: 0,
+            expires_at: 0,
+            started_at: None,
+            finished_at: None,
+            stop_reason: None,
+            decision: None,
+        }
+    }
+
+    fn target(seq: i64, login: &str, class: &str, outcome: &str) -> TargetRecord {
+        TargetRecord {
+            seq,
+            target: NewTarget {
+                okta_id: Some(format!("00u{seq}")),
+                login: Some(login.into()),
+                email: Some(format!("{seq}@example.com")),
+                display_name: Some("@SUM(A1)".into()),
+                status: Some("ACTIVE".into()),
+                provider: Some("OKTA".into()),
+                source: "group:x".into(),
+                classification: class.into(),
+                detail: if class == "reset" {
+                    "will reset".into()
+                } else {
+                    "AD-managed".into()
+                },
+            },
+            outcome: outcome.into(),
+            outcome_reason: (outcome == "failed").then(|| "-E0000001 refused".to_string()),
+            okta_request_id: (outcome == "reset").then(|| format!("req{seq}")),
+            outcome_at: (outcome != "skipped" && outcome != "pending").then_some(1_764_220_631_123),
+        }
+    }
+
+    #[test]
+    fn the_results_file_has_one_row_per_target_with_formulas_neutralised() {
+        let targets = vec![
+            target(0, "ann@example.com", "reset", "reset"),
+            target(1, "=HYPERLINK(\"http://evil\")", "reset", "failed"),
+            target(2, "+bob@example.com", "skip_directory", "skipped"),
+            target(3, "cy@example.com", "reset", "pending"),
+        ];
+        let f = results_file(&request(), &targets);
+        assert_eq!(f.filename, "okta-reset-R-7K3M9QXD-results.csv");
+        assert_eq!(f.rows, 4);
+        assert_eq!(
+            String::from_utf8(f.bytes).unwrap(),
+            "okta_id,login,email,outcome,reason,okta_request_id,time\n\
+             00u0,ann@example.com,0@example.com,reset,,req0,2025-11-27T05:17:11.123Z\n\
+             00u1,\"'=HYPERLINK(\"\"http://evil\"\")\",1@example.com,failed,'-E0000001 refused,,2025-11-27T05:17:11.123Z\n\
+             00u2,'+bob@example.com,2@example.com,skipped,AD-managed,,\n\
+             00u3,cy@example.com,3@example.com,not_attempted,the run ended before this user,,\n"
+        );
+    }
+
+    #[test]
+    fn the_target_list_names_everyone_and_when_it_is_needed() {
+        let mut targets: Vec<TargetRecord> = (0..11)
+            .map(|i| target(i, &format!("u{i}@example.com"), "reset", "pending"))
+            .collect();
+        let f = targets_file(&request(), &targets);
+        let text = String::from_utf8(f.bytes).unwrap();
+        assert_eq!(text.lines().count(), 12);
+        assert!(text.starts_with(
+            "okta_id,login,email,name,status,provider,source,classification,detail\n"
+        ));
+        assert!(text.contains(
+            "00u10,u10@example.com,10@example.com,'@SUM(A1),ACTIVE,OKTA,group:x,reset,will reset\n"
+        ));
+        assert!(preview_is_partial(&targets, 10));
+        targets.truncate(10);
+        assert!(!preview_is_partial(&targets, 10));
+        targets.extend((20..31).map(|i| target(i, "x", "skip_status", "skipped")));
+        assert!(preview_is_partial(&targets, 10), "more skipped than shown");
+    }
+}
