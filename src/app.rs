@@ -13,7 +13,6 @@ use tokio::task::JoinHandle;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Secrets};
 use crate::jobs;
-use crate::okta::OktaClient;
 use crate::service::Service;
 use crate::slack::inbound::{router, HttpState};
 use crate::slack::outbound::SlackOut;
@@ -45,13 +44,8 @@ impl App {
                 store::redact_url(&config.store.url)
             )
         })?;
-        let okta = OktaClient::new(
-            config.okta.org_url.clone(),
-            secrets.okta_api_token.clone(),
-            Duration::from_secs(config.okta.call_timeout_secs),
-            config.okta.max_retries,
-        )
-        .map_err(|e| anyhow::anyhow!("cannot build the Okta client: {e}"))?;
+        let okta = crate::okta::client_from_config(&config.okta, &secrets, clock.clone())
+            .map_err(|e| anyhow::anyhow!("cannot build the Okta client: {e}"))?;
         let slack = SlackOut::new(&config.slack.api_url, &secrets.slack_bot_token)
             .context("cannot build the Slack client")?;
         let (service, runs) = Service::new(config.clone(), store, Arc::new(okta), slack, clock);

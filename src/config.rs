@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use url::Url;
@@ -43,6 +43,28 @@ pub struct OktaConfig {
     pub concurrency: usize,
     pub call_timeout_secs: u64,
     pub max_retries: u32,
+    /// The most of each rate-limit window this bot spends (the rest is left to other clients).
+    pub max_share: f64,
+    pub auth: OktaAuthConfig,
+}
+
+/// How the bot authenticates to Okta.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OktaAuthConfig {
+    /// `Authorization: SSWS …` with `OKTA_API_TOKEN`.
+    ApiToken,
+    /// An OAuth 2.0 service app (recommended).
+    OAuth(OAuthConfig),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuthConfig {
+    pub client_id: String,
+    /// PEM file with the app's private key; `OKTA_PRIVATE_KEY` (the PEM text) wins when set.
+    pub private_key_path: Option<PathBuf>,
+    /// The key's `kid` in Okta, sent in the assertion's header.
+    pub key_id: Option<String>,
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +74,10 @@ pub struct PolicyConfig {
     pub approval_ttl_minutes: i64,
     pub max_targets: usize,
     pub require_reason: bool,
+    /// Members of these groups (names or `00g…` ids) are never reset.
+    pub protected_groups: Vec<String>,
+    /// These logins are never reset (compared case-insensitively).
+    pub protected_logins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -74,12 +100,15 @@ pub struct LogConfig {
     pub format: LogFormat,
 }
 
-/// Secrets, only ever from the environment.
+/// Secrets, only ever from the environment (or, for the OAuth key, a key file path).
 #[derive(Debug, Clone)]
 pub struct Secrets {
     pub slack_signing_secret: Secret,
     pub slack_bot_token: Secret,
+    /// Empty when the bot uses an OAuth service app.
     pub okta_api_token: Secret,
+    /// The service app's private key, parsed and checked; `None` with an API token.
+    pub okta_signing_key: Option<crate::okta::auth::SigningKey>,
 }
 
 pub const OKTA_CONCURRENCY_MAX: usize = 30;
@@ -150,6 +179,38 @@ struct RawOkta {
     call_timeout_secs: u64,
     #[serde(default = "default_max_retries")]
     max_retries: u32,
+    #[serde(default = "default_max_share")]
+    max_share: f64,
+    #[serde(default = "default_auth")]
+    auth: String,
+    #[serde(default)]
+    oauth: Option<RawOAuth>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOAuth {
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    private_key_path: Option<String>,
+    #[serde(default)]
+    key_id: Option<String>,
+    #[serde(default = "default_scopes")]
+    scopes: Vec<String>,
+}
+
+fn default_max_share() -> f64 {
+    0.8
+}
+fn default_auth() -> String {
+    "api_token".into()
+}
+fn default_scopes() -> Vec<String> {
+    crate::okta::auth::DEFAULT_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 fn default_concurrency() -> usize {
@@ -173,6 +234,10 @@ struct RawPolicy {
     max_targets: usize,
     #[serde(default = "default_true")]
     require_reason: bool,
+    #[serde(default)]
+    protected_groups: Vec<String>,
+    #[serde(default)]
+    protected_logins: Vec<String>,
 }
 
 fn default_ttl() -> i64 {
@@ -256,8 +321,23 @@ impl Config {
 }
 
 impl Secrets {
-    /// Reads the secrets through `get` (the process environment in production, a map in tests).
+    /// Reads the secrets an API-token set-up needs through `get` (the environment, or a map).
     pub fn from_env_with(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&OktaAuthConfig::ApiToken, get)
+    }
+
+    /// Reads the secrets `config` needs from the environment (and the OAuth key file).
+    pub fn for_config(config: &Config) -> Result<Self, ConfigError> {
+        Self::read(&config.okta.auth, |name| std::env::var(name).ok())
+    }
+
+    /// Reads the secrets for `auth` through `get` (the process environment, or a map in tests).
+    /// With OAuth, `OKTA_PRIVATE_KEY` (PEM text) wins over `okta.oauth.private_key_path`; either
+    /// way the key is parsed and test-signed here, so a bad key stops the start with its fix.
+    pub fn read(
+        auth: &OktaAuthConfig,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
         let mut read = |name: &str, hint: &str, prefix: Option<&str>| -> Secret {
             match get(name).map(|v| v.trim().to_string()) {
@@ -285,16 +365,27 @@ impl Secrets {
             "use the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page",
             Some("xoxb-"),
         );
-        let okta_api_token = read(
-            "OKTA_API_TOKEN",
-            "create an API token in Okta (Security → API → Tokens) as an admin with the Help Desk role",
-            None,
-        );
+        let mut okta_signing_key = None;
+        let okta_api_token = match auth {
+            OktaAuthConfig::ApiToken => read(
+                "OKTA_API_TOKEN",
+                "create an API token in Okta (Security → API → Tokens) as an admin with the Help Desk role, or use an OAuth service app (okta.auth = \"oauth\")",
+                None,
+            ),
+            OktaAuthConfig::OAuth(o) => {
+                match load_private_key(o, &get) {
+                    Ok(k) => okta_signing_key = Some(k),
+                    Err(p) => problems.push(p),
+                }
+                Secret::new(String::new())
+            }
+        };
         if problems.is_empty() {
             Ok(Self {
                 slack_signing_secret,
                 slack_bot_token,
                 okta_api_token,
+                okta_signing_key,
             })
         } else {
             Err(ConfigError { problems })
@@ -304,6 +395,35 @@ impl Secrets {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
+}
+
+/// The OAuth app's key: `OKTA_PRIVATE_KEY` or the file at `okta.oauth.private_key_path`.
+fn load_private_key(
+    o: &OAuthConfig,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::okta::auth::SigningKey, String> {
+    use crate::okta::auth::SigningKey;
+    let (pem, source) = match get("OKTA_PRIVATE_KEY").filter(|v| !v.trim().is_empty()) {
+        Some(v) => (Secret::new(v), "OKTA_PRIVATE_KEY".to_string()),
+        None => match &o.private_key_path {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => (
+                    Secret::new(text),
+                    format!("okta.oauth.private_key_path ({})", path.display()),
+                ),
+                Err(e) => {
+                    return Err(format!(
+                        "okta.oauth.private_key_path: cannot read {}: {e}",
+                        path.display()
+                    ))
+                }
+            },
+            None => {
+                return Err("OKTA_PRIVATE_KEY is not set and okta.oauth.private_key_path is empty: give the service app's private key (PEM) one way or the other".into())
+            }
+        },
+    };
+    SigningKey::from_pem(&pem, o.key_id.clone(), &source).map_err(|e| e.to_string())
 }
 
 fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
@@ -359,6 +479,13 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     if raw.okta.call_timeout_secs == 0 {
         p.push("okta.call_timeout_secs: must be at least 1".into());
     }
+    if !(raw.okta.max_share > 0.0 && raw.okta.max_share <= 1.0) {
+        p.push(format!(
+            "okta.max_share: {} is out of range; use a share of each rate-limit window above 0 and at most 1 (0.8 leaves 20% to Okta's other clients)",
+            raw.okta.max_share
+        ));
+    }
+    let auth = okta_auth(&raw.okta, &mut p);
 
     let requesters = user_ids("policy.requesters", &raw.policy.requesters, &mut p);
     let approvers = user_ids("policy.approvers", &raw.policy.approvers, &mut p);
@@ -387,6 +514,16 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     if raw.policy.max_targets == 0 {
         p.push("policy.max_targets: must be at least 1".into());
     }
+    let protected_groups = non_empty(
+        "policy.protected_groups",
+        &raw.policy.protected_groups,
+        &mut p,
+    );
+    let protected_logins = non_empty(
+        "policy.protected_logins",
+        &raw.policy.protected_logins,
+        &mut p,
+    );
 
     let store_url = raw.store.url.trim().to_string();
     let known = ["sqlite:", "postgres://", "postgresql://"];
@@ -420,6 +557,8 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             concurrency: raw.okta.concurrency,
             call_timeout_secs: raw.okta.call_timeout_secs,
             max_retries: raw.okta.max_retries,
+            max_share: raw.okta.max_share,
+            auth,
         },
         policy: PolicyConfig {
             requesters,
@@ -427,6 +566,8 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             approval_ttl_minutes: raw.policy.approval_ttl_minutes,
             max_targets: raw.policy.max_targets,
             require_reason: raw.policy.require_reason,
+            protected_groups,
+            protected_logins,
         },
         store: StoreConfig {
             url: store_url,
@@ -436,6 +577,63 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             format: raw.log.format,
         },
     })
+}
+
+/// Trimmed entries; an empty one is a mistake worth naming.
+fn non_empty(key: &str, values: &[String], p: &mut Vec<String>) -> Vec<String> {
+    if values.iter().any(|v| v.trim().is_empty()) {
+        p.push(format!("{key}: an entry is empty; remove it"));
+    }
+    values
+        .iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+fn okta_auth(raw: &RawOkta, p: &mut Vec<String>) -> OktaAuthConfig {
+    match raw.auth.as_str() {
+        "api_token" => {
+            if raw.oauth.is_some() {
+                p.push("okta.oauth is set but okta.auth is \"api_token\": set okta.auth = \"oauth\" to use the service app, or remove [okta.oauth]".into());
+            }
+            OktaAuthConfig::ApiToken
+        }
+        "oauth" => {
+            let Some(o) = &raw.oauth else {
+                p.push("okta.auth is \"oauth\" but [okta.oauth] is missing: add client_id and private_key_path (see the README's OAuth set-up)".into());
+                return OktaAuthConfig::ApiToken;
+            };
+            if o.client_id.trim().is_empty() {
+                p.push("okta.oauth.client_id is empty: copy the service app's Client ID from Okta (Applications → your app → General)".into());
+            }
+            if o.scopes.is_empty() {
+                p.push("okta.oauth.scopes is empty: leave it out to ask for the four scopes the bot needs".into());
+            }
+            OktaAuthConfig::OAuth(OAuthConfig {
+                client_id: o.client_id.trim().to_string(),
+                private_key_path: o
+                    .private_key_path
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from),
+                key_id: o
+                    .key_id
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+                scopes: o.scopes.clone(),
+            })
+        }
+        other => {
+            p.push(format!(
+                "okta.auth: `{other}` is not a way to authenticate; use \"oauth\" (a service app, recommended) or \"api_token\""
+            ));
+            OktaAuthConfig::ApiToken
+        }
+    }
 }
 
 fn user_ids(key: &str, values: &[String], p: &mut Vec<String>) -> BTreeSet<SlackUserId> {

@@ -78,6 +78,12 @@ enum BenchCmd {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// The Okta engine against the simulated org, beside the seed workaround (~15 minutes).
+    Okta {
+        /// Run one scenario in this process and print its figures as JSON.
+        #[arg(long)]
+        only: Option<String>,
+    },
 }
 
 fn init_logging(format: LogFormat, default_level: &str) {
@@ -98,7 +104,7 @@ async fn main() -> ExitCode {
     match cli.command {
         Cmd::Serve { config } => {
             let loaded =
-                Config::from_file(&config).and_then(|c| Secrets::from_env().map(|s| (c, s)));
+                Config::from_file(&config).and_then(|c| Secrets::for_config(&c).map(|s| (c, s)));
             let (config, secrets) = match loaded {
                 Ok(v) => v,
                 Err(e) => {
@@ -116,6 +122,27 @@ async fn main() -> ExitCode {
             }
         }
         Cmd::Audit { command } => audit(command).await,
+        Cmd::Bench {
+            which: BenchCmd::Okta { only },
+        } => {
+            init_logging(LogFormat::Text, "error");
+            let result = match only {
+                Some(name) => okta_reset::bench::okta::run_one(&name)
+                    .await
+                    .map(|_| String::new()),
+                None => okta_reset::bench::okta::run_all(),
+            };
+            match result {
+                Ok(table) => {
+                    print!("{table}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("okta-reset bench okta failed: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Cmd::Bench {
             which:
                 BenchCmd::Store {

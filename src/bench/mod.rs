@@ -1,3 +1,4 @@
 //! Benchmarks that print figures (never timed assertions in tests).
 
+pub mod okta;
 pub mod store;

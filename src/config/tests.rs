@@ -168,3 +168,158 @@ fn the_admin_console_is_derived_or_must_be_given_for_a_custom_domain() {
     );
     assert!(problems_of(&plain)[0].starts_with("okta.admin_url: plain http://"));
 }
+
+#[test]
+fn okta_pacing_and_protection_defaults() {
+    let c = Config::from_toml(EXAMPLE).expect("example parses");
+    assert_eq!(c.okta.max_share, 0.8);
+    assert_eq!(c.okta.auth, OktaAuthConfig::ApiToken);
+    assert!(c.policy.protected_groups.is_empty() && c.policy.protected_logins.is_empty());
+    let text = example_with(
+        "protected_groups = []",
+        "protected_groups = [\"it-admins\", \" 00g1 \"]",
+    );
+    let c = Config::from_toml(&text).unwrap();
+    assert_eq!(c.policy.protected_groups, ["it-admins", "00g1"]);
+}
+
+#[test]
+fn max_share_out_of_range_is_refused_with_the_fix() {
+    for bad in ["0.0", "1.5", "-0.2"] {
+        let p = problems_of(&example_with(
+            "max_share = 0.8",
+            &format!("max_share = {bad}"),
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("okta.max_share: ") && p[0].contains(" is out of range"),
+            "{p:?}"
+        );
+        assert!(p[0].contains("0.8 leaves 20%"), "{p:?}");
+    }
+}
+
+#[test]
+fn an_empty_protected_entry_is_refused() {
+    let p = problems_of(&example_with(
+        "protected_logins = []",
+        "protected_logins = [\" \"]",
+    ));
+    assert_eq!(p, ["policy.protected_logins: an entry is empty; remove it"]);
+}
+
+const OAUTH: &str = "auth = \"oauth\"\n[okta.oauth]\nclient_id = \"0oa1\"\nprivate_key_path = \"/nonexistent/key.pem\"\n";
+
+#[test]
+fn oauth_settings_parse_with_default_scopes() {
+    let c = Config::from_toml(&example_with(
+        "\nauth = \"api_token\"\n",
+        &format!("\n{OAUTH}"),
+    ))
+    .unwrap();
+    let OktaAuthConfig::OAuth(o) = &c.okta.auth else {
+        panic!("{:?}", c.okta.auth)
+    };
+    assert_eq!(o.client_id, "0oa1");
+    assert_eq!(o.scopes, crate::okta::auth::DEFAULT_SCOPES);
+    assert_eq!(
+        o.private_key_path.as_deref(),
+        Some(Path::new("/nonexistent/key.pem"))
+    );
+}
+
+#[test]
+fn oauth_without_its_table_or_client_id_is_refused() {
+    let p = problems_of(&example_with(
+        "\nauth = \"api_token\"",
+        "\nauth = \"oauth\"",
+    ));
+    assert!(
+        p[0].starts_with("okta.auth is \"oauth\" but [okta.oauth] is missing"),
+        "{p:?}"
+    );
+    let p = problems_of(&example_with(
+        "\nauth = \"api_token\"\n",
+        &format!(
+            "\n{}",
+            OAUTH.replace("client_id = \"0oa1\"", "client_id = \"\"")
+        ),
+    ));
+    assert!(p[0].starts_with("okta.oauth.client_id is empty"), "{p:?}");
+    let p = problems_of(&example_with("\nauth = \"api_token\"", "\nauth = \"ssws\""));
+    assert!(p[0].starts_with("okta.auth: `ssws` is not a way"), "{p:?}");
+}
+
+fn oauth_config() -> Config {
+    Config::from_toml(&example_with(
+        "\nauth = \"api_token\"\n",
+        &format!("\n{OAUTH}"),
+    ))
+    .unwrap()
+}
+
+fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |k| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+#[test]
+fn oauth_reads_the_key_from_the_environment_and_needs_no_api_token() {
+    let c = oauth_config();
+    let s = Secrets::read(
+        &c.okta.auth,
+        env(&[
+            ("SLACK_SIGNING_SECRET", "s"),
+            ("SLACK_BOT_TOKEN", "xoxb-1"),
+            (
+                "OKTA_PRIVATE_KEY",
+                crate::sim::okta::oauth::test_keys::EC_PRIVATE,
+            ),
+        ]),
+    )
+    .unwrap();
+    assert!(s.okta_signing_key.is_some());
+    assert!(s.okta_api_token.expose().is_empty());
+}
+
+#[test]
+fn a_private_key_that_does_not_parse_stops_the_start_naming_its_source() {
+    let c = oauth_config();
+    let base = [("SLACK_SIGNING_SECRET", "s"), ("SLACK_BOT_TOKEN", "xoxb-1")];
+    let mut with_bad = base.to_vec();
+    with_bad.push(("OKTA_PRIVATE_KEY", "not a key"));
+    let err = Secrets::read(&c.okta.auth, env(&with_bad)).unwrap_err();
+    assert_eq!(
+        err.problems,
+        ["OKTA_PRIVATE_KEY is not a PEM private key: expected `-----BEGIN PRIVATE KEY-----` (PKCS#8, RSA or EC P-256) or `-----BEGIN RSA PRIVATE KEY-----`"]
+    );
+    assert!(!err.to_string().contains("not a key"));
+    // No env variable: the file named in the config is read, and its absence is named.
+    let err = Secrets::read(&c.okta.auth, env(&base)).unwrap_err();
+    assert!(
+        err.problems[0]
+            .starts_with("okta.oauth.private_key_path: cannot read /nonexistent/key.pem"),
+        "{err}"
+    );
+    // A file that holds something else.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("key.pem");
+    std::fs::write(
+        &path,
+        "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let mut c = oauth_config();
+    if let OktaAuthConfig::OAuth(o) = &mut c.okta.auth {
+        o.private_key_path = Some(path.clone());
+    }
+    let err = Secrets::read(&c.okta.auth, env(&base)).unwrap_err();
+    assert_eq!(
+        err.problems[0],
+        format!("okta.oauth.private_key_path ({}) is not a PEM private key: expected `-----BEGIN PRIVATE KEY-----` (PKCS#8, RSA or EC P-256) or `-----BEGIN RSA PRIVATE KEY-----`", path.display())
+    );
+}

@@ -6,6 +6,9 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Classification {
     Reset,
+    /// A protected account: never reset, whatever its provider or status. The reason says why
+    /// (an Okta admin role, a protected group, a protected login).
+    SkipProtected(String),
     /// `ACTIVE_DIRECTORY` or `LDAP`: Okta's console already bulk-resets these, and with delegated
     /// authentication the directory password keeps working.
     SkipDirectory,
@@ -44,6 +47,7 @@ impl Classification {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Reset => "reset",
+            Self::SkipProtected(_) => "skip_protected",
             Self::SkipDirectory => "skip_directory",
             Self::SkipFederated => "skip_federated",
             Self::SkipStatus(_) => "skip_status",
@@ -57,6 +61,7 @@ impl Classification {
     pub fn label(code: &str) -> &'static str {
         match code {
             "reset" => "will reset",
+            "skip_protected" => "skipped: protected",
             "skip_directory" => "skipped: AD/LDAP-managed",
             "skip_federated" => "skipped: federated/social",
             "skip_status" => "skipped: wrong status",
@@ -78,6 +83,7 @@ impl fmt::Display for Classification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Reset => f.write_str("will reset"),
+            Self::SkipProtected(why) => write!(f, "protected: {why}"),
             Self::SkipDirectory => f.write_str("AD/LDAP-managed: reset it in the directory"),
             Self::SkipFederated => {
                 f.write_str("federated/social login: a reset would convert the account")
@@ -90,9 +96,49 @@ impl fmt::Display for Classification {
     }
 }
 
+/// Why an account is protected, or `None`. Checked before anything else: a protected account is
+/// shown as protected whatever its provider or status.
+pub fn protection(
+    is_admin: bool,
+    protected_group: Option<&str>,
+    login_listed: bool,
+) -> Option<Classification> {
+    if is_admin {
+        return Some(Classification::SkipProtected(
+            "holds an Okta admin role".into(),
+        ));
+    }
+    if let Some(g) = protected_group {
+        return Some(Classification::SkipProtected(format!(
+            "member of the protected group {g}"
+        )));
+    }
+    login_listed.then(|| Classification::SkipProtected("listed in policy.protected_logins".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protected_accounts_are_labelled_and_explained() {
+        let p = protection(true, Some("it-admins"), true).unwrap();
+        assert_eq!(p.code(), "skip_protected");
+        assert_eq!(Classification::label(p.code()), "skipped: protected");
+        assert_eq!(p.to_string(), "protected: holds an Okta admin role");
+        assert_eq!(
+            protection(false, Some("it-admins"), false)
+                .unwrap()
+                .to_string(),
+            "protected: member of the protected group it-admins"
+        );
+        assert_eq!(
+            protection(false, None, true).unwrap().to_string(),
+            "protected: listed in policy.protected_logins"
+        );
+        assert_eq!(protection(false, None, false), None);
+        assert!(!p.is_reset());
+    }
 
     #[test]
     fn okta_and_import_users_in_resettable_statuses_are_reset() {

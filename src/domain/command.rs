@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::ids::{clip_for_display, IdError, OktaGroupId, OktaUserId, RequestId};
+use super::search_expr::{SearchError, SearchExpr};
 
 mod lex;
 
@@ -25,6 +26,7 @@ pub const USAGE: &str = "\
 • `/okta-reset` alone (or `/okta-reset form`) — a form, with a CSV file upload
 • `group:NAME`, `group:\"Name With Spaces\"` or `group:00g…` — everyone in an Okta group
 • `user:alice@example.com,bob@example.com,00u…` — named users (logins, emails or Okta ids)
+• `search:'profile.department eq \"Sales\"'` — users matching an Okta search (eq, ne, sw, co, pr, gt, ge, lt, le; and/or)
 • `reason:\"why this is needed\"` — recorded with the request
 • `--dry-run` — list who would be reset, change nothing
 • `--revoke-sessions` — also sign them out everywhere
@@ -59,6 +61,8 @@ pub enum TargetSpec {
     GroupName(String),
     GroupId(OktaGroupId),
     User(UserRef),
+    /// Users matching an Okta search expression (validated, canonical).
+    Search(SearchExpr),
 }
 
 /// A user as typed. `Login` may be a login or an email address; the resolver decides.
@@ -91,12 +95,16 @@ pub enum CommandError {
     TooLong { chars: usize },
     #[error("`{token}` opens a quote that is never closed; add the closing \"")]
     UnterminatedQuote { token: String },
+    #[error("`{token}` opens a ' quote that is never closed; add the closing '")]
+    UnterminatedSearch { token: String },
+    #[error("`{token}` is not a search I can send to Okta: {source}")]
+    BadSearch { token: String, source: SearchError },
     #[error("I don't understand `{token}`; {}", hint(.suggestion, "use group:, user:, reason:, --dry-run or --revoke-sessions (see help)"))]
     UnknownToken {
         token: String,
         suggestion: Option<String>,
     },
-    #[error("`{token}` has an unknown key `{key}:`; {}", hint(.suggestion, "the keys are group:, user: and reason:"))]
+    #[error("`{token}` has an unknown key `{key}:`; {}", hint(.suggestion, "the keys are group:, user:, search: and reason:"))]
     UnknownKey {
         token: String,
         key: String,
@@ -178,7 +186,7 @@ const FLAGS: [(&str, Flag); 2] = [
     ("dry-run", Flag::DryRun),
     ("revoke-sessions", Flag::RevokeSessions),
 ];
-const KEYS: [&str; 3] = ["group", "user", "reason"];
+const KEYS: [&str; 4] = ["group", "user", "search", "reason"];
 
 /// `--dry-run` and friends, case-insensitively. macOS "smart dashes" turns a typed `--` into an
 /// em or en dash, so a single `—`/`–` stands in for `--`.
@@ -259,6 +267,16 @@ fn read_tokens(tokens: &[Token]) -> Result<ResetSpec, CommandError> {
                         }));
                 }
             }
+            "search" => {
+                if value.trim().is_empty() {
+                    return Err(empty("search"));
+                }
+                let expr = SearchExpr::parse(value).map_err(|source| CommandError::BadSearch {
+                    token: token.shown(),
+                    source,
+                })?;
+                spec.targets.push(TargetSpec::Search(expr));
+            }
             "reason" => {
                 if spec.reason.is_some() {
                     return Err(CommandError::ReasonRepeated {
@@ -311,6 +329,7 @@ fn suggest_for_token(text: &str) -> Option<String> {
         let placeholder = match *key {
             "group" => "NAME",
             "user" => "LOGIN",
+            "search" => "'EXPRESSION'",
             _ => "WHY",
         };
         return Some(format!("{key}:{placeholder}"));
@@ -377,6 +396,9 @@ impl fmt::Display for TargetSpec {
             TargetSpec::GroupName(name) => write!(f, "group:{}", quoted_if_needed(name)),
             TargetSpec::GroupId(id) => write!(f, "group:{id}"),
             TargetSpec::User(user) => write!(f, "user:{}", quoted_if_needed(user.as_str())),
+            TargetSpec::Search(expr) => {
+                write!(f, "search:'{}'", expr.as_str().replace('\'', "\\'"))
+            }
         }
     }
 }

@@ -6,3 +6,4 @@ pub mod digest;
 pub mod ids;
 pub mod policy;
 pub mod request;
+pub mod search_expr;

@@ -35,7 +35,8 @@ pub async fn run_loop(
             id = rx.recv() => match id {
                 Some(id) => {
                     let svc = svc.clone();
-                    runs.spawn(async move { run(svc, id).await });
+                    // Every Okta call of the run names the request in its User-Agent.
+                    runs.spawn(crate::okta::client::for_request(id.clone(), run(svc, id)));
                 }
                 None => break,
             },

@@ -1,6 +1,9 @@
-//! The real Okta client: SSWS auth, retries with backoff, pacing from rate-limit headers, and
-//! `Link` pagination that never leaves the org's host.
+//! The real Okta client: SSWS or OAuth service-app auth, pacing by bucket (rate-limit budget and
+//! an adaptive concurrency gate), retries with backoff and jitter, and `Link` pagination that never
+//! leaves the org's host. Every call names the bot's request in its `User-Agent`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, USER_AGENT};
@@ -8,20 +11,79 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::auth::Auth;
 use super::error::OktaError;
+use super::gate::Gate;
 use super::model::{OktaErrorBody, OktaGroup, OktaUser};
 use super::pacer::{bucket_of, Pacer, RateHeaders};
-use crate::secret::Secret;
+use crate::clock::Clock;
 
 /// How many 429 waits one call accepts before giving up (each waits for a window reset).
 const MAX_RATE_LIMIT_WAITS: u32 = 8;
 
+tokio::task_local! {
+    /// The bot's request a call is made for (`R-…`), for the `User-Agent` Okta's System Log shows.
+    static REQUEST: String;
+}
+
+/// Runs `f` with every Okta call inside it naming request `id` in its `User-Agent`.
+pub fn for_request<F: std::future::Future>(
+    id: impl Into<String>,
+    f: F,
+) -> tokio::task::futures::TaskLocalFuture<String, F> {
+    REQUEST.scope(id.into(), f)
+}
+
+/// `okta-reset/<version> (request R-…)`, or without the request outside one.
+pub fn user_agent() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match REQUEST.try_with(|r| r.clone()) {
+        Ok(r) => format!("okta-reset/{version} (request {r})"),
+        Err(_) => format!("okta-reset/{version}"),
+    }
+}
+
+/// How the client paces and retries.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSettings {
+    pub call_timeout: Duration,
+    pub max_retries: u32,
+    pub concurrency: usize,
+    pub max_share: f64,
+}
+
 pub struct OktaClient {
     http: reqwest::Client,
     org: Url,
-    token: Secret,
+    auth: Auth,
     max_retries: u32,
     pacer: Pacer,
+    gate: Gate,
+    stats: Counters,
+}
+
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU64,
+    retries: AtomicU64,
+    rate_limited: AtomicU64,
+    concurrency_limited: AtomicU64,
+    renewals: AtomicU64,
+}
+
+/// What the client has done so far (for the benchmark and the logs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// HTTP requests sent to the API (retries included, token requests excluded).
+    pub calls: u64,
+    /// Requests repeated after a 5xx, a timeout or a connection error.
+    pub retries: u64,
+    /// 429s for a spent bucket.
+    pub rate_limited: u64,
+    /// 429s for Okta's concurrency limit.
+    pub concurrency_limited: u64,
+    /// Token renewals forced by a 401.
+    pub renewals: u64,
 }
 
 /// One page of a paginated list, and the next page's URL if there is one.
@@ -45,23 +107,41 @@ struct Answer {
 impl OktaClient {
     pub fn new(
         org: Url,
-        token: Secret,
-        call_timeout: Duration,
-        max_retries: u32,
+        auth: Auth,
+        settings: ClientSettings,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, OktaError> {
         let http = reqwest::Client::builder()
-            .timeout(call_timeout)
-            .connect_timeout(call_timeout.min(Duration::from_secs(10)))
+            .timeout(settings.call_timeout)
+            .connect_timeout(settings.call_timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| OktaError::Transport(e.to_string()))?;
         Ok(Self {
             http,
             org,
-            token,
-            max_retries,
-            pacer: Pacer::new(),
+            auth,
+            max_retries: settings.max_retries,
+            pacer: Pacer::new(clock, settings.max_share),
+            gate: Gate::new(settings.concurrency),
+            stats: Counters::default(),
         })
+    }
+
+    pub fn stats(&self) -> ClientStats {
+        let c = &self.stats;
+        ClientStats {
+            calls: c.calls.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            rate_limited: c.rate_limited.load(Ordering::Relaxed),
+            concurrency_limited: c.concurrency_limited.load(Ordering::Relaxed),
+            renewals: c.renewals.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Calls allowed in flight at once right now (lowered after a concurrency 429).
+    pub fn concurrency(&self) -> usize {
+        self.gate.limit()
     }
 
     fn api(&self, path_segments: &[&str]) -> Url {
@@ -76,23 +156,27 @@ impl OktaClient {
     }
 
     /// Sends one call, retrying 5xx and transport failures with exponential backoff and jitter,
-    /// and waiting out 429s. Returns the body of a 2xx, or the classified error.
+    /// waiting out 429s, and renewing an OAuth token once after a 401. Returns the body of a 2xx,
+    /// or the classified error.
     async fn call(&self, method: Method, url: &Url) -> Result<Answer, OktaError> {
         let bucket = bucket_of(&method, url.path());
         let mut retries = 0u32;
         let mut waits = 0u32;
+        let mut renewed = false;
         let mut first_request_id: Option<String> = None;
         loop {
-            self.pacer.wait(bucket).await;
+            let auth = self.auth.for_call(&self.http, method.as_str(), url).await?;
+            let permit = self.gate.acquire().await;
+            let slot = self.pacer.acquire(bucket).await;
             let mut req = self
                 .http
                 .request(method.clone(), url.clone())
-                .header(AUTHORIZATION, format!("SSWS {}", self.token.expose()))
+                .header(AUTHORIZATION, auth.authorization.expose())
                 .header(ACCEPT, "application/json")
-                .header(
-                    USER_AGENT,
-                    concat!("okta-reset/", env!("CARGO_PKG_VERSION")),
-                );
+                .header(USER_AGENT, user_agent());
+            if let Some(proof) = &auth.dpop {
+                req = req.header("DPoP", proof);
+            }
             if method == Method::POST {
                 // Okta answers 411 to a POST without a length.
                 req = req.header(CONTENT_LENGTH, "0").body(Vec::<u8>::new());
@@ -102,9 +186,13 @@ impl OktaClient {
                     .header("X-Okta-Retry-For", id)
                     .header("X-Okta-Retry-Count", (retries + waits).to_string());
             }
-            let resp = match req.send().await {
+            self.stats.calls.fetch_add(1, Ordering::Relaxed);
+            let sent = req.send().await;
+            let resp = match sent {
                 Ok(r) => r,
                 Err(e) => {
+                    drop(slot);
+                    drop(permit);
                     // A POST that timed out may have taken effect: a second reset would send a
                     // second email and void the first link, so it is not repeated blindly.
                     if method == Method::POST && e.is_timeout() {
@@ -114,6 +202,7 @@ impl OktaClient {
                     }
                     if retries < self.max_retries {
                         retries += 1;
+                        self.stats.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(backoff(retries)).await;
                         continue;
                     }
@@ -123,26 +212,34 @@ impl OktaClient {
             let status = resp.status();
             let headers = resp.headers().clone();
             let rate = RateHeaders::parse(&headers);
-            self.pacer.observe(bucket, status.as_u16(), &rate);
+            slot.answered(status.as_u16(), &rate);
             if first_request_id.is_none() {
                 first_request_id = request_id(&headers);
             }
-            let body = match resp.bytes().await {
+            let body = resp.bytes().await;
+            drop(permit);
+            let body = match body {
                 Ok(b) => b,
                 Err(e) => {
                     if retries < self.max_retries {
                         retries += 1;
+                        self.stats.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(backoff(retries)).await;
                         continue;
                     }
                     return Err(OktaError::Transport(e.without_url().to_string()));
                 }
             };
-            if status.is_success() {
-                return Ok(Answer { headers, body });
-            }
             if status == StatusCode::TOO_MANY_REQUESTS {
                 waits += 1;
+                if rate.is_concurrency_limit() {
+                    self.stats
+                        .concurrency_limited
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.gate.lower();
+                } else {
+                    self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                }
                 if waits > MAX_RATE_LIMIT_WAITS {
                     return Err(OktaError::RateLimited);
                 }
@@ -152,8 +249,20 @@ impl OktaClient {
                 );
                 continue;
             }
+            self.gate.clean_call();
+            if status.is_success() {
+                return Ok(Answer { headers, body });
+            }
+            if status == StatusCode::UNAUTHORIZED && !renewed {
+                renewed = true;
+                if self.auth.renew_after_401(&self.http, auth.token_id).await? {
+                    self.stats.renewals.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            }
             if status.is_server_error() && retries < self.max_retries {
                 retries += 1;
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(backoff(retries)).await;
                 continue;
             }
@@ -220,20 +329,49 @@ impl OktaClient {
     pub async fn users_page(&self, url: &Url) -> Result<Page<OktaUser>, OktaError> {
         let (items, headers) = self.get_json::<Vec<OktaUser>>(url).await?;
         let next = match next_link(&headers) {
-            Some(n) => {
-                let n = Url::parse(&n)
-                    .map_err(|e| OktaError::Protocol(format!("bad Link header: {e}")))?;
-                if n.origin() != self.org.origin() {
-                    return Err(OktaError::Protocol(format!(
-                        "a Link header pointed to another host ({}); not followed",
-                        n.host_str().unwrap_or("?")
-                    )));
-                }
-                Some(n)
-            }
+            Some(n) => Some(self.same_org(&n, "a Link header")?),
             None => None,
         };
         Ok(Page { items, next })
+    }
+
+    /// A next-page URL, refused unless it is on the org's own host.
+    fn same_org(&self, next: &str, what: &str) -> Result<Url, OktaError> {
+        let n = Url::parse(next).map_err(|e| OktaError::Protocol(format!("bad {what}: {e}")))?;
+        if n.origin() != self.org.origin() {
+            return Err(OktaError::Protocol(format!(
+                "{what} pointed to another host ({}); not followed",
+                n.host_str().unwrap_or("?")
+            )));
+        }
+        Ok(n)
+    }
+
+    /// Ids of every user holding an Okta admin role (`GET /api/v1/iam/assignees/users`, scope
+    /// `okta.roles.read`), following `_links.next` on the org's host only.
+    pub async fn admin_user_ids(&self) -> Result<std::collections::HashSet<String>, OktaError> {
+        #[derive(serde::Deserialize)]
+        struct Assignees {
+            #[serde(default)]
+            value: Vec<Assignee>,
+            #[serde(rename = "_links", default)]
+            links: Option<serde_json::Value>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Assignee {
+            id: String,
+        }
+        let mut ids = std::collections::HashSet::new();
+        let mut url = Some(self.api(&["iam", "assignees", "users"]));
+        while let Some(u) = url {
+            let (page, _) = self.get_json::<Assignees>(&u).await?;
+            ids.extend(page.value.into_iter().map(|a| a.id));
+            url = match page.links.as_ref().and_then(|l| l["next"]["href"].as_str()) {
+                Some(n) => Some(self.same_org(n, "the admin role list's next link")?),
+                None => None,
+            };
+        }
+        Ok(ids)
     }
 
     /// `POST /api/v1/users/{id}/lifecycle/reset_password?sendEmail=true`. Okta emails the user a
@@ -337,6 +475,14 @@ mod tests {
         assert_eq!(next_link(&last), None);
     }
 
+    #[tokio::test]
+    async fn the_user_agent_names_the_request_inside_its_scope() {
+        let v = env!("CARGO_PKG_VERSION");
+        assert_eq!(user_agent(), format!("okta-reset/{v}"));
+        let inside = for_request("R-7K3M9QXD", async { user_agent() }).await;
+        assert_eq!(inside, format!("okta-reset/{v} (request R-7K3M9QXD)"));
+    }
+
     #[test]
     fn filter_values_escape_quotes_and_backslashes() {
         assert_eq!(escape_filter_value(r#"a"b\c"#), r#"a\"b\\c"#);
@@ -346,9 +492,14 @@ mod tests {
     fn api_urls_encode_logins_as_one_path_segment() {
         let c = OktaClient::new(
             Url::parse("https://example.okta.com").unwrap(),
-            Secret::new("t"),
-            Duration::from_secs(1),
-            0,
+            Auth::ApiToken(crate::secret::Secret::new("t")),
+            ClientSettings {
+                call_timeout: Duration::from_secs(1),
+                max_retries: 0,
+                concurrency: 8,
+                max_share: 0.8,
+            },
+            Arc::new(crate::clock::SystemClock),
         )
         .unwrap();
         assert_eq!(

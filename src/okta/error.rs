@@ -6,6 +6,9 @@ use std::fmt;
 pub enum OktaError {
     /// 401 `E0000011`: the token is invalid, expired or revoked. Stops a run at once.
     Unauthorized,
+    /// The OAuth token endpoint refused the service app (`invalid_client`, `invalid_scope`, …),
+    /// with Okta's own reason. Stops a run at once.
+    AuthRefused { error: String, description: String },
     /// 403 `E0000006` (or any 403 that is not about the user's status): the token lacks the
     /// permission. Systemic: stops a run at once.
     Forbidden { code: String, summary: String },
@@ -34,7 +37,10 @@ pub enum OktaError {
 impl OktaError {
     /// Errors that mean every further call will fail the same way: stop the run.
     pub fn is_systemic(&self) -> bool {
-        matches!(self, Self::Unauthorized | Self::Forbidden { .. })
+        matches!(
+            self,
+            Self::Unauthorized | Self::Forbidden { .. } | Self::AuthRefused { .. }
+        )
     }
 
     pub fn classify(status: u16, code: &str, summary: &str) -> Self {
@@ -76,6 +82,10 @@ impl fmt::Display for OktaError {
         match self {
             Self::Unauthorized => f.write_str(
                 "Okta rejected the API token (E0000011): it is invalid, expired or revoked",
+            ),
+            Self::AuthRefused { error, description } => write!(
+                f,
+                "Okta's token endpoint refused the service app ({error}: {description}); check the app's client id, its public key and its granted scopes in Okta"
             ),
             Self::Forbidden { code, summary } => write!(
                 f,

@@ -1,28 +1,50 @@
-//! Turns what a request named (groups, users) into the frozen list of targets, each classified.
-//! Group members are read page by page; once the request reaches past `max_targets` only ids are
-//! counted, so the refusal can say how many it reached without holding them all.
+//! Turns what a request named (groups, users, searches) into the frozen list of targets, each
+//! classified. Group members and search results are read page by page and each page is written to
+//! the store's staging area as it comes, so only ids are held in memory (about a hundred bytes a
+//! user), never the org. Once the request reaches past `max_targets` only ids are counted, so the
+//! refusal can say how many it reached. Protected accounts (admin-role holders, members of
+//! protected groups, protected logins) are classified `skip_protected` and never run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::client::{escape_filter_value, OktaClient};
 use super::error::OktaError;
 use super::model::OktaUser;
-use crate::domain::classify::{classify, Classification};
+use crate::domain::classify::{classify, protection, Classification};
 use crate::domain::command::{TargetSpec, UserRef};
 use crate::domain::digest::snapshot_digest;
+use crate::domain::ids::OktaGroupId;
 use crate::slack::escape::code;
-use crate::store::NewTarget;
+use crate::store::{NewTarget, Store};
+
+/// Targets are written to the store in pages of this many.
+const STAGE_PAGE: usize = 200;
 
 mod rows;
 pub use rows::FileRows;
 
 #[derive(Debug)]
 pub struct Resolution {
-    pub targets: Vec<NewTarget>,
     /// Distinct users reached (duplicates counted once).
     pub distinct: usize,
     pub to_reset: usize,
     pub digest: String,
+    /// The login of a target to reset that is the requester's own account, if any.
+    pub requester_target: Option<String>,
+    /// Targets by classification code, in the order first met.
+    pub counts: Vec<(String, usize)>,
+}
+
+/// What resolution needs besides the targets.
+#[derive(Debug, Clone, Copy)]
+pub struct ResolveSettings<'a> {
+    pub max_targets: usize,
+    /// `policy.protected_groups`: names or `00g…` ids.
+    pub protected_groups: &'a [String],
+    /// `policy.protected_logins`.
+    pub protected_logins: &'a [String],
+    /// Lower-case login/email of the requester (their own account may not be reset).
+    pub requester_identities: &'a [String],
 }
 
 /// Why a request could not be resolved. Shown to the requester only; values are escaped.
@@ -44,8 +66,14 @@ pub enum ResolveError {
     TooMany { count: usize, limit: usize },
     #[error("Nothing to reset: {resolved} user(s) resolved, all skipped ({breakdown}).")]
     NothingToReset { resolved: usize, breakdown: String },
+    #[error("Okta could not say who holds admin roles ({0}), so protected accounts cannot be kept out. Nothing was changed; the service app needs the `okta.roles.read` scope (an API token, an admin allowed to view roles).")]
+    AdminsUnknown(OktaError),
+    #[error("The protected group {} in `policy.protected_groups` is not in Okta, so its members cannot be kept out. Nothing was changed; ask an administrator to fix the setting.", code(.0))]
+    ProtectedGroupMissing(String),
     #[error("Okta could not be asked: {0}. Nothing was changed; try again shortly.")]
     Okta(#[from] OktaError),
+    #[error("The bot's store could not be written ({0}). Nothing was posted or changed.")]
+    Store(String),
     #[error("Nothing to reset from {}: {breakdown}. {reasons}", code(.file))]
     NothingToResetInFile {
         file: String,
@@ -55,19 +83,89 @@ pub enum ResolveError {
     },
 }
 
+/// Who must never be reset in this request.
+struct Protection {
+    admins: HashSet<String>,
+    /// Member id → the protected group's name.
+    group_members: HashMap<String, String>,
+    logins: HashSet<String>,
+}
+
+impl Protection {
+    /// Fetched once per request: the admin-role holders and the protected groups' members.
+    async fn load(okta: &OktaClient, s: &ResolveSettings<'_>) -> Result<Self, ResolveError> {
+        let admins = okta
+            .admin_user_ids()
+            .await
+            .map_err(ResolveError::AdminsUnknown)?;
+        let mut group_members = HashMap::new();
+        for entry in s.protected_groups {
+            let groups = match OktaGroupId::parse(entry) {
+                Ok(id) => okta.get_group(id.as_str()).await?.into_iter().collect(),
+                // Every group of that name is protected: a name shared by several is no reason
+                // to protect fewer.
+                Err(_) => okta.groups_named(entry).await?,
+            };
+            if groups.is_empty() {
+                return Err(ResolveError::ProtectedGroupMissing(entry.clone()));
+            }
+            for g in groups {
+                let mut url = Some(okta.group_members_url(&g.id));
+                while let Some(u) = url {
+                    let page = okta.users_page(&u).await?;
+                    for m in page.items {
+                        group_members
+                            .entry(m.id)
+                            .or_insert_with(|| g.profile.name.clone());
+                    }
+                    url = page.next;
+                }
+            }
+        }
+        let logins = s
+            .protected_logins
+            .iter()
+            .map(|l| l.to_lowercase())
+            .collect();
+        Ok(Self {
+            admins,
+            group_members,
+            logins,
+        })
+    }
+
+    fn check(&self, u: &OktaUser) -> Option<Classification> {
+        protection(
+            self.admins.contains(&u.id),
+            self.group_members.get(&u.id).map(String::as_str),
+            self.logins.contains(&u.profile.login.to_lowercase()),
+        )
+    }
+}
+
 struct Collector<'a> {
     okta: &'a OktaClient,
+    store: &'a dyn Store,
+    request_id: &'a str,
     max: usize,
-    seen: HashSet<String>,
-    targets: Vec<NewTarget>,
+    protect: Protection,
+    identities: &'a [String],
+    seen: HashSet<Box<str>>,
+    reset_ids: Vec<Box<str>>,
+    counts: Vec<(String, usize)>,
+    /// Skipped targets from an uploaded file, kept to say why when none is left to reset.
+    file_skips: Vec<NewTarget>,
+    requester_target: Option<String>,
+    page: Vec<NewTarget>,
+    next_seq: i64,
 }
 
 impl Collector<'_> {
-    async fn add(&mut self, user: OktaUser, source: &str) -> Result<(), OktaError> {
-        if !self.seen.insert(user.id.clone()) {
+    async fn add(&mut self, user: OktaUser, source: &str) -> Result<(), ResolveError> {
+        if !self.seen.insert(user.id.as_str().into()) {
             if self.seen.len() <= self.max {
-                self.targets
-                    .push(target(&user, source, Classification::SkipDuplicate));
+                self.push(target(&user, source, Classification::SkipDuplicate))
+                    .await?;
             }
             return Ok(());
         }
@@ -75,19 +173,69 @@ impl Collector<'_> {
             // Over the limit: keep counting, stop holding.
             return Ok(());
         }
-        // A list entry without credentials cannot tell the provider: re-read, never guess.
-        let user = if user.provider().is_none() {
-            self.okta.get_user(&user.id).await?.unwrap_or(user)
+        // A list entry that cannot tell the provider or the status: re-read, never guess. The
+        // full entry's `_links.resetPassword` is Okta's own word on whether a reset is allowed.
+        let (user, reread) = if user.provider().is_none() || user.status.is_empty() {
+            match self.okta.get_user(&user.id).await? {
+                Some(full) => (full, true),
+                None => (user, false),
+            }
         } else {
-            user
+            (user, false)
         };
-        let class = classify(user.provider().unwrap_or(""), &user.status);
-        self.targets.push(target(&user, source, class));
+        let class = match self.protect.check(&user) {
+            Some(p) => p,
+            None => match classify(user.provider().unwrap_or(""), &user.status) {
+                Classification::Reset if reread && !offers_reset(&user) => {
+                    Classification::SkipStatus(user.status.clone())
+                }
+                c => c,
+            },
+        };
+        if class.is_reset() {
+            self.reset_ids.push(user.id.as_str().into());
+            let mine = [Some(&user.profile.login), user.profile.email.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(|v| self.identities.contains(&v.to_lowercase()));
+            if mine && self.requester_target.is_none() {
+                self.requester_target = Some(user.profile.login.clone());
+            }
+        }
+        self.push(target(&user, source, class)).await
+    }
+
+    async fn push(&mut self, t: NewTarget) -> Result<(), ResolveError> {
+        match self.counts.iter_mut().find(|(c, _)| *c == t.classification) {
+            Some((_, n)) => *n += 1,
+            None => self.counts.push((t.classification.clone(), 1)),
+        }
+        if t.source.starts_with("file:") && t.classification != "reset" {
+            self.file_skips.push(t.clone());
+        }
+        self.page.push(t);
+        if self.page.len() >= STAGE_PAGE {
+            self.flush().await?;
+        }
         Ok(())
     }
 
-    async fn add_group(&mut self, group_id: &str, source: &str) -> Result<(), OktaError> {
-        let mut url = Some(self.okta.group_members_url(group_id));
+    async fn flush(&mut self) -> Result<(), ResolveError> {
+        if self.page.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .stage_targets(self.request_id, self.next_seq, &self.page)
+            .await
+            .map_err(|e| ResolveError::Store(e.to_string()))?;
+        self.next_seq += self.page.len() as i64;
+        self.page.clear();
+        Ok(())
+    }
+
+    /// Every user of a paged list (group members, search results), page by page.
+    async fn add_pages(&mut self, first: url::Url, source: &str) -> Result<(), ResolveError> {
+        let mut url = Some(first);
         while let Some(u) = url {
             let page = self.okta.users_page(&u).await?;
             for user in page.items {
@@ -97,6 +245,13 @@ impl Collector<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether a full user entry carries `_links.resetPassword`.
+fn offers_reset(u: &OktaUser) -> bool {
+    u.links
+        .as_ref()
+        .is_some_and(|l| l.get("resetPassword").is_some())
 }
 
 fn target(u: &OktaUser, source: &str, class: Classification) -> NewTarget {
@@ -113,27 +268,61 @@ fn target(u: &OktaUser, source: &str, class: Classification) -> NewTarget {
     }
 }
 
+/// Resolves `specs` for request `request_id`, writing its targets to the store's staging area.
+/// On success the caller creates the request from them (or discards them); on any refusal they
+/// are discarded here, so nothing is left behind.
 pub async fn resolve(
     okta: &OktaClient,
+    store: &dyn Store,
+    request_id: &str,
     specs: &[TargetSpec],
-    max_targets: usize,
+    settings: ResolveSettings<'_>,
 ) -> Result<Resolution, ResolveError> {
-    resolve_with_file(okta, specs, None, max_targets).await
+    resolve_with_file(okta, store, request_id, specs, None, settings).await
 }
 
 /// [`resolve`], plus the rows of an uploaded file: a row naming nobody is skipped with its row
 /// number instead of failing the request.
 pub async fn resolve_with_file(
     okta: &OktaClient,
+    store: &dyn Store,
+    request_id: &str,
     specs: &[TargetSpec],
     file: Option<&FileRows<'_>>,
-    max_targets: usize,
+    settings: ResolveSettings<'_>,
 ) -> Result<Resolution, ResolveError> {
+    let result = resolve_staged(okta, store, request_id, specs, file, settings).await;
+    if result.is_err() {
+        if let Err(e) = store.discard_staged(request_id).await {
+            tracing::warn!(request = request_id, error = %e, "could not discard staged targets");
+        }
+    }
+    result
+}
+
+async fn resolve_staged(
+    okta: &OktaClient,
+    store: &dyn Store,
+    request_id: &str,
+    specs: &[TargetSpec],
+    file: Option<&FileRows<'_>>,
+    settings: ResolveSettings<'_>,
+) -> Result<Resolution, ResolveError> {
+    let protect = Protection::load(okta, &settings).await?;
     let mut c = Collector {
         okta,
-        max: max_targets,
+        store,
+        request_id,
+        max: settings.max_targets,
+        protect,
+        identities: settings.requester_identities,
         seen: HashSet::new(),
-        targets: Vec::new(),
+        reset_ids: Vec::new(),
+        counts: Vec::new(),
+        file_skips: Vec::new(),
+        requester_target: None,
+        page: Vec::with_capacity(STAGE_PAGE),
+        next_seq: 0,
     };
     for spec in specs {
         match spec {
@@ -142,7 +331,8 @@ pub async fn resolve_with_file(
                 match groups.as_slice() {
                     [] => return Err(ResolveError::GroupNotFound(name.clone())),
                     [g] => {
-                        c.add_group(&g.id, &format!("group:{}", g.profile.name))
+                        let first = okta.group_members_url(&g.id);
+                        c.add_pages(first, &format!("group:{}", g.profile.name))
                             .await?
                     }
                     many => {
@@ -158,8 +348,13 @@ pub async fn resolve_with_file(
                     .get_group(id.as_str())
                     .await?
                     .ok_or_else(|| ResolveError::GroupIdNotFound(id.to_string()))?;
-                c.add_group(&g.id, &format!("group:{}", g.profile.name))
+                let first = okta.group_members_url(&g.id);
+                c.add_pages(first, &format!("group:{}", g.profile.name))
                     .await?;
+            }
+            TargetSpec::Search(expr) => {
+                let first = okta.user_search_url(expr.as_str());
+                c.add_pages(first, &format!("search:{expr}")).await?;
             }
             TargetSpec::User(UserRef::Id(id)) => {
                 let u = okta
@@ -178,50 +373,38 @@ pub async fn resolve_with_file(
         rows::add_rows(&mut c, f).await?;
     }
     let distinct = c.seen.len();
-    if distinct > max_targets {
+    if distinct > settings.max_targets {
         return Err(ResolveError::TooMany {
             count: distinct,
-            limit: max_targets,
+            limit: settings.max_targets,
         });
     }
-    let to_reset: Vec<&str> = c
-        .targets
-        .iter()
-        .filter(|t| t.classification == "reset")
-        .filter_map(|t| t.okta_id.as_deref())
-        .collect();
-    if let (true, Some(f)) = (to_reset.is_empty(), file) {
+    if let (true, Some(f)) = (c.reset_ids.is_empty(), file) {
         return Err(ResolveError::NothingToResetInFile {
             file: f.file.to_string(),
-            breakdown: breakdown(&c.targets),
-            reasons: crate::slack::render_file::first_reasons(&c.targets),
+            breakdown: breakdown(&c.counts),
+            reasons: crate::slack::render_file::first_reasons(&c.file_skips),
         });
     }
-    if to_reset.is_empty() {
+    if c.reset_ids.is_empty() {
         return Err(ResolveError::NothingToReset {
             resolved: distinct,
-            breakdown: breakdown(&c.targets),
+            breakdown: breakdown(&c.counts),
         });
     }
-    let digest = snapshot_digest(to_reset.iter().copied());
-    let to_reset = to_reset.len();
+    c.flush().await?;
+    let digest = snapshot_digest(c.reset_ids.iter().map(|s| &**s));
     Ok(Resolution {
-        targets: c.targets,
         distinct,
-        to_reset,
+        to_reset: c.reset_ids.len(),
         digest,
+        requester_target: c.requester_target,
+        counts: c.counts,
     })
 }
 
 /// "2 skipped: AD/LDAP-managed, 1 skipped: wrong status"
-fn breakdown(targets: &[NewTarget]) -> String {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for t in targets {
-        match counts.iter_mut().find(|(c, _)| *c == t.classification) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((&t.classification, 1)),
-        }
-    }
+fn breakdown(counts: &[(String, usize)]) -> String {
     counts
         .iter()
         .map(|(c, n)| format!("{n} {}", Classification::label(c)))

@@ -127,7 +127,11 @@ impl Service {
         let id = RequestId::generate(&mut rand::thread_rng());
         let svc = self.clone();
         let id2 = id.clone();
-        tokio::spawn(async move { svc.prepare_request(intake, id2).await });
+        // Every Okta call made for this request names it in its User-Agent (System Log).
+        tokio::spawn(crate::okta::client::for_request(
+            id.to_string(),
+            svc.prepare_request(intake, id2),
+        ));
         id
     }
 }

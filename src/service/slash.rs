@@ -11,7 +11,7 @@ use crate::domain::command::{self, Command, ResetSpec, USAGE};
 use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use crate::domain::policy::PolicyRefusal;
 use crate::domain::request::State;
-use crate::okta::resolve::resolve_with_file;
+use crate::okta::resolve::{resolve_with_file, ResolveSettings};
 use crate::slack::escape::escape;
 use crate::slack::outbound::Message;
 use crate::slack::render;
@@ -253,11 +253,21 @@ impl Service {
                 .await;
             return;
         }
+        let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
+        let settings = ResolveSettings {
+            max_targets: self.policy.max_targets,
+            protected_groups: &self.config.policy.protected_groups,
+            protected_logins: &self.config.policy.protected_logins,
+            requester_identities: &identities,
+        };
+        // Targets are staged in the store page by page; refusals below discard them.
         let resolution = match resolve_with_file(
             &self.okta,
+            self.store.as_ref(),
+            id.as_str(),
             &spec.targets,
             req.file_rows().as_ref(),
-            self.policy.max_targets,
+            settings,
         )
         .await
         {
@@ -267,15 +277,8 @@ impl Service {
                 return;
             }
         };
-        let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
-        if let Some(mine) = resolution.targets.iter().find(|t| {
-            t.classification == "reset"
-                && [t.login.as_deref(), t.email.as_deref()]
-                    .iter()
-                    .flatten()
-                    .any(|v| identities.contains(&v.to_lowercase()))
-        }) {
-            let login = mine.login.clone().unwrap_or_default();
+        if let Some(login) = resolution.requester_target.clone() {
+            let _ = self.store.discard_staged(id.as_str()).await;
             refuse(escape(&PolicyRefusal::RequesterIsTarget(login).to_string())).await;
             return;
         }
@@ -301,8 +304,9 @@ impl Service {
             created_at: now,
             expires_at: now + self.config.policy.approval_ttl_minutes * 60_000,
         };
-        if let Err(e) = self.store.create_request(&new, &resolution.targets).await {
+        if let Err(e) = self.store.create_request_from_staged(&new).await {
             tracing::error!(error = %e, "could not store the request");
+            let _ = self.store.discard_staged(id.as_str()).await;
             refuse("the bot's store could not be written. Nothing was posted or changed.".into())
                 .await;
             return;
@@ -314,7 +318,11 @@ impl Service {
             json!({
                 "resolved": resolution.distinct,
                 "to_reset": resolution.to_reset,
-                "by_classification": by_classification(&resolution.targets),
+                "by_classification": resolution
+                    .counts
+                    .iter()
+                    .map(|(c, n)| (c.as_str(), *n))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
                 "digest": resolution.digest,
             }),
         )
@@ -351,15 +359,4 @@ impl Service {
             }
         }
     }
-}
-
-/// How many targets fell in each classification (`reset`, `skip_directory`, …).
-fn by_classification(
-    targets: &[crate::store::NewTarget],
-) -> std::collections::BTreeMap<&str, usize> {
-    let mut counts = std::collections::BTreeMap::new();
-    for t in targets {
-        *counts.entry(t.classification.as_str()).or_insert(0) += 1;
-    }
-    counts
 }

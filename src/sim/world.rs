@@ -11,7 +11,6 @@ use super::slack::{SlackDriver, SlackSim, SlackSimConfig};
 use crate::app::App;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Secrets};
-use crate::secret::Secret;
 
 pub const SIGNING_SECRET: &str = "sim-signing-secret-0123456789abcdef";
 pub const TEAM: &str = "T0001";
@@ -28,6 +27,8 @@ pub struct WorldOptions {
     pub clock: Arc<dyn Clock>,
     /// Adjusts the bot's config after the defaults below are filled in.
     pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
+    /// Environment variables added to the defaults (e.g. `OKTA_PRIVATE_KEY`).
+    pub env: Vec<(String, String)>,
     /// The store; `None` for SQLite in a scratch folder.
     pub store_url: Option<String>,
 }
@@ -40,6 +41,7 @@ impl Default for WorldOptions {
             slack: SlackSimConfig::demo(),
             clock: Arc::new(SystemClock),
             tweak: Box::new(|_| {}),
+            env: Vec::new(),
             store_url: None,
         }
     }
@@ -101,11 +103,19 @@ impl World {
         );
         let mut config = Config::from_toml(&toml)?;
         (opts.tweak)(&mut config);
-        let secrets = Secrets {
-            slack_signing_secret: Secret::new(SIGNING_SECRET),
-            slack_bot_token: Secret::new(slack.bot_token()),
-            okta_api_token: Secret::new(okta.api_token()),
-        };
+        // Secrets go through the same reading (and key checking) as in production.
+        let mut env: Vec<(String, String)> = vec![
+            ("SLACK_SIGNING_SECRET".into(), SIGNING_SECRET.into()),
+            ("SLACK_BOT_TOKEN".into(), slack.bot_token().to_string()),
+            ("OKTA_API_TOKEN".into(), okta.api_token().to_string()),
+        ];
+        env.extend(opts.env);
+        let secrets = Secrets::read(&config.okta.auth, |name| {
+            env.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })?;
         let app = start_app(&config, &secrets, opts.clock.clone()).await?;
         let driver = SlackDriver::new(&app.base_url(), SIGNING_SECRET, TEAM).with_sim(&slack);
         Ok(World {

@@ -85,6 +85,7 @@ fn target_line(t: &TargetRecord) -> String {
 pub fn classification_counts(targets: &[TargetRecord]) -> String {
     let order = [
         "reset",
+        "skip_protected",
         "skip_directory",
         "skip_federated",
         "skip_status",

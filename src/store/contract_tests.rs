@@ -454,6 +454,66 @@ async fn a_store_records_its_schema_and_refuses_a_newer_one() {
 }
 
 #[tokio::test]
+async fn staged_pages_become_the_snapshot_with_the_request_or_vanish() {
+    for (store, _dir, _) in backends().await {
+        staged_pages_on(store).await;
+    }
+}
+
+async fn staged_pages_on(store: Arc<dyn Store>) {
+    // Two pages staged as Okta answers, then the request is created from them.
+    store
+        .stage_targets(
+            "R-00000002",
+            0,
+            &[target("u1", "reset"), target("u2", "skip_protected")],
+        )
+        .await
+        .unwrap();
+    store
+        .stage_targets("R-00000002", 2, &[target("u3", "reset")])
+        .await
+        .unwrap();
+    assert!(store.get_request("R-00000002").await.unwrap().is_none());
+    assert!(store.targets("R-00000002").await.unwrap().is_empty());
+    store
+        .create_request_from_staged(&request("R-00000002"))
+        .await
+        .unwrap();
+    let t = store.targets("R-00000002").await.unwrap();
+    assert_eq!(
+        t.iter()
+            .map(|t| (t.seq, t.outcome.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (0, outcome::PENDING),
+            (1, outcome::SKIPPED),
+            (2, outcome::PENDING)
+        ]
+    );
+    assert_eq!(t[1].target, target("u2", "skip_protected"));
+    assert_eq!(store.pending_resets("R-00000002").await.unwrap().len(), 2);
+    // The staging rows were moved, not copied: creating again finds none (and fails on the id).
+    assert!(store
+        .create_request_from_staged(&request("R-00000002"))
+        .await
+        .is_err());
+    assert_eq!(store.targets("R-00000002").await.unwrap().len(), 3);
+
+    // A refused request's staged rows are discarded and leave nothing behind.
+    store
+        .stage_targets("R-00000003", 0, &[target("u9", "reset")])
+        .await
+        .unwrap();
+    store.discard_staged("R-00000003").await.unwrap();
+    store
+        .create_request_from_staged(&request("R-00000003"))
+        .await
+        .unwrap();
+    assert!(store.targets("R-00000003").await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn an_event_is_claimed_once_even_when_racing() {
     for (store, _dir, _) in backends().await {
         let (a, b) = tokio::join!(

@@ -152,6 +152,17 @@ pub struct AuditQuery {
 pub trait Store: Send + Sync + 'static {
     /// Creates a request with its whole target snapshot, atomically.
     async fn create_request(&self, req: &NewRequest, targets: &[NewTarget]) -> StoreResult<()>;
+    /// Writes a page of targets of a request still being resolved (seq `first_seq`, +1, …).
+    async fn stage_targets(
+        &self,
+        request_id: &str,
+        first_seq: i64,
+        targets: &[NewTarget],
+    ) -> StoreResult<()>;
+    /// Creates the request and moves its staged targets into its snapshot, atomically.
+    async fn create_request_from_staged(&self, req: &NewRequest) -> StoreResult<()>;
+    /// Deletes the staged targets of a request that will not be created.
+    async fn discard_staged(&self, request_id: &str) -> StoreResult<()>;
     async fn get_request(&self, id: &str) -> StoreResult<Option<RequestRecord>>;
     async fn requests_in_states(&self, states: &[State]) -> StoreResult<Vec<RequestRecord>>;
     async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()>;

@@ -146,6 +146,88 @@ fn target_from_row(row: &PgRow) -> StoreResult<TargetRecord> {
 
 #[async_trait]
 impl Store for PgStore {
+    async fn stage_targets(
+        &self,
+        request_id: &str,
+        first_seq: i64,
+        targets: &[NewTarget],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (i, t) in targets.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO staged_targets (request_id, seq, okta_id, login, email, display_name, \
+                 status, provider, source, classification, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(request_id)
+            .bind(first_seq + i as i64)
+            .bind(&t.okta_id)
+            .bind(&t.login)
+            .bind(&t.email)
+            .bind(&t.display_name)
+            .bind(&t.status)
+            .bind(&t.provider)
+            .bind(&t.source)
+            .bind(&t.classification)
+            .bind(&t.detail)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_request_from_staged(&self, r: &NewRequest) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO requests (id, team_id, channel_id, requester, command_text, reason, dry_run, \
+             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&r.id)
+        .bind(&r.team_id)
+        .bind(&r.channel_id)
+        .bind(&r.requester)
+        .bind(&r.command_text)
+        .bind(&r.reason)
+        .bind(r.dry_run)
+        .bind(r.revoke_sessions)
+        .bind(r.state.code())
+        .bind(&r.digest)
+        .bind(r.resolved_count)
+        .bind(r.reset_count)
+        .bind(r.created_at)
+        .bind(r.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO targets (request_id, seq, okta_id, login, email, display_name, status, \
+             provider, source, classification, detail, outcome) \
+             SELECT request_id, seq, okta_id, login, email, display_name, status, provider, source, \
+             classification, detail, CASE WHEN classification = 'reset' THEN $2 ELSE $3 END \
+             FROM staged_targets WHERE request_id = $1 ORDER BY seq",
+        )
+        .bind(&r.id)
+        .bind(outcome::PENDING)
+        .bind(outcome::SKIPPED)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM staged_targets WHERE request_id = $1")
+            .bind(&r.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn discard_staged(&self, request_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM staged_targets WHERE request_id = $1")
+            .bind(request_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn create_request(&self, r: &NewRequest, targets: &[NewTarget]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(

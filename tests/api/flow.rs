@@ -126,7 +126,11 @@ async fn a_non_approver_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn an_approver_who_is_a_target_cannot_approve() {
-    let app = spawn().await;
+    // Bob must not hold an Okta admin role here, or he would be protected and never a target.
+    let app = spawn_with()
+        .org(demo_org_without_admin_role(&["bob@example.com"]))
+        .start()
+        .await;
     let p = app
         .request(r#"user:bob@example.com,c01.lee@contractors.example.com reason:"x""#)
         .await;

@@ -25,6 +25,7 @@ pub struct Spawn {
     okta: OktaSimConfig,
     manual_clock: bool,
     tweak: Box<dyn FnOnce(&mut Config) + Send>,
+    env: Vec<(String, String)>,
 }
 
 pub fn spawn_with() -> Spawn {
@@ -33,6 +34,7 @@ pub fn spawn_with() -> Spawn {
         okta: OktaSimConfig::default(),
         manual_clock: false,
         tweak: Box::new(|_| {}),
+        env: Vec::new(),
     }
 }
 
@@ -47,6 +49,11 @@ impl Spawn {
     }
     pub fn okta(mut self, okta: OktaSimConfig) -> Self {
         self.okta = okta;
+        self
+    }
+    /// An environment variable for the bot (e.g. `OKTA_PRIVATE_KEY`).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
         self
     }
     pub fn manual_clock(mut self) -> Self {
@@ -68,6 +75,7 @@ impl Spawn {
             okta: self.okta,
             clock,
             tweak: self.tweak,
+            env: self.env,
             ..WorldOptions::default()
         })
         .await
@@ -261,4 +269,15 @@ impl TestApp {
     pub async fn settle(&self) {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// The demo org with these logins stripped of their Okta admin role (admins are protected).
+pub fn demo_org_without_admin_role(logins: &[&str]) -> SimOrg {
+    let mut org = SimOrg::demo();
+    for u in &mut org.users {
+        if logins.contains(&u.login.as_str()) {
+            u.admin_role = false;
+        }
+    }
+    org
 }

@@ -9,6 +9,7 @@ mod form;
 mod helpers;
 mod http_edges;
 mod identity;
+mod okta_engine;
 mod refusals;
 mod run;
 mod upload_helpers;

@@ -155,7 +155,11 @@ async fn more_targets_than_the_limit_are_refused_with_count_and_limit() {
 
 #[tokio::test]
 async fn the_requesters_own_account_cannot_be_a_target() {
-    let app = spawn().await;
+    // Alice without an admin role, so that her account would be reset if she were not the asker.
+    let app = spawn_with()
+        .org(demo_org_without_admin_role(&["alice@example.com"]))
+        .start()
+        .await;
     app.slash(REQUESTER, r#"group:it-admins reason:"x""#).await;
     let msg = app.ephemeral_to(REQUESTER, "Your own Okta account").await;
     assert!(msg.contains("alice@example.com"), "{msg}");

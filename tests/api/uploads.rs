@@ -259,7 +259,11 @@ async fn a_mention_without_a_file_gets_a_hint() {
 
 #[tokio::test]
 async fn a_file_listing_the_requesters_own_account_is_refused_like_a_typed_request() {
-    let app = spawn().await;
+    // Alice without an Okta admin role: admins are protected, never among the users to reset.
+    let app = spawn_with()
+        .org(demo_org_without_admin_role(&["alice@example.com"]))
+        .start()
+        .await;
     let csv = "Email\nc01.lee@contractors.example.com\nalice@example.com\n";
     let file = app.upload(REQUESTER, "mine.csv", csv);
     app.share(REQUESTER, ASK, &[file]).await;

@@ -117,6 +117,38 @@ pub(super) fn tokenize(text: &str) -> Result<Vec<Token>, CommandError> {
         let mut word = String::new();
         let mut in_quotes = false;
         let mut end = text.len();
+        // `search:'…'`: an Okta expression is full of double quotes, so it may be wrapped in
+        // single quotes instead; inside them only `\'` is special (a literal `'`).
+        if text[start..]
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("search:'"))
+        {
+            for _ in 0..8 {
+                if let Some((_, c)) = chars.next() {
+                    word.push(c);
+                }
+            }
+            word.pop(); // the opening quote
+            let mut closed = false;
+            while let Some((_, c)) = chars.next() {
+                match c {
+                    '\\' if chars.peek().is_some_and(|&(_, n)| n == '\'') => {
+                        chars.next();
+                        word.push('\'');
+                    }
+                    '\'' => {
+                        closed = true;
+                        break;
+                    }
+                    c => word.push(c),
+                }
+            }
+            if !closed {
+                return Err(CommandError::UnterminatedSearch {
+                    token: clip_for_display(&text[start..]),
+                });
+            }
+        }
         while let Some((i, c)) = chars.next() {
             match c {
                 '"' => in_quotes = !in_quotes,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::search_expr::SearchExpr;
 use proptest::prelude::*;
 
 const U1: &str = "00ub0oNGTSWTBKOLGLNR";
@@ -235,7 +236,10 @@ fn unknown_key_suggests_one_edit_away() {
     let e = err("user:a team:x");
     assert!(matches!(&e, CommandError::UnknownKey { suggestion: None, key, .. } if key == "team"));
     assert!(e.to_string().contains("`team:x`"), "{e}");
-    assert!(e.to_string().contains("group:, user: and reason:"), "{e}");
+    assert!(
+        e.to_string().contains("group:, user:, search: and reason:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -466,6 +470,15 @@ fn target() -> impl Strategy<Value = TargetSpec> {
             .prop_map(|s| TargetSpec::User(UserRef::Login(s))),
         "00u[a-zA-Z0-9]{17}"
             .prop_map(|s| TargetSpec::User(UserRef::Id(OktaUserId::parse(&s).unwrap()))),
+        (
+            prop::sample::select(vec!["profile.department", "status", "profile.login"]),
+            prop::sample::select(vec!["eq", "sw", "co", "ne"]),
+            trimmed(30),
+        )
+            .prop_map(|(attr, op, v)| {
+                let q = v.replace('\\', "\\\\").replace('"', "\\\"");
+                TargetSpec::Search(SearchExpr::parse(&format!("{attr} {op} \"{q}\"")).unwrap())
+            }),
     ]
 }
 
@@ -551,4 +564,66 @@ proptest! {
         };
         prop_assert_eq!(again.to_string(), spec.to_string());
     }
+}
+
+#[test]
+fn search_targets_in_single_quotes() {
+    let spec = reset(r#"search:'profile.department eq "Sales"' reason:x"#);
+    assert_eq!(
+        spec.targets,
+        [TargetSpec::Search(
+            SearchExpr::parse(r#"profile.department eq "Sales""#).unwrap()
+        )]
+    );
+    // Smart quotes from a phone, Slack's escaping, an apostrophe inside the value.
+    let spec = reset("search:‘profile.lastName eq “O\\’Brien &amp; Co”’ user:a");
+    assert_eq!(
+        spec.targets[0].to_string(),
+        r#"search:'profile.lastName eq "O\'Brien & Co"'"#
+    );
+    // Double quotes around the whole expression work too, with the inner ones escaped.
+    let spec = reset(r#"search:"status eq \"ACTIVE\"""#);
+    assert_eq!(
+        spec.targets[0].to_string(),
+        r#"search:'status eq "ACTIVE"'"#
+    );
+}
+
+#[test]
+fn bad_searches_are_refused_with_the_reason() {
+    let e = err(r#"search:'profile.department eq "Sales' reason:x"#);
+    assert_eq!(
+        e.to_string(),
+        "`search:'profile.department eq \"Sales'` is not a search I can send to Okta: a double quote in the search is never closed; put each value in a pair of double quotes, e.g. profile.department eq \"Sales\""
+    );
+    let e = err(r#"search:'profile.department like "Sales"'"#);
+    assert!(
+        matches!(&e, CommandError::BadSearch { source: SearchError::UnsupportedOperator { op }, .. } if op == "like"),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with("use eq, ne, sw, co, pr, gt, ge, lt or le"),
+        "{e}"
+    );
+    let e = err(r#"search:'status eq "ACTIVE" user:a"#);
+    assert_eq!(
+        e,
+        CommandError::UnterminatedSearch {
+            token: r#"search:'status eq "ACTIVE" user:a"#.into()
+        }
+    );
+    assert!(e.to_string().ends_with("add the closing '"), "{e}");
+    assert!(matches!(
+        err("search:"),
+        CommandError::EmptyValue { key: "search", .. }
+    ));
+    let long = format!("search:'status eq \"{}\"'", "x".repeat(600));
+    assert!(matches!(
+        err(&long),
+        CommandError::BadSearch {
+            source: SearchError::TooLong { .. },
+            ..
+        }
+    ));
 }

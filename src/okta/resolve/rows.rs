@@ -69,26 +69,28 @@ pub(super) async fn add_rows(c: &mut Collector<'_>, f: &FileRows<'_>) -> Result<
             }
             Err(e) => return Err(e),
         };
-        c.targets.push(NewTarget {
+        c.push(NewTarget {
             login: Some(r.user.as_str().to_string()),
             source: f.source(r.row),
             classification: "skip_not_found".into(),
             detail: format!("row {}: {why}", r.row),
             ..NewTarget::default()
-        });
+        })
+        .await?;
     }
     for e in f.errors {
         let classification = match e.problem {
             RowProblem::Duplicate { .. } => "skip_duplicate",
             _ => SKIP_BAD_ROW,
         };
-        c.targets.push(NewTarget {
+        c.push(NewTarget {
             login: (!e.value.is_empty()).then(|| e.value.clone()),
             source: f.source(e.row),
             classification: classification.into(),
             detail: e.reason(),
             ..NewTarget::default()
-        });
+        })
+        .await?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! Files: [`org`] (data and the demo org), [`search`] (filter expressions), [`ratelimit`],
 //! `routes` (the handlers) and `render` (JSON shapes and error bodies).
 
+pub mod oauth;
 pub mod org;
 pub mod ratelimit;
 mod render;
@@ -25,6 +26,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::sync::oneshot;
 
+pub use oauth::SimOAuthApp;
 pub use org::{okta_id, SimGroup, SimOrg, SimUser, RESETTABLE_STATUSES};
 pub use ratelimit::{Bucket, BucketLimits};
 
@@ -49,6 +51,8 @@ pub struct OktaSimConfig {
     pub seed: u64,
     /// Largest `limit` honoured on paged endpoints (larger values are capped).
     pub page_limit_max: usize,
+    /// OAuth service apps that may get tokens at `/oauth2/v1/token`.
+    pub oauth_apps: Vec<SimOAuthApp>,
 }
 
 impl Default for OktaSimConfig {
@@ -63,6 +67,7 @@ impl Default for OktaSimConfig {
             error_rate_5xx: 0.0,
             seed: 0,
             page_limit_max: 200,
+            oauth_apps: Vec::new(),
         }
     }
 }
@@ -77,6 +82,9 @@ pub struct ResetCall {
     /// The `X-Okta-Request-Id` the sim answered with (the System Log correlation key).
     pub request_id: String,
     pub user_agent: Option<String>,
+    /// `X-Okta-Retry-For` / `X-Okta-Retry-Count`, when the call was a retry.
+    pub retry_for: Option<String>,
+    pub retry_count: Option<String>,
 }
 
 /// Per-bucket counters.
@@ -126,6 +134,9 @@ pub struct SimStats {
     pub unauthorized: u64,
     /// Most requests in flight at once.
     pub peak_concurrency: usize,
+    /// Requests to the OAuth token endpoint, and tokens it issued.
+    pub token_requests: u64,
+    pub tokens_issued: u64,
 }
 
 /// Switches and counters, behind one lock.
@@ -139,6 +150,21 @@ struct Control {
     rng: StdRng,
     limiter: ratelimit::RateLimiter,
     stats: SimStats,
+    oauth: oauth::OAuthState,
+    /// Misbehaviours a test can switch on (see the `OktaSim` methods of the same names).
+    quirks: Quirks,
+    /// Replaces `config.latency` when set.
+    latency: Option<Duration>,
+    /// Every distinct `User-Agent` seen on API calls.
+    user_agents: std::collections::BTreeSet<String>,
+}
+
+/// Ways the sim can misbehave on purpose.
+#[derive(Debug, Clone, Default)]
+struct Quirks {
+    omit_rate_headers: bool,
+    link_host: Option<String>,
+    omit_list_credentials: bool,
 }
 
 /// A group with its members as indexes into the id-sorted user list (so sorted by id too).
@@ -285,6 +311,10 @@ impl OktaSim {
             rng: StdRng::seed_from_u64(config.seed),
             limiter: ratelimit::RateLimiter::new(config.window, config.limits),
             stats: SimStats::default(),
+            oauth: oauth::OAuthState::default(),
+            quirks: Quirks::default(),
+            latency: None,
+            user_agents: Default::default(),
         };
         let shared = Arc::new(Shared {
             base_url: format!("http://{addr}"),
@@ -373,9 +403,47 @@ impl OktaSim {
     }
 
     pub fn stats(&self) -> SimStats {
-        let mut stats = self.shared.ctl().stats;
+        let ctl = self.shared.ctl();
+        let mut stats = ctl.stats;
         stats.peak_concurrency = self.shared.in_flight.peak();
+        stats.token_requests = ctl.oauth.token_requests;
+        stats.tokens_issued = ctl.oauth.tokens_issued;
         stats
+    }
+
+    /// The org's token endpoint (`aud` of client assertions).
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth2/v1/token", self.shared.base_url)
+    }
+
+    /// Every access token issued so far expires now (the next API call gets 401).
+    pub fn expire_tokens(&self) {
+        self.shared.ctl().oauth.expire_all();
+    }
+
+    /// From now on every call takes about `latency` (jitter as configured).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.ctl().latency = Some(latency);
+    }
+
+    /// From now on answers carry no `X-Rate-Limit-*` headers.
+    pub fn omit_rate_headers(&self) {
+        self.shared.ctl().quirks.omit_rate_headers = true;
+    }
+
+    /// From now on `Link: rel="next"` headers point at `host` instead of the org.
+    pub fn send_links_to_host(&self, host: &str) {
+        self.shared.ctl().quirks.link_host = Some(host.to_string());
+    }
+
+    /// From now on list entries (group members, searches) come without `credentials`.
+    pub fn omit_list_credentials(&self) {
+        self.shared.ctl().quirks.omit_list_credentials = true;
+    }
+
+    /// Every distinct `User-Agent` the API has seen.
+    pub fn user_agents(&self) -> Vec<String> {
+        self.shared.ctl().user_agents.iter().cloned().collect()
     }
 
     /// From now on every call gets 401 E0000011.

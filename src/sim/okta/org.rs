@@ -19,6 +19,8 @@ pub struct SimUser {
     pub provider: String,
     /// Listed by `GET /api/v1/iam/assignees/users`.
     pub admin_role: bool,
+    /// `profile.department` (empty = absent).
+    pub department: String,
 }
 
 impl SimUser {
@@ -33,6 +35,7 @@ impl SimUser {
             status: "ACTIVE".to_string(),
             provider: "OKTA".to_string(),
             admin_role: false,
+            department: String::new(),
         }
     }
     pub fn with_id(mut self, id: &str) -> SimUser {
@@ -49,6 +52,10 @@ impl SimUser {
     }
     pub fn email(mut self, email: &str) -> SimUser {
         self.email = email.to_string();
+        self
+    }
+    pub fn department(mut self, department: &str) -> SimUser {
+        self.department = department.to_string();
         self
     }
     pub fn admin(mut self) -> SimUser {
@@ -172,6 +179,7 @@ impl SimOrg {
                 status: "ACTIVE".to_string(),
                 provider: "OKTA".to_string(),
                 admin_role: false,
+                department: String::new(),
             };
             group.members.push(user.id.clone());
             self.users.push(user);
@@ -211,7 +219,7 @@ impl SimOrg {
                 first.to_lowercase(),
                 last.to_lowercase()
             );
-            let user = SimUser::new(&login, first, last);
+            let user = SimUser::new(&login, first, last).department("Sales");
             sales.members.push(user.id.clone());
             org = org.user(user);
         }

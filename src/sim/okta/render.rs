@@ -95,6 +95,15 @@ pub fn user_json(
         links["type"] =
             json!({"href": format!("{base}/api/v1/meta/types/user/{}", user_type_id())});
     }
+    let mut profile = json!({
+        "firstName": u.first_name,
+        "lastName": u.last_name,
+        "login": u.login,
+        "email": u.email,
+    });
+    if !u.department.is_empty() {
+        profile["department"] = json!(u.department);
+    }
     json!({
         "id": u.id,
         "status": u.status,
@@ -105,12 +114,7 @@ pub fn user_json(
         "lastUpdated": changed.unwrap_or_else(|| STATUS_CHANGED.to_string()),
         "passwordChanged": if has_password && !never_logged_in { json!(PASSWORD_CHANGED) } else { Value::Null },
         "type": {"id": user_type_id()},
-        "profile": {
-            "firstName": u.first_name,
-            "lastName": u.last_name,
-            "login": u.login,
-            "email": u.email,
-        },
+        "profile": profile,
         "credentials": credentials,
         "_links": links,
     })

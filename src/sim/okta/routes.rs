@@ -80,9 +80,42 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The scope an OAuth token needs for a route (as Okta's management API documents them).
+fn scope_of(route: &Route) -> &'static str {
+    match route {
+        Route::Reset(_) => "okta.users.manage",
+        Route::ListUsers | Route::GetUser(_) => "okta.users.read",
+        Route::ListGroups | Route::GetGroup(_) | Route::Members(_) => "okta.groups.read",
+        Route::Assignees => "okta.roles.read",
+        Route::NotFound(_) => "okta.users.read",
+    }
+}
+
+/// `POST /oauth2/v1/token`: not paced by the API's buckets.
+async fn token_endpoint(sh: &Shared, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let token_url = format!("{}/oauth2/v1/token", sh.base_url);
+    let mut ctl = sh.ctl();
+    super::oauth::token(
+        &sh.config.oauth_apps,
+        &mut ctl.oauth,
+        &token_url,
+        &parts.headers,
+        &form,
+    )
+}
+
 async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     let request_id = random_id(20);
-    let mut resp = pipeline(&sh, req, &request_id).await;
+    let mut resp = if req.method() == Method::POST && req.uri().path() == "/oauth2/v1/token" {
+        token_endpoint(&sh, req).await
+    } else {
+        pipeline(&sh, req, &request_id).await
+    };
     {
         let mut ctl = sh.ctl();
         if resp.status().is_server_error() {
@@ -139,7 +172,7 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
 
     let delay = {
         let mut ctl = sh.ctl();
-        let (mean, jitter) = (sh.config.latency, sh.config.jitter);
+        let (mean, jitter) = (ctl.latency.unwrap_or(sh.config.latency), sh.config.jitter);
         if jitter.is_zero() {
             mean
         } else {
@@ -153,13 +186,38 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
     }
 
     let expected = format!("SSWS {}", sh.config.api_token);
-    let authorized = parts
+    let presented = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == expected);
+        .unwrap_or("");
     let admitted = {
         let mut ctl = sh.ctl();
+        if let Some(ua) = user_agent(&parts.headers) {
+            if !ctl.user_agents.contains(&ua) {
+                ctl.user_agents.insert(ua);
+            }
+        }
+        let authorized = match presented.split_once(' ') {
+            _ if presented == expected => Ok(()),
+            Some((scheme @ ("Bearer" | "DPoP"), token)) => {
+                let htu = format!("{}{}", sh.base_url, parts.uri.path());
+                super::oauth::check_token(
+                    &ctl.oauth,
+                    scheme,
+                    token,
+                    &parts.headers,
+                    parts.method.as_str(),
+                    &htu,
+                    scope_of(&route),
+                )
+                .map_err(|r| match r {
+                    super::oauth::Refusal::Invalid => StatusCode::UNAUTHORIZED,
+                    super::oauth::Refusal::Scope => StatusCode::FORBIDDEN,
+                })
+            }
+            _ => Err(StatusCode::UNAUTHORIZED),
+        };
         let now = Instant::now();
         let rate = ctl.error_rate_5xx;
         if rate > 0.0 && ctl.rng.gen::<f64>() < rate {
@@ -167,8 +225,10 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ctl.limiter.peek(bucket, now),
             ))
-        } else if !authorized || ctl.token_revoked {
+        } else if ctl.token_revoked {
             Err((StatusCode::UNAUTHORIZED, ctl.limiter.peek(bucket, now)))
+        } else if let Err(status) = authorized {
+            Err((status, ctl.limiter.peek(bucket, now)))
         } else {
             match ctl.limiter.take(bucket, now) {
                 Ok(h) => Ok(h),
@@ -196,7 +256,7 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         Route::Reset(_) => sh.ctl().hang_resets,
         _ => None,
     };
-    let resp = match route {
+    let mut resp = match route {
         Route::ListUsers => list_users(sh, &qs),
         Route::GetUser(id) => get_user(sh, &id),
         Route::Reset(id) => reset(sh, &id, &parts, &qs, request_id),
@@ -208,6 +268,25 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
     };
     if let Some(d) = hang {
         tokio::time::sleep(d).await;
+    }
+    let quirks = sh.ctl().quirks.clone();
+    if let Some(host) = &quirks.link_host {
+        let links: Vec<String> = resp
+            .headers()
+            .get_all(header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.replace("127.0.0.1", host))
+            .collect();
+        resp.headers_mut().remove(header::LINK);
+        for l in links {
+            if let Ok(v) = HeaderValue::from_str(&l) {
+                resp.headers_mut().append(header::LINK, v);
+            }
+        }
+    }
+    if quirks.omit_rate_headers {
+        return resp;
     }
     with_rate(resp, rate)
 }
@@ -240,16 +319,23 @@ fn after_pos(data: &Data, idx: &[u32], after: Option<&str>) -> usize {
 
 fn user_out(sh: &Shared, data: &Data, i: u32, detail: bool) -> Value {
     let changed = data.status_changed.get(&i).copied();
-    user_json(&sh.base_url, &data.users[i as usize], changed, detail)
+    let mut v = user_json(&sh.base_url, &data.users[i as usize], changed, detail);
+    if !detail && sh.ctl().quirks.omit_list_credentials {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("credentials");
+        }
+    }
+    v
 }
 
-const USER_ATTRS: [&str; 6] = [
+const USER_ATTRS: [&str; 7] = [
     "id",
     "status",
     "profile.login",
     "profile.email",
     "profile.firstName",
     "profile.lastName",
+    "profile.department",
 ];
 
 fn user_attr<'a>(u: &'a SimUser, attr: &str) -> Option<&'a str> {
@@ -260,6 +346,7 @@ fn user_attr<'a>(u: &'a SimUser, attr: &str) -> Option<&'a str> {
         "profile.email" => &u.email,
         "profile.firstName" => &u.first_name,
         "profile.lastName" => &u.last_name,
+        "profile.department" if !u.department.is_empty() => &u.department,
         _ => return None,
     })
 }
@@ -543,14 +630,20 @@ fn reset(
         at: now,
         request_id: request_id.to_string(),
         user_agent: user_agent(&parts.headers),
+        retry_for: header_text(&parts.headers, "x-okta-retry-for"),
+        retry_count: header_text(&parts.headers, "x-okta-retry-count"),
     });
     *data.reset_counts.entry(id.to_string()).or_default() += 1;
     json_response(StatusCode::OK, &json!({}))
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
+    header_text(headers, header::USER_AGENT.as_str())
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
-        .get(header::USER_AGENT)
+        .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
 }

@@ -5,7 +5,7 @@
 //! expr    := and ("or" and)*
 //! and     := primary ("and" primary)*
 //! primary := "(" expr ")" | ATTR OP STRING | ATTR "pr"
-//! OP      := eq | ne | sw | co
+//! OP      := eq | ne | sw | co | gt | ge | lt | le
 //! ```
 //! Strings are double-quoted with `\"` and `\\` escapes. String comparisons ignore case.
 
@@ -23,6 +23,10 @@ pub enum Op {
     Ne,
     Sw,
     Co,
+    Gt,
+    Ge,
+    Lt,
+    Le,
     Pr,
 }
 
@@ -66,6 +70,10 @@ impl Expr {
                     Op::Ne => actual != value,
                     Op::Sw => actual.starts_with(&value),
                     Op::Co => actual.contains(&value),
+                    Op::Gt => actual > value,
+                    Op::Ge => actual >= value,
+                    Op::Lt => actual < value,
+                    Op::Le => actual <= value,
                     Op::Pr => true,
                 }
             }
@@ -194,6 +202,10 @@ impl Parser<'_> {
                         "ne" => Op::Ne,
                         "sw" => Op::Sw,
                         "co" => Op::Co,
+                        "gt" => Op::Gt,
+                        "ge" => Op::Ge,
+                        "lt" => Op::Lt,
+                        "le" => Op::Le,
                         "pr" => Op::Pr,
                         _ => return Err(SearchError(format!("unknown operator {w}"))),
                     },

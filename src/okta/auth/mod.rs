@@ -1,0 +1,87 @@
+//! How the bot proves who it is to Okta: an `SSWS` API token, or (recommended) an OAuth 2.0
+//! service app — `client_credentials` with a `private_key_jwt` assertion, the access token cached
+//! and renewed before it runs out, renewed once more after a 401, and DPoP-bound when the app
+//! requires it (the `use_dpop_nonce` exchange).
+
+pub mod dpop;
+pub mod key;
+mod token;
+
+use std::sync::Arc;
+
+use url::Url;
+
+pub use key::{KeyError, SigningKey};
+pub use token::{OAuthApp, OAuthSettings};
+
+use super::error::OktaError;
+use crate::secret::Secret;
+
+/// The scopes the bot asks for: reset, read users and groups, list admin-role holders.
+pub const DEFAULT_SCOPES: [&str; 4] = [
+    "okta.users.manage",
+    "okta.users.read",
+    "okta.groups.read",
+    "okta.roles.read",
+];
+
+pub enum Auth {
+    ApiToken(Secret),
+    OAuth(Arc<OAuthApp>),
+}
+
+/// The headers that authenticate one call.
+pub struct CallAuth {
+    pub authorization: Secret,
+    pub dpop: Option<String>,
+    /// The access token used (to renew exactly that one after a 401).
+    pub token_id: u64,
+}
+
+impl Auth {
+    pub async fn for_call(
+        &self,
+        http: &reqwest::Client,
+        method: &str,
+        url: &Url,
+    ) -> Result<CallAuth, OktaError> {
+        match self {
+            Auth::ApiToken(t) => Ok(CallAuth {
+                authorization: Secret::new(format!("SSWS {}", t.expose())),
+                dpop: None,
+                token_id: 0,
+            }),
+            Auth::OAuth(app) => app.for_call(http, method, url).await,
+        }
+    }
+
+    /// After a 401: renew the token once (OAuth); `false` when there is nothing to renew.
+    pub async fn renew_after_401(
+        &self,
+        http: &reqwest::Client,
+        token_id: u64,
+    ) -> Result<bool, OktaError> {
+        match self {
+            Auth::ApiToken(_) => Ok(false),
+            Auth::OAuth(app) => app.renew(http, token_id).await.map(|_| true),
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Auth::ApiToken(_) => "API token",
+            Auth::OAuth(_) => "OAuth service app",
+        }
+    }
+}
+
+/// A random `jti` (assertions and proofs are single-use).
+pub fn random_jti() -> String {
+    use rand::distributions::Alphanumeric;
+    use rand::Rng;
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
+}
