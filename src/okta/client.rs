@@ -197,6 +197,13 @@ impl OktaClient {
                     self.contact.unreachable();
                     drop(slot);
                     drop(permit);
+                    // A POST that timed out may have taken effect: a second reset would send a
+                    // second email and void the first link, so it is not repeated blindly.
+                    if method == Method::POST && e.is_timeout() {
+                        return Err(OktaError::Transport(
+                            "Okta did not answer in time; the reset may have happened, so it was not repeated".into(),
+                        ));
+                    }
                     if retries < self.max_retries {
                         retries += 1;
                         self.stats.retries.fetch_add(1, Ordering::Relaxed);

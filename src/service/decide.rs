@@ -105,6 +105,13 @@ impl Service {
             if me.deleted || me.is_bot || me.is_guest {
                 return Err("Guest, bot and deactivated Slack accounts cannot approve.".into());
             }
+            if me
+                .team_id
+                .as_deref()
+                .is_some_and(|t| t != self.policy.team.as_str())
+            {
+                return Err("People from another workspace (Slack Connect) cannot approve.".into());
+            }
             let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
             let is_target = self
                 .store

@@ -244,6 +244,15 @@ impl Service {
             refuse("guest, bot and deactivated Slack accounts cannot request resets.".into()).await;
             return;
         }
+        if me
+            .team_id
+            .as_deref()
+            .is_some_and(|t| t != self.policy.team.as_str())
+        {
+            refuse("people from another workspace (Slack Connect) cannot request resets.".into())
+                .await;
+            return;
+        }
         let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
         let settings = ResolveSettings {
             max_targets: self.policy.max_targets,

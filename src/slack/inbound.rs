@@ -19,6 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::clock::{Clock, SystemClock};
 use crate::secret::Secret;
 use crate::service::Service;
+use crate::slack::replay;
 use crate::slack::verify::verify;
 
 pub mod handle;
@@ -71,6 +72,10 @@ async fn verify_signature(State(st): State<HttpState>, req: Request, next: Next)
     ) {
         tracing::warn!(path = %parts.uri.path(), reason = %e, "refused an unsigned or badly signed request");
         return (StatusCode::UNAUTHORIZED, format!("refused: {e}")).into_response();
+    }
+    let signature = header("x-slack-signature").unwrap_or_default();
+    if let Some(refused) = replay::refuse_replay(&st.svc, parts.uri.path(), signature).await {
+        return refused;
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

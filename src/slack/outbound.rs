@@ -44,6 +44,8 @@ pub struct SlackUserInfo {
     pub deleted: bool,
     pub is_bot: bool,
     pub is_guest: bool,
+    /// The user's home workspace: another team's id for a Slack Connect user.
+    pub team_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +165,7 @@ impl SlackOut {
             is_bot: u.flags.is_bot.unwrap_or(false),
             is_guest: u.flags.is_restricted.unwrap_or(false)
                 || u.flags.is_ultra_restricted.unwrap_or(false),
+            team_id: u.team_id.map(|t| t.0),
         })
     }
 }

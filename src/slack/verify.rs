@@ -58,6 +58,11 @@ pub fn verify(
     let hex_sig = signature
         .strip_prefix("v0=")
         .ok_or(VerifyError::BadSignature)?;
+    // Slack sends lower-case hex. Upper case would decode to the same MAC, giving one request
+    // many spellings of its signature and defeating the replay check (found by fuzzing).
+    if hex_sig.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(VerifyError::BadSignature);
+    }
     let given = hex::decode(hex_sig).map_err(|_| VerifyError::BadSignature)?;
     mac(secret, timestamp, body)
         .verify_slice(&given)
@@ -112,6 +117,16 @@ mod tests {
         assert_eq!(
             verify(SECRET, None, Some(EXPECTED), BODY.as_bytes(), now),
             Err(VerifyError::MissingHeaders)
+        );
+    }
+
+    #[test]
+    fn only_the_lower_case_spelling_of_a_signature_is_accepted() {
+        let upper = format!("v0={}", EXPECTED[3..].to_uppercase());
+        let now = 1531420618;
+        assert_eq!(
+            verify(SECRET, Some(TS), Some(&upper), BODY.as_bytes(), now),
+            Err(VerifyError::BadSignature)
         );
     }
 

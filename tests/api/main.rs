@@ -4,10 +4,12 @@
 mod audit_cli;
 mod audit_trail;
 mod check;
+mod drills;
 mod flow;
 mod form;
 mod helpers;
 mod http_edges;
+mod identity;
 mod okta_engine;
 mod ops;
 mod refusals;

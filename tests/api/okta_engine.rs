@@ -419,7 +419,7 @@ async fn a_concurrency_429_lowers_concurrency_and_nobody_is_left_behind() {
 }
 
 #[tokio::test]
-async fn a_call_that_times_out_is_retried_then_the_user_fails_with_the_reason() {
+async fn a_reset_that_times_out_is_not_repeated_and_the_user_fails_with_the_reason() {
     let app = spawn_with()
         .config(|c| {
             c.okta.call_timeout_secs = 1;
@@ -446,6 +446,14 @@ async fn a_call_that_times_out_is_retried_then_the_user_fails_with_the_reason() 
             "{why}"
         );
     }
-    // One try and one retry each.
-    assert_eq!(app.w.app.service.okta.stats().retries, 2);
+    // A timed-out reset may have been applied (a second one would void the first email's link),
+    // so it is not sent again (issue 8; see SECURITY.md).
+    assert!(
+        rows.iter().all(|t| t
+            .outcome_reason
+            .as_deref()
+            .is_none_or(|w| w.contains("may have happened"))),
+        "{rows:?}"
+    );
+    assert_eq!(app.w.app.service.okta.stats().retries, 0);
 }

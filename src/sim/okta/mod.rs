@@ -147,6 +147,8 @@ struct Control {
     no_admin_role: bool,
     fail_next: Option<(usize, u16)>,
     error_rate_5xx: f64,
+    /// Reset calls are applied, then answered only after this long (a hanging Okta).
+    hang_resets: Option<Duration>,
     rng: StdRng,
     limiter: ratelimit::RateLimiter,
     stats: SimStats,
@@ -308,6 +310,7 @@ impl OktaSim {
             no_admin_role: false,
             fail_next: None,
             error_rate_5xx: config.error_rate_5xx,
+            hang_resets: None,
             rng: StdRng::seed_from_u64(config.seed),
             limiter: ratelimit::RateLimiter::new(config.window, config.limits),
             stats: SimStats::default(),
@@ -465,6 +468,12 @@ impl OktaSim {
     /// The next `n` reset calls answer `status` without resetting.
     pub fn fail_next_resets(&self, n: usize, status: u16) {
         self.shared.ctl().fail_next = (n > 0).then_some((n, status));
+    }
+
+    /// From now on each reset is applied but answered only after `delay` (`None`: at once): the
+    /// worst kind of hang, where the caller cannot tell whether its call took effect.
+    pub fn hang_resets(&self, delay: Option<Duration>) {
+        self.shared.ctl().hang_resets = delay;
     }
 
     pub fn set_error_rate_5xx(&self, rate: f64) {

@@ -254,6 +254,10 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
             .into_owned()
             .collect();
+    let hang = match route {
+        Route::Reset(_) => sh.ctl().hang_resets,
+        _ => None,
+    };
     let mut resp = match route {
         Route::ListUsers => list_users(sh, &qs),
         Route::GetUser(id) => get_user(sh, &id),
@@ -264,6 +268,9 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         Route::Assignees => assignees(sh, &qs),
         Route::NotFound(path) => not_found(&path, "Resource"),
     };
+    if let Some(d) = hang {
+        tokio::time::sleep(d).await;
+    }
     let quirks = sh.ctl().quirks.clone();
     if let Some(host) = &quirks.link_host {
         let links: Vec<String> = resp

@@ -118,6 +118,14 @@ impl SlackSim {
         self.lock().user(id).cloned()
     }
 
+    /// Adds `user` to the workspace, or replaces the member with the same id (a guest turned
+    /// member, a deactivated account, a Slack Connect user from another team).
+    pub fn put_user(&self, user: SimSlackUser) {
+        let mut s = self.lock();
+        s.config.users.retain(|u| u.id != user.id);
+        s.config.users.push(user);
+    }
+
     /// Channel messages (roots and replies, all channels) in post order, each as it is now.
     pub fn messages(&self) -> Vec<SimMessage> {
         self.lock().messages.clone()

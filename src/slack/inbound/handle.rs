@@ -88,8 +88,9 @@ pub async fn interaction(svc: &Arc<Service>, p: &Value) -> Ack {
     Ack::Empty
 }
 
-/// Parsed by hand: slack-morphism 2.31.1 rejects `team: null` (org-wide installs).
-pub(crate) fn parse_block_action(p: &Value) -> Option<Action> {
+/// Parsed by hand: slack-morphism 2.31.1 rejects `team: null` (org-wide installs). Public for
+/// the fuzz target.
+pub fn parse_block_action(p: &Value) -> Option<Action> {
     if p.get("type")?.as_str()? != "block_actions" {
         return None;
     }

@@ -1,0 +1,118 @@
+//! Failure drills: Okta failing often or hanging, Slack rate-limiting edits or gone for a while.
+//! Each run ends with a summary, and no user is ever reset twice.
+
+use std::time::Duration;
+
+use okta_reset::sim::world::CHANNEL;
+
+use crate::helpers::*;
+
+const ASK: &str = r#"group:contractors reason:"INC-4312 phishing""#;
+
+/// Nobody in Okta's reset log more than once.
+fn assert_nobody_twice(app: &TestApp) {
+    let mut ids: Vec<String> = app
+        .w
+        .okta
+        .reset_calls()
+        .into_iter()
+        .map(|c| c.user_id)
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "someone was reset twice");
+}
+
+#[tokio::test]
+async fn okta_answering_30_percent_5xx_still_ends_with_a_summary_and_no_double_reset() {
+    let app = spawn().await;
+    let p = app.request(ASK).await;
+    app.w.okta.set_error_rate_5xx(0.3);
+    app.click(APPROVER, &p, "approve").await;
+    let summary = app.wait_thread(&p, "Run complete").await;
+    assert!(app.w.okta.stats().server_errors > 0, "no 5xx was injected");
+    assert_nobody_twice(&app);
+    // Every eligible user ends reset or failed (with Okta's answer as the reason).
+    let reset = app.w.okta.reset_calls().len();
+    let failed = 28 - reset;
+    assert!(
+        summary.contains(&format!("*{reset} reset*, 12 skipped, {failed} failed")),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
+async fn okta_hanging_times_out_each_call_without_repeating_it() {
+    let app = spawn_with()
+        .config(|c| {
+            c.okta.call_timeout_secs = 1;
+            c.okta.concurrency = 2;
+        })
+        .start()
+        .await;
+    let p = app
+        .request(
+            r#"user:c01.lee@contractors.example.com,c02.moss@contractors.example.com reason:"x""#,
+        )
+        .await;
+    app.w.okta.hang_resets(Some(Duration::from_secs(3)));
+    app.click(APPROVER, &p, "approve").await;
+    let summary = app.wait_thread(&p, "Run complete").await;
+    assert!(
+        summary.contains("*0 reset*, 0 skipped, 2 failed"),
+        "{summary}"
+    );
+    assert!(summary.contains("may have happened"), "{summary}");
+    // Okta did take both calls (the hang came after); neither was sent again.
+    assert_eq!(app.w.okta.reset_calls().len(), 2);
+    assert_nobody_twice(&app);
+}
+
+#[tokio::test]
+async fn slack_429_on_chat_update_slows_progress_but_the_summary_arrives() {
+    let app = spawn().await;
+    let p = app.request(ASK).await;
+    app.w.slack.rate_limit_next("chat.update", 5, 1);
+    app.click(APPROVER, &p, "approve").await;
+    let summary = app.wait_thread(&p, "Run complete").await;
+    assert!(summary.contains("*28 reset*"), "{summary}");
+    assert_nobody_twice(&app);
+}
+
+#[tokio::test]
+async fn slack_down_during_a_run_gets_the_summary_when_it_returns() {
+    let app = spawn().await;
+    let p = app.request(ASK).await;
+    // Every post and edit fails for a while (Slack's `internal_error`): about 30 s of retries.
+    app.w
+        .slack
+        .fail_next("chat.postMessage", 4, "internal_error");
+    app.w.slack.fail_next("chat.update", 4, "internal_error");
+    app.click(APPROVER, &p, "approve").await;
+    app.w
+        .slack
+        .wait_for(
+            "the summary once Slack is back",
+            Duration::from_secs(90),
+            |s| {
+                s.thread(CHANNEL, &p.ts)
+                    .iter()
+                    .any(|m| m.text.contains("Run complete"))
+            },
+        )
+        .await
+        .unwrap();
+    let summary = app.wait_thread(&p, "Run complete").await;
+    assert!(summary.contains("*28 reset*"), "{summary}");
+    assert_eq!(app.w.okta.reset_calls().len(), 28);
+    assert_nobody_twice(&app);
+    let store = &app.w.app.service.store;
+    assert!(store
+        .get_request(&p.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary_ts
+        .is_some());
+}
