@@ -313,7 +313,7 @@ async fn reset_one(
     if journal::durably(svc, "in-flight mark", mark).await.is_err() {
         return;
     }
-    let result = svc.okta.reset_password(okta_id, revoke).await;
+    let result = reset_verified(svc, okta_id, revoke).await;
     let now = svc.now();
     let (out, reason, okta_req) = match &result {
         Ok(done) => (outcome::RESET, None, done.okta_request_id.clone()),
@@ -360,6 +360,44 @@ async fn reset_one(
         }),
     )
     .await;
+}
+
+/// Resets one user. A call that timed out is retried (up to `okta.max_retries`) only after
+/// Okta shows the reset did not happen: a second reset would send a second email and void the
+/// first link. If Okta shows it did, it counts as done.
+async fn reset_verified(
+    svc: &Service,
+    okta_id: &str,
+    revoke: bool,
+) -> Result<crate::okta::client::ResetDone, OktaError> {
+    let since = svc.now();
+    let mut result = svc.okta.reset_password(okta_id, revoke).await;
+    let mut retries = 0;
+    while matches!(result, Err(OktaError::TimedOut)) {
+        match recover::applied_since(svc, okta_id, since).await {
+            Some(true) => {
+                return Ok(crate::okta::client::ResetDone {
+                    okta_request_id: None,
+                })
+            }
+            Some(false) if retries < svc.config.okta.max_retries => {
+                retries += 1;
+                result = svc.okta.reset_password(okta_id, revoke).await;
+            }
+            Some(false) => {
+                return Err(OktaError::Transport(format!(
+                    "Okta did not answer in time ({} attempts); Okta shows no reset",
+                    retries + 1
+                )))
+            }
+            None => {
+                return Err(OktaError::Transport(
+                    "Okta did not answer in time and could not be asked whether the reset happened: check this user before retrying".into(),
+                ))
+            }
+        }
+    }
+    result
 }
 
 fn progress_of(c: &Counters, total: usize) -> Progress {

@@ -198,11 +198,10 @@ impl OktaClient {
                     drop(slot);
                     drop(permit);
                     // A POST that timed out may have taken effect: a second reset would send a
-                    // second email and void the first link, so it is not repeated blindly.
+                    // second email and void the first link, so it is not repeated blindly here;
+                    // the run asks Okta first (jobs::recover::applied_since).
                     if method == Method::POST && e.is_timeout() {
-                        return Err(OktaError::Transport(
-                            "Okta did not answer in time; the reset may have happened, so it was not repeated".into(),
-                        ));
+                        return Err(OktaError::TimedOut);
                     }
                     if retries < self.max_retries {
                         retries += 1;

@@ -24,6 +24,9 @@ pub enum OktaError {
     Server { status: u16, code: String },
     /// Timeout or connection failure after all retries.
     Transport(String),
+    /// A reset whose answer did not come in time: it may or may not have been applied. The run
+    /// asks Okta before sending it again.
+    TimedOut,
     /// An answer we cannot use (bad JSON, a `Link` to another host).
     Protocol(String),
     /// Anything else.
@@ -106,6 +109,7 @@ impl fmt::Display for OktaError {
                 write!(f, "Okta answered HTTP {status} {code} after retries")
             }
             Self::Transport(e) => write!(f, "could not reach Okta after retries: {e}"),
+            Self::TimedOut => f.write_str("Okta did not answer in time"),
             Self::Protocol(e) => write!(f, "unexpected answer from Okta: {e}"),
             Self::Other {
                 status,

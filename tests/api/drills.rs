@@ -59,12 +59,12 @@ async fn okta_hanging_times_out_each_call_without_repeating_it() {
     app.w.okta.hang_resets(Some(Duration::from_secs(3)));
     app.click(APPROVER, &p, "approve").await;
     let summary = app.wait_thread(&p, "Run complete").await;
+    // Okta applied both before hanging: asked after the timeout, it shows them in RECOVERY, so
+    // they count as reset and neither is sent again.
     assert!(
-        summary.contains("*0 reset*, 0 skipped, 2 failed"),
+        summary.contains("*2 reset*, 0 skipped, 0 failed"),
         "{summary}"
     );
-    assert!(summary.contains("may have happened"), "{summary}");
-    // Okta did take both calls (the hang came after); neither was sent again.
     assert_eq!(app.w.okta.reset_calls().len(), 2);
     assert_nobody_twice(&app);
 }

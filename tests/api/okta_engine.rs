@@ -419,7 +419,7 @@ async fn a_concurrency_429_lowers_concurrency_and_nobody_is_left_behind() {
 }
 
 #[tokio::test]
-async fn a_reset_that_times_out_is_not_repeated_and_the_user_fails_with_the_reason() {
+async fn a_reset_that_times_out_is_retried_only_after_okta_shows_it_did_not_happen() {
     let app = spawn_with()
         .config(|c| {
             c.okta.call_timeout_secs = 1;
@@ -441,19 +441,15 @@ async fn a_reset_that_times_out_is_not_repeated_and_the_user_fails_with_the_reas
     for t in rows.iter().filter(|t| t.target.classification == "reset") {
         assert_eq!(t.outcome, "failed");
         let why = t.outcome_reason.as_deref().unwrap();
+        // Every call is slower than the timeout, the read-back too: the reset is neither
+        // repeated blindly nor assumed, and the user is failed with what to check.
         assert!(
-            why.starts_with("could not reach Okta after retries"),
+            why.contains(
+                "Okta did not answer in time and could not be asked whether the reset happened"
+            ),
             "{why}"
         );
     }
-    // A timed-out reset may have been applied (a second one would void the first email's link),
-    // so it is not sent again (issue 8; see SECURITY.md).
-    assert!(
-        rows.iter().all(|t| t
-            .outcome_reason
-            .as_deref()
-            .is_none_or(|w| w.contains("may have happened"))),
-        "{rows:?}"
-    );
-    assert_eq!(app.w.app.service.okta.stats().retries, 0);
+    // The sim drops a request whose client gave up: nothing was reset, so nothing twice.
+    assert!(app.w.okta.reset_calls().is_empty());
 }
