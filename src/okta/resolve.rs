@@ -14,7 +14,7 @@ use crate::domain::classify::{classify, protection, Classification};
 use crate::domain::command::{TargetSpec, UserRef};
 use crate::domain::digest::snapshot_digest;
 use crate::domain::ids::OktaGroupId;
-use crate::slack::escape::code;
+use crate::slack::escape::{code, escape};
 use crate::store::{NewTarget, Store};
 
 /// Targets are written to the store in pages of this many.
@@ -66,13 +66,16 @@ pub enum ResolveError {
     TooMany { count: usize, limit: usize },
     #[error("Nothing to reset: {resolved} user(s) resolved, all skipped ({breakdown}).")]
     NothingToReset { resolved: usize, breakdown: String },
-    #[error("Okta could not say who holds admin roles ({0}), so protected accounts cannot be kept out. Nothing was changed; the service app needs the `okta.roles.read` scope (an API token, an admin allowed to view roles).")]
+    #[error("Okta could not say who holds admin roles ({}), so protected accounts cannot be kept out. Nothing was changed; the service app needs the `okta.roles.read` scope (an API token, an admin allowed to view roles).", escape(&.0.to_string()))]
     AdminsUnknown(OktaError),
     #[error("The protected group {} in `policy.protected_groups` is not in Okta, so its members cannot be kept out. Nothing was changed; ask an administrator to fix the setting.", code(.0))]
     ProtectedGroupMissing(String),
-    #[error("Okta could not be asked: {0}. Nothing was changed; try again shortly.")]
+    #[error("Okta could not be asked: {}. Nothing was changed; try again shortly.", escape(&.0.to_string()))]
     Okta(#[from] OktaError),
-    #[error("The bot's store could not be written ({0}). Nothing was posted or changed.")]
+    /// The detail goes to the log, not to Slack (database errors are internals).
+    #[error(
+        "The bot's store could not be written. Nothing was posted or changed; try again shortly."
+    )]
     Store(String),
     #[error("Nothing to reset from {}: {breakdown}. {reasons}", code(.file))]
     NothingToResetInFile {
@@ -227,7 +230,10 @@ impl Collector<'_> {
         self.store
             .stage_targets(self.request_id, self.next_seq, &self.page)
             .await
-            .map_err(|e| ResolveError::Store(e.to_string()))?;
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not stage targets");
+                ResolveError::Store(e.to_string())
+            })?;
         self.next_seq += self.page.len() as i64;
         self.page.clear();
         Ok(())
@@ -443,5 +449,29 @@ async fn lookup_login(okta: &OktaClient, asked: &str) -> Result<OktaUser, Resolv
             asked: asked.to_string(),
             count: n,
         }),
+    }
+}
+
+#[cfg(test)]
+mod refusal_text_tests {
+    use super::*;
+
+    #[test]
+    fn okta_and_store_details_never_reach_slack_unescaped_or_raw() {
+        let e = ResolveError::Okta(OktaError::BadRequest {
+            code: "E0000031".into(),
+            summary: "<!channel> & <@U1>".into(),
+        });
+        let text = e.to_string();
+        assert!(
+            text.contains("&lt;!channel&gt; &amp; &lt;@U1&gt;"),
+            "{text}"
+        );
+        assert!(!text.contains("<!channel>"));
+        let s = ResolveError::Store("error returned from database: relation \"x\"".into());
+        assert!(
+            !s.to_string().contains("relation"),
+            "database internals stay in the log"
+        );
     }
 }
