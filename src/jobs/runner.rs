@@ -200,24 +200,13 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         failed: AtomicUsize::new(all.iter().filter(|t| t.outcome == outcome::FAILED).count()),
     });
 
-    let progress_ts = match &r.progress_ts {
-        Some(ts) => Some(ts.clone()),
-        None => {
-            let p = progress_of(&counters, total);
-            let ts = svc
-                .say_in_thread(&r, &render::progress(&p, svc.now()))
-                .await;
-            if let Some(ts) = &ts {
-                let _ = svc.store.set_progress_ts(&id, ts).await;
-            }
-            ts
-        }
-    };
+    // The progress message is posted by the ticker, beside the first resets: Slack paces
+    // chat.postMessage to about one a second per channel, and the run should not wait for it.
     let finished = Arc::new(AtomicBool::new(false));
     let ticker = progress_ticker(
         svc.clone(),
         r.clone(),
-        progress_ts.clone(),
+        resumed,
         counters.clone(),
         total,
         finished.clone(),
@@ -246,22 +235,23 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         })
         .await;
     finished.store(true, Ordering::SeqCst);
-    let _ = ticker.await;
-    if let Some(ts) = &progress_ts {
-        let p = progress_of(&counters, total);
-        let _ = svc
-            .slack
-            .update(&r.channel_id, ts, &render::progress(&p, svc.now()))
-            .await;
-    }
+    let progress = Closing {
+        svc,
+        r: &r,
+        ticker,
+        counters: &counters,
+        total,
+    };
 
     if lease.is_lost() {
         // Another replica took the run over (this one was cut off too long): it carries on.
         tracing::warn!(request = %id, "lost the lease on this run; another replica continues it");
+        progress.close().await;
         return;
     }
     if svc.is_stopping() && !cancel.load(Ordering::SeqCst) {
         // Shutting down: the run stays `running` and resumes at the next start.
+        progress.close().await;
         svc.audit(
             Some(&id),
             None,
@@ -281,10 +271,20 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
     }
     let stopped = stop.lock().expect("stop").take();
     match stopped {
-        Some(e) => finish_stopped(svc, &r, &format!("{e}. The remaining users were not attempted; fix the credentials and make a new request for them.")).await,
+        Some(e) => {
+            progress.close().await;
+            finish_stopped(svc, &r, &format!("{e}. The remaining users were not attempted; fix the credentials and make a new request for them.")).await
+        }
         None => {
-            let finish = || svc.store.transition(&id, State::Running, State::Completed, None, svc.now());
-            if journal::durably(svc, "run completion", finish).await.is_err() {
+            // The run is complete when the last outcome is journalled; the last progress edit
+            // (chat.update is paced by Slack) and the summary follow it.
+            let finish = || {
+                svc.store
+                    .transition(&id, State::Running, State::Completed, None, svc.now())
+            };
+            let done = journal::durably(svc, "run completion", finish).await;
+            progress.close().await;
+            if done.is_err() {
                 return;
             }
             post_summary(svc, &id).await;
@@ -409,22 +409,41 @@ fn progress_of(c: &Counters, total: usize) -> Progress {
     }
 }
 
+/// Announces the approval and posts the progress message (unless an earlier holder of the run
+/// did), then edits it every
+/// `PROGRESS_EVERY` while the count moves, until `finished`. Returns the message's ts.
 fn progress_ticker(
     svc: Arc<Service>,
     r: RequestRecord,
-    ts: Option<String>,
+    resumed: bool,
     c: Arc<Counters>,
     total: usize,
     finished: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<()> {
+) -> tokio::task::JoinHandle<Option<String>> {
     tokio::spawn(async move {
-        let Some(ts) = ts else { return };
+        let ts = match &r.progress_ts {
+            Some(ts) => ts.clone(),
+            None => {
+                if !resumed {
+                    if let Some(d) = &r.decision {
+                        svc.say_in_thread(&r, &render::approved(&d.actor, d.decided_at))
+                            .await;
+                    }
+                }
+                let p = progress_of(&c, total);
+                let ts = svc
+                    .say_in_thread(&r, &render::progress(&p, svc.now()))
+                    .await?;
+                let _ = svc.store.set_progress_ts(&r.id, &ts).await;
+                ts
+            }
+        };
         let mut last_done = usize::MAX;
         loop {
             // Sleep in short steps so the ticker ends promptly with the run.
             for _ in 0..(PROGRESS_EVERY.as_millis() / 100) {
                 if finished.load(Ordering::SeqCst) {
-                    return;
+                    return Some(ts);
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -441,6 +460,34 @@ fn progress_ticker(
             }
         }
     })
+}
+
+/// The end of a run's progress message: the ticker stopped, then one last edit with the final
+/// counts.
+struct Closing<'a> {
+    svc: &'a Arc<Service>,
+    r: &'a RequestRecord,
+    ticker: tokio::task::JoinHandle<Option<String>>,
+    counters: &'a Counters,
+    total: usize,
+}
+
+impl Closing<'_> {
+    async fn close(self) {
+        let Ok(Some(ts)) = self.ticker.await else {
+            return;
+        };
+        let p = progress_of(self.counters, self.total);
+        let _ = self
+            .svc
+            .slack
+            .update(
+                &self.r.channel_id,
+                &ts,
+                &render::progress(&p, self.svc.now()),
+            )
+            .await;
+    }
 }
 
 async fn finish_stopped(svc: &Arc<Service>, r: &RequestRecord, why: &str) {

@@ -150,19 +150,13 @@ impl Service {
             json!({"digest": r.digest, "to_reset": r.reset_count}),
         )
         .await;
-        self.refresh_root(id).await;
         if next == State::Approved {
-            self.say_in_thread(
-                &r,
-                &crate::slack::outbound::Message::text(format!(
-                    "✅ Approved by {} {}. The run starts now; progress follows in this thread.",
-                    render::mention(a.user.as_str()),
-                    render::slack_date(now)
-                )),
-            )
-            .await;
+            // The run starts at once; it announces the approval in the thread itself, beside its
+            // first resets, so neither waits for Slack's pacing of chat.postMessage/update.
             self.enqueue_run(id);
+            self.refresh_root(id).await;
         } else {
+            self.refresh_root(id).await;
             self.say_in_thread(
                 &r,
                 &crate::slack::outbound::Message::text(format!(

@@ -264,6 +264,15 @@ pub struct Progress {
     pub failed: usize,
 }
 
+/// The thread's note that a request was approved, by whom and when.
+pub fn approved(approver: &str, at_ms: i64) -> Message {
+    Message::text(format!(
+        "✅ Approved by {} {}. The run starts now; progress follows in this thread.",
+        mention(approver),
+        slack_date(at_ms)
+    ))
+}
+
 pub fn progress(p: &Progress, now_ms: i64) -> Message {
     let text = format!(
         "Resetting: {}/{} done — {} reset, {} failed (updated {})",

@@ -174,7 +174,7 @@ async fn the_requester_can_cancel_during_the_run() {
 #[tokio::test]
 async fn progress_is_edited_in_the_thread_while_the_run_goes() {
     let app = spawn_with()
-        .okta(slow(400))
+        .okta(slow(600))
         .config(|c| c.okta.concurrency = 2)
         .start()
         .await;
@@ -187,7 +187,7 @@ async fn progress_is_edited_in_the_thread_while_the_run_goes() {
         .find(|m| m.text.starts_with("Resetting:"))
         .expect("a progress message");
     assert!(progress.text.contains("28/28 done"), "{}", progress.text);
-    // The first version, at least one tick during the run (>5 s), and the final edit.
+    // The first version, at least one tick during the run (about 8 s), and the final edit.
     assert!(progress.edits.len() >= 2, "{} edits", progress.edits.len());
 }
 
