@@ -83,8 +83,10 @@ impl OktaError {
 impl fmt::Display for OktaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // The same words for both kinds of credentials: under OAuth a 401 has already cost one
+            // token renewal, so it is the app (its key, its grant) that Okta no longer accepts.
             Self::Unauthorized => f.write_str(
-                "Okta rejected the API token (E0000011): it is invalid, expired or revoked",
+                "Okta rejected the bot's credentials (E0000011): the API token, or the OAuth service app's token, is invalid, expired or revoked",
             ),
             Self::AuthRefused { error, description } => write!(
                 f,

@@ -40,7 +40,7 @@ async fn a_revoked_token_stops_the_run_at_once_with_a_plain_message() {
     app.w.okta.revoke_token();
     let summary = app.wait_thread(&p, "Run stopped").await;
     assert!(
-        summary.contains("Okta rejected the API token (E0000011)"),
+        summary.contains("Okta rejected the bot's credentials (E0000011)"),
         "{summary}"
     );
     assert!(summary.contains("not attempted"), "{summary}");
