@@ -88,13 +88,17 @@ impl App {
         let sweeper = {
             let svc = service.clone();
             // Expiry, and runs nobody holds (at start: ours from before a restart; later: a
-            // dead replica's, once its lease lapsed).
+            // dead replica's, once its lease lapsed), and summaries a Slack outage held back
+            // (in their own task: Slack may be slow to refuse, and expiry must not wait).
             let every = EXPIRY_SWEEP.min(Duration::from_millis(svc.lease_ms() as u64 / 2));
             tokio::spawn(async move {
                 loop {
                     svc.expire_due().await;
                     svc.forget_old_events().await;
+                    svc.forget_abandoned_staging().await;
                     jobs::take_over_orphans(&svc).await;
+                    let late = svc.clone();
+                    tokio::spawn(async move { jobs::post_overdue_summaries(&late).await });
                     tokio::time::sleep(every).await;
                 }
             })

@@ -8,3 +8,4 @@ mod runner;
 mod summary;
 
 pub use runner::{run_loop, take_over_orphans, DRAIN};
+pub use summary::post_overdue_summaries;

@@ -15,11 +15,58 @@ use crate::slack::render::{self, context, slack_date};
 use crate::slack::upload::UploadError;
 use crate::store::{RequestRecord, TargetRecord};
 
+/// Attempts at the end of a run: about a minute of backoff. After that the run's lease is given
+/// up and `post_overdue_summaries` tries again on every sweep, on whichever replica claims it.
 const SUMMARY_ATTEMPTS: u32 = 5;
 
 /// Posts the summary once: skipped if one was already recorded, recorded only after Slack took
 /// it (a failed post is retried, so Slack being briefly down does not lose the summary).
 pub(super) async fn post_summary(svc: &Arc<Service>, id: &str) {
+    deliver(svc, id, SUMMARY_ATTEMPTS).await;
+}
+
+/// Runs that ended while Slack was away for longer than their own retries: each is claimed under
+/// the run lease (one replica at a time; this replica's own runs are skipped while they are still
+/// trying), and its summary tried once more. Called on every sweep.
+pub async fn post_overdue_summaries(svc: &Arc<Service>) {
+    let ids = match svc.store.unsummarized_runs(svc.now()).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list runs without a summary");
+            return;
+        }
+    };
+    for id in ids {
+        if !svc.begin_running(&id) {
+            continue; // this replica's run is still posting it
+        }
+        let now = svc.now();
+        if let Ok(true) = svc
+            .store
+            .claim_run(&id, &svc.replica, now, now + svc.lease_ms())
+            .await
+        {
+            let lease = super::lease::hold(svc.clone(), id.clone());
+            deliver(svc, &id, 1).await;
+            lease.release().await;
+        }
+        svc.end_running(&id);
+    }
+}
+
+/// What an earlier attempt already did for this request's end, from its audit trail: the
+/// `run_finished` event, and the results file's name if it was attached.
+async fn earlier_attempt(svc: &Service, id: &str) -> (bool, Option<String>) {
+    let events = svc.store.audit_events(Some(id)).await.unwrap_or_default();
+    let finished = events.iter().any(|e| e.action == "run_finished");
+    let file = events
+        .iter()
+        .find(|e| e.action == "results_file_attached")
+        .and_then(|e| e.detail["filename"].as_str().map(str::to_string));
+    (finished, file)
+}
+
+async fn deliver(svc: &Arc<Service>, id: &str, attempts: u32) {
     let (Ok(Some(r)), Ok(targets)) = (svc.store.get_request(id).await, svc.store.targets(id).await)
     else {
         tracing::error!(request = id, "cannot read the request for its summary");
@@ -28,23 +75,35 @@ pub(super) async fn post_summary(svc: &Arc<Service>, id: &str) {
     if r.summary_ts.is_some() {
         return;
     }
-    let counts = svc.store.outcome_counts(id).await.unwrap_or_default();
-    svc.audit(
-        Some(id),
-        None,
-        "run_finished",
-        json!({
-            "state": r.state.code(),
-            "counts": counts.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-            "started_at": r.started_at,
-            "finished_at": r.finished_at,
-        }),
-    )
-    .await;
-    let attached = attach_results(svc, &r, &targets).await;
-    let msg = summary_message(svc, &r, &targets, &attached);
+    let (late, file) = earlier_attempt(svc, id).await;
+    if !late {
+        let counts = svc.store.outcome_counts(id).await.unwrap_or_default();
+        svc.audit(
+            Some(id),
+            None,
+            "run_finished",
+            json!({
+                "state": r.state.code(),
+                "counts": counts.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+            }),
+        )
+        .await;
+    }
+    let attached = match file {
+        Some(name) => Ok(name),
+        None => attach_results(svc, &r, &targets).await,
+    };
+    let mut msg = summary_message(svc, &r, &targets, &attached);
+    if late {
+        msg.blocks.push(context(format!(
+            "⏱️ Posted late: Slack could not be reached when the run ended {}.",
+            slack_date(r.finished_at.unwrap_or(r.created_at))
+        )));
+    }
     let mut posted = None;
-    for attempt in 0..SUMMARY_ATTEMPTS {
+    for attempt in 0..attempts {
         match svc
             .slack
             .post(&r.channel_id, r.root_ts.as_deref(), &msg)
@@ -55,23 +114,30 @@ pub(super) async fn post_summary(svc: &Arc<Service>, id: &str) {
                 break;
             }
             Err(e) => {
-                tracing::warn!(request = id, attempt, error = %e, "could not post the summary; retrying");
-                tokio::time::sleep(Duration::from_secs(2u64 << attempt)).await;
+                tracing::warn!(request = id, attempt, error = %e, "could not post the summary");
+                if attempt + 1 < attempts {
+                    tokio::time::sleep(Duration::from_secs(2u64 << attempt)).await;
+                }
             }
         }
     }
     let Some(ts) = posted else {
         tracing::error!(
             request = id,
-            "the summary could not be posted; it is in the store and the audit log"
+            "the summary could not be posted yet; it is in the store and the audit log, and is tried again on every sweep"
         );
         return;
     };
     if let Err(e) = svc.store.claim_summary(id, &ts).await {
         tracing::error!(request = id, error = %e, "could not record the summary");
     }
-    svc.audit(Some(id), None, "summary_posted", json!({"ts": ts}))
-        .await;
+    svc.audit(
+        Some(id),
+        None,
+        "summary_posted",
+        json!({"ts": ts, "late": late}),
+    )
+    .await;
     svc.refresh_root(id).await;
 }
 

@@ -58,6 +58,7 @@ pub struct OktaClient {
     auth: Auth,
     max_retries: u32,
     pacer: Pacer,
+    clock: Arc<dyn Clock>,
     /// The last answer (or silence), for `/readyz`.
     pub contact: crate::metrics::OktaContact,
     gate: Gate,
@@ -125,10 +126,16 @@ impl OktaClient {
             contact: Default::default(),
             auth,
             max_retries: settings.max_retries,
-            pacer: Pacer::new(clock, settings.max_share),
+            pacer: Pacer::new(clock.clone(), settings.max_share),
+            clock,
             gate: Gate::new(settings.concurrency),
             stats: Counters::default(),
         })
+    }
+
+    /// The time on the client's clock (the pacer's), in ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     pub fn stats(&self) -> ClientStats {

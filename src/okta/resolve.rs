@@ -228,7 +228,12 @@ impl Collector<'_> {
             return Ok(());
         }
         self.store
-            .stage_targets(self.request_id, self.next_seq, &self.page)
+            .stage_targets(
+                self.request_id,
+                self.next_seq,
+                &self.page,
+                self.okta.now_ms(),
+            )
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "could not stage targets");

@@ -12,6 +12,10 @@ use crate::domain::command::ResetSpec;
 use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use crate::okta::resolve::FileRows;
 
+/// Staged targets older than this are a dead process's leftovers (6 hours: far longer than the
+/// resolution of any group, even one of 100,000 members paced at a low rate limit).
+const STAGED_MAX_AGE_MS: i64 = 6 * 60 * 60 * 1000;
+
 /// A reset request as asked, before anything was resolved.
 #[derive(Debug, Clone)]
 pub struct Intake {
@@ -133,5 +137,19 @@ impl Service {
             svc.prepare_request(intake, id2),
         ));
         id
+    }
+
+    /// Deletes targets staged by a resolution that never finished (its process died): no
+    /// resolution runs for `STAGED_MAX_AGE_MS`, even of a huge group paced at a small limit.
+    pub async fn forget_abandoned_staging(&self) {
+        match self
+            .store
+            .discard_staged_before(self.now() - STAGED_MAX_AGE_MS)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "deleted targets staged by resolutions that died"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep abandoned staged targets"),
+        }
     }
 }

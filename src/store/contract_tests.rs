@@ -300,6 +300,33 @@ async fn one_replica_holds_a_run_until_its_lease_lapses() {
     }
 }
 
+#[tokio::test]
+async fn a_run_that_ended_without_its_summary_is_held_until_the_summary_is_recorded() {
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        let id = "R-00000001";
+        for (from, to, at) in [
+            (State::PendingApproval, State::Approved, 1),
+            (State::Approved, State::Running, 2),
+            (State::Running, State::Completed, 3),
+        ] {
+            assert!(store.transition(id, from, to, None, at).await.unwrap());
+        }
+        // Ended without a summary: listed once nobody holds it, and held by one replica at a time.
+        assert_eq!(store.unsummarized_runs(100).await.unwrap(), vec![id]);
+        assert!(store.claim_run(id, "a", 100, 200).await.unwrap());
+        assert!(store.unsummarized_runs(150).await.unwrap().is_empty());
+        assert!(!store.claim_run(id, "b", 150, 250).await.unwrap());
+        assert_eq!(store.unsummarized_runs(201).await.unwrap(), vec![id]);
+        assert!(store.runs_without_holder(201).await.unwrap().is_empty());
+        store.release_run(id, "a").await.unwrap();
+        // Once the summary is recorded there is nothing left to hold.
+        assert!(store.claim_summary(id, "1700000000.000900").await.unwrap());
+        assert!(store.unsummarized_runs(300).await.unwrap().is_empty());
+        assert!(!store.claim_run(id, "b", 300, 400).await.unwrap());
+    }
+}
+
 fn audit_event(at: i64, request: Option<&str>, action: &str) -> AuditEvent {
     AuditEvent {
         at,
@@ -467,11 +494,12 @@ async fn staged_pages_on(store: Arc<dyn Store>) {
             "R-00000002",
             0,
             &[target("u1", "reset"), target("u2", "skip_protected")],
+            1_000,
         )
         .await
         .unwrap();
     store
-        .stage_targets("R-00000002", 2, &[target("u3", "reset")])
+        .stage_targets("R-00000002", 2, &[target("u3", "reset")], 1_000)
         .await
         .unwrap();
     assert!(store.get_request("R-00000002").await.unwrap().is_none());
@@ -502,7 +530,7 @@ async fn staged_pages_on(store: Arc<dyn Store>) {
 
     // A refused request's staged rows are discarded and leave nothing behind.
     store
-        .stage_targets("R-00000003", 0, &[target("u9", "reset")])
+        .stage_targets("R-00000003", 0, &[target("u9", "reset")], 1_000)
         .await
         .unwrap();
     store.discard_staged("R-00000003").await.unwrap();
@@ -511,6 +539,35 @@ async fn staged_pages_on(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(store.targets("R-00000003").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn rows_left_by_a_resolution_that_died_are_swept_and_live_ones_kept() {
+    for (store, _dir, _) in backends().await {
+        // A process died while resolving R-00000004 at 1 000 ms; R-00000005 is being resolved
+        // now; R-00000006 was staged by a replica from before `staged_at` existed (0).
+        let stage = |id: &'static str, at: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .stage_targets(id, 0, &[target("u1", "reset"), target("u2", "reset")], at)
+                    .await
+                    .unwrap()
+            }
+        };
+        stage("R-00000004", 1_000).await;
+        stage("R-00000005", 9_000).await;
+        stage("R-00000006", 0).await;
+        assert_eq!(store.discard_staged_before(5_000).await.unwrap(), 2);
+        assert_eq!(store.discard_staged_before(5_000).await.unwrap(), 0);
+        for (id, kept) in [("R-00000004", 0), ("R-00000005", 2), ("R-00000006", 2)] {
+            store
+                .create_request_from_staged(&request(id))
+                .await
+                .unwrap();
+            assert_eq!(store.targets(id).await.unwrap().len(), kept, "{id}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -152,17 +152,22 @@ pub struct AuditQuery {
 pub trait Store: Send + Sync + 'static {
     /// Creates a request with its whole target snapshot, atomically.
     async fn create_request(&self, req: &NewRequest, targets: &[NewTarget]) -> StoreResult<()>;
-    /// Writes a page of targets of a request still being resolved (seq `first_seq`, +1, …).
+    /// Writes a page of targets of a request still being resolved (seq `first_seq`, +1, …),
+    /// staged at `at` (ms).
     async fn stage_targets(
         &self,
         request_id: &str,
         first_seq: i64,
         targets: &[NewTarget],
+        at: i64,
     ) -> StoreResult<()>;
     /// Creates the request and moves its staged targets into its snapshot, atomically.
     async fn create_request_from_staged(&self, req: &NewRequest) -> StoreResult<()>;
     /// Deletes the staged targets of a request that will not be created.
     async fn discard_staged(&self, request_id: &str) -> StoreResult<()>;
+    /// Deletes staged targets written before `before` (ms): left by a process that died while
+    /// resolving. Returns how many rows went.
+    async fn discard_staged_before(&self, before: i64) -> StoreResult<u64>;
     async fn get_request(&self, id: &str) -> StoreResult<Option<RequestRecord>>;
     async fn requests_in_states(&self, states: &[State]) -> StoreResult<Vec<RequestRecord>>;
     async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
@@ -206,12 +211,16 @@ pub trait Store: Send + Sync + 'static {
     async fn last_audit(&self, action: &str) -> StoreResult<Option<AuditRecord>>;
     async fn ping(&self) -> StoreResult<()>;
     /// Takes (or renews) the lease on a run for `owner` until `until`, if the run is approved or
-    /// running and nobody else holds a live lease. Returns whether `owner` now holds it.
+    /// running — or ended without its summary posted — and nobody else holds a live lease.
+    /// Returns whether `owner` now holds it.
     async fn claim_run(&self, id: &str, owner: &str, now: i64, until: i64) -> StoreResult<bool>;
     /// Gives the lease up (clean shutdown, run finished) so another replica need not wait.
     async fn release_run(&self, id: &str, owner: &str) -> StoreResult<()>;
     /// Approved or running requests whose lease is free or lapsed at `now`.
     async fn runs_without_holder(&self, now: i64) -> StoreResult<Vec<String>>;
+    /// Runs that ended (completed, stopped, cancelled after starting) without their summary in
+    /// the thread, held by nobody at `now`: Slack was away longer than the run's own retries.
+    async fn unsummarized_runs(&self, now: i64) -> StoreResult<Vec<String>>;
     /// Records that the inbound event `key` (a Slack `event_id`, or a message's channel and ts)
     /// is being handled; false if it already was, so a retry or a second delivery is dropped.
     async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool>;

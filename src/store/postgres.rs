@@ -151,13 +151,14 @@ impl Store for PgStore {
         request_id: &str,
         first_seq: i64,
         targets: &[NewTarget],
+        at: i64,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for (i, t) in targets.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO staged_targets (request_id, seq, okta_id, login, email, display_name, \
-                 status, provider, source, classification, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 status, provider, source, classification, detail, staged_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(request_id)
             .bind(first_seq + i as i64)
@@ -170,6 +171,7 @@ impl Store for PgStore {
             .bind(&t.source)
             .bind(&t.classification)
             .bind(&t.detail)
+            .bind(at)
             .execute(&mut *tx)
             .await?;
         }
@@ -218,6 +220,16 @@ impl Store for PgStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn discard_staged_before(&self, before: i64) -> StoreResult<u64> {
+        // Rows staged before the column existed hold 0 and are left alone: a replica still on the
+        // old version may be writing them during a rolling upgrade.
+        let done = sqlx::query("DELETE FROM staged_targets WHERE staged_at > 0 AND staged_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn discard_staged(&self, request_id: &str) -> StoreResult<()> {
@@ -484,7 +496,8 @@ impl Store for PgStore {
     async fn claim_run(&self, id: &str, owner: &str, now: i64, until: i64) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE requests SET lease_owner = $2, lease_until = $4 WHERE id = $1 \
-             AND state IN ('approved', 'running') \
+             AND (state IN ('approved', 'running') \
+             OR (state IN ('completed', 'stopped', 'cancelled') AND started_at IS NOT NULL AND summary_ts IS NULL)) \
              AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < $3)",
         )
         .bind(id)
@@ -510,6 +523,17 @@ impl Store for PgStore {
     async fn runs_without_holder(&self, now: i64) -> StoreResult<Vec<String>> {
         let ids = sqlx::query_scalar(
             "SELECT id FROM requests WHERE state IN ('approved', 'running') \
+             AND (lease_owner IS NULL OR lease_until < $1) ORDER BY created_at",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+
+    async fn unsummarized_runs(&self, now: i64) -> StoreResult<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "SELECT id FROM requests WHERE state IN ('completed', 'stopped', 'cancelled') AND started_at IS NOT NULL AND summary_ts IS NULL \
              AND (lease_owner IS NULL OR lease_until < $1) ORDER BY created_at",
         )
         .bind(now)

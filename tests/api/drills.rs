@@ -116,3 +116,63 @@ async fn slack_down_during_a_run_gets_the_summary_when_it_returns() {
         .summary_ts
         .is_some());
 }
+
+#[tokio::test]
+async fn a_slack_outage_longer_than_the_runs_retries_still_gets_the_summary_posted_once() {
+    // A short lease, so the sweep that picks up held-back summaries comes every second.
+    let app = spawn_with()
+        .config(|c| c.store.lease_secs = 2)
+        .start()
+        .await;
+    let p = app.request(ASK).await;
+    // Slack refuses every post for longer than the run's own summary retries (about a minute):
+    // the approval note, the progress message, five summary attempts and the first sweep's.
+    app.w
+        .slack
+        .fail_next("chat.postMessage", 8, "internal_error");
+    app.click(APPROVER, &p, "approve").await;
+    app.w
+        .slack
+        .wait_for(
+            "the summary once Slack is back",
+            Duration::from_secs(150),
+            |s| {
+                s.thread(CHANNEL, &p.ts)
+                    .iter()
+                    .any(|m| m.text.contains("Run complete"))
+            },
+        )
+        .await
+        .unwrap();
+    let summary = app.wait_thread(&p, "Run complete").await;
+    assert!(summary.contains("*28 reset*"), "{summary}");
+    assert!(summary.contains("Posted late"), "{summary}");
+    // Once, even though every sweep since the run ended could have posted it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let summaries = app
+        .thread(&p)
+        .into_iter()
+        .filter(|m| m.text.contains("Run complete"))
+        .count();
+    assert_eq!(summaries, 1);
+    assert_eq!(app.w.okta.reset_calls().len(), 28);
+    assert_nobody_twice(&app);
+    let store = &app.w.app.service.store;
+    assert!(store
+        .get_request(&p.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary_ts
+        .is_some());
+    let events = store.audit_events(Some(&p.id)).await.unwrap();
+    let finished = events.iter().filter(|e| e.action == "run_finished").count();
+    let attached = events
+        .iter()
+        .filter(|e| e.action == "results_file_attached")
+        .count();
+    assert_eq!((finished, attached), (1, 1), "the end is recorded once");
+    assert!(events
+        .iter()
+        .any(|e| e.action == "summary_posted" && e.detail["late"] == true));
+}
