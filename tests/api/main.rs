@@ -7,6 +7,7 @@ mod check;
 mod drills;
 mod flow;
 mod form;
+mod groups;
 mod helpers;
 mod http_edges;
 mod identity;
