@@ -11,6 +11,7 @@ mod groups;
 mod helpers;
 mod http_edges;
 mod identity;
+mod malformed_okta;
 mod okta_engine;
 mod ops;
 mod refusals;

@@ -8,6 +8,7 @@
 //! Files: [`org`] (data and the demo org), [`search`] (filter expressions), [`ratelimit`],
 //! `routes` (the handlers) and `render` (JSON shapes and error bodies).
 
+pub mod malform;
 pub mod oauth;
 pub mod org;
 pub mod ratelimit;
@@ -26,6 +27,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::sync::oneshot;
 
+pub use malform::Malform;
 pub use oauth::SimOAuthApp;
 pub use org::{okta_id, SimGroup, SimOrg, SimUser, RESETTABLE_STATUSES};
 pub use ratelimit::{Bucket, BucketLimits};
@@ -167,6 +169,12 @@ struct Quirks {
     omit_rate_headers: bool,
     link_host: Option<String>,
     omit_list_credentials: bool,
+    /// User id → how its entries in lists (group members, searches) are spoilt.
+    malformed_list: HashMap<String, Malform>,
+    /// User id → how its single-user GET is spoilt.
+    malformed_detail: HashMap<String, Malform>,
+    /// Reset calls are applied and answered 200 with a body that is not JSON.
+    garbled_reset_bodies: bool,
 }
 
 /// A group with its members as indexes into the id-sorted user list (so sorted by id too).
@@ -442,6 +450,29 @@ impl OktaSim {
     /// From now on list entries (group members, searches) come without `credentials`.
     pub fn omit_list_credentials(&self) {
         self.shared.ctl().quirks.omit_list_credentials = true;
+    }
+
+    /// From now on `user_id`'s entries in group member lists and searches are spoilt by `how`.
+    pub fn malform_list_entry(&self, user_id: &str, how: Malform) {
+        self.shared
+            .ctl()
+            .quirks
+            .malformed_list
+            .insert(user_id.to_string(), how);
+    }
+
+    /// From now on `GET /api/v1/users/{user_id}` answers with the user spoilt by `how`.
+    pub fn malform_user_detail(&self, user_id: &str, how: Malform) {
+        self.shared
+            .ctl()
+            .quirks
+            .malformed_detail
+            .insert(user_id.to_string(), how);
+    }
+
+    /// From now on resets are applied and answered 200 with a body that is not JSON.
+    pub fn garble_reset_bodies(&self) {
+        self.shared.ctl().quirks.garbled_reset_bodies = true;
     }
 
     /// Every distinct `User-Agent` the API has seen.
