@@ -17,6 +17,7 @@ mod ops;
 mod refusals;
 mod run;
 mod socket;
+mod text_safety;
 mod upload_helpers;
 mod upload_refusals;
 mod uploads;

@@ -148,6 +148,8 @@ struct Control {
     /// The token's admin has no admin role left: every call gets 403 E0000006.
     no_admin_role: bool,
     fail_next: Option<(usize, u16)>,
+    /// `errorCode` and `errorSummary` for the `fail_next` answers (Okta's defaults when `None`).
+    fail_next_body: Option<(String, String)>,
     error_rate_5xx: f64,
     /// Reset calls are applied, then answered only after this long (a hanging Okta).
     hang_resets: Option<Duration>,
@@ -317,6 +319,7 @@ impl OktaSim {
             resets_forbidden: false,
             no_admin_role: false,
             fail_next: None,
+            fail_next_body: None,
             error_rate_5xx: config.error_rate_5xx,
             hang_resets: None,
             rng: StdRng::seed_from_u64(config.seed),
@@ -498,7 +501,16 @@ impl OktaSim {
 
     /// The next `n` reset calls answer `status` without resetting.
     pub fn fail_next_resets(&self, n: usize, status: u16) {
-        self.shared.ctl().fail_next = (n > 0).then_some((n, status));
+        let mut ctl = self.shared.ctl();
+        ctl.fail_next = (n > 0).then_some((n, status));
+        ctl.fail_next_body = None;
+    }
+
+    /// The next `n` reset calls answer `status` with this `errorCode` and `errorSummary`.
+    pub fn fail_next_resets_saying(&self, n: usize, status: u16, code: &str, summary: &str) {
+        let mut ctl = self.shared.ctl();
+        ctl.fail_next = (n > 0).then_some((n, status));
+        ctl.fail_next_body = Some((code.to_string(), summary.to_string()));
     }
 
     /// From now on each reset is applied but answered only after `delay` (`None`: at once): the

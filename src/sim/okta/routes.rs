@@ -602,6 +602,9 @@ fn reset(
         if let Some((n, status)) = ctl.fail_next {
             ctl.fail_next = (n > 1).then_some((n - 1, status));
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            if let Some((code, summary)) = &ctl.fail_next_body {
+                return error(status, code, summary);
+            }
             let (code, summary) = default_code(status);
             return error(status, code, summary);
         }
