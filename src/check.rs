@@ -69,8 +69,8 @@ pub async fn run(config: &Config, secrets: &Secrets) -> Report {
     r.ok(format!(
         "Config: valid ({} channel(s), {} requester(s), {} approver(s), Slack over {})",
         config.slack.channels.len(),
-        config.policy.requesters.len(),
-        config.policy.approvers.len(),
+        config.policy.requesters.users.len() + config.policy.requesters.groups.len(),
+        config.policy.approvers.users.len() + config.policy.approvers.groups.len(),
         match config.slack.mode {
             SlackMode::Http => "HTTP",
             SlackMode::Socket => "Socket Mode",
@@ -108,6 +108,7 @@ async fn slack(config: &Config, secrets: &Secrets, r: &mut Report) {
             )),
         }
     }
+    usergroups(config, &out, r).await;
     if let (SlackMode::Socket, Some(token)) = (config.slack.mode, &secrets.slack_app_token) {
         // A URL is asked for and not used: it expires unused after a few seconds.
         match socket::Connector::new(&config.slack.api_url, token.clone())
@@ -116,6 +117,35 @@ async fn slack(config: &Config, secrets: &Secrets, r: &mut Report) {
         {
             Ok(_) => r.ok("Slack: SLACK_APP_TOKEN opens Socket Mode connections"),
             Err(e) => r.fail(format!("Slack: {e}")),
+        }
+    }
+}
+
+/// Each Slack user group named in an allowlist exists and can be read (one call per group).
+async fn usergroups(config: &Config, out: &SlackOut, r: &mut Report) {
+    let p = &config.policy;
+    let mut named: Vec<(&str, &str)> = Vec::new();
+    for (key, list) in [
+        ("policy.requesters", &p.requesters),
+        ("policy.approvers", &p.approvers),
+    ] {
+        for g in &list.groups {
+            named.push((g.as_str(), key));
+        }
+    }
+    for (group, key) in named {
+        match out.usergroup_members(group).await {
+            Ok(users) => r.ok(format!(
+                "Slack: user group {group} ({key}) has {} member(s)",
+                users.len()
+            )),
+            Err(e) if e.detail.contains("no_such_subteam") => r.fail(format!(
+                "Slack: user group {group} in {key} does not exist (no_such_subteam): copy the group's ID (S…) from its profile in Slack"
+            )),
+            Err(e) => r.fail(format!(
+                "Slack: cannot read user group {group} in {key} ({}): check that the app has the usergroups:read scope (reinstall it after adding the scope)",
+                e.detail
+            )),
         }
     }
 }

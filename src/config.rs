@@ -1,14 +1,14 @@
 //! Typed settings: a TOML file for everything that is not secret, the environment for secrets.
 //! Read once at start-up, validated with messages that name the key and the fix, then passed down.
 
-use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use url::Url;
 
-use crate::domain::ids::{SlackChannelId, SlackTeamId, SlackUserId};
+use crate::domain::ids::{SlackChannelId, SlackTeamId, SlackUserGroupId, SlackUserId};
+use crate::domain::policy::Allowlist;
 use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
@@ -81,8 +81,10 @@ pub struct OAuthConfig {
 
 #[derive(Debug, Clone)]
 pub struct PolicyConfig {
-    pub requesters: BTreeSet<SlackUserId>,
-    pub approvers: BTreeSet<SlackUserId>,
+    /// Slack user IDs (`U…`/`W…`) and user group IDs (`S…`) allowed to ask.
+    pub requesters: Allowlist,
+    /// Slack user IDs and user group IDs allowed to approve.
+    pub approvers: Allowlist,
     pub approval_ttl_minutes: i64,
     pub max_targets: usize,
     pub require_reason: bool,
@@ -557,18 +559,23 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     }
     let auth = okta_auth(&raw.okta, &mut p);
 
-    let requesters = user_ids("policy.requesters", &raw.policy.requesters, &mut p);
-    let approvers = user_ids("policy.approvers", &raw.policy.approvers, &mut p);
+    let requesters = allowlist("policy.requesters", &raw.policy.requesters, &mut p);
+    let approvers = allowlist("policy.approvers", &raw.policy.approvers, &mut p);
     if raw.policy.requesters.is_empty() {
-        p.push("policy.requesters is empty: list the Slack user IDs (U…) allowed to ask".into());
+        p.push("policy.requesters is empty: list the Slack user IDs (U…) or user group IDs (S…) allowed to ask".into());
     }
     if raw.policy.approvers.is_empty() {
-        p.push("policy.approvers is empty: list the Slack user IDs (U…) allowed to approve".into());
-    } else {
+        p.push("policy.approvers is empty: list the Slack user IDs (U…) or user group IDs (S…) allowed to approve".into());
+    } else if approvers.groups.is_empty() {
         // The two-person rule needs, for every requester, an approver other than themselves.
+        // Who is in a user group is only known at run time, so this is checked on the IDs listed
+        // directly, and only when no approver group is listed: an approver group may hold other
+        // people (the self-approval refusal still holds at run time, and `okta-reset check`
+        // counts each group's members).
         let stranded: Vec<&str> = requesters
+            .users
             .iter()
-            .filter(|r| approvers.iter().all(|a| a == *r))
+            .filter(|r| approvers.users.iter().all(|a| a == *r))
             .map(|r| r.as_str())
             .collect();
         if !stranded.is_empty() {
@@ -708,15 +715,28 @@ fn okta_auth(raw: &RawOkta, p: &mut Vec<String>) -> OktaAuthConfig {
     }
 }
 
-fn user_ids(key: &str, values: &[String], p: &mut Vec<String>) -> BTreeSet<SlackUserId> {
-    let mut out = BTreeSet::new();
+/// Slack user IDs (`U…`, `W…`) and user group IDs (`S…`); anything else — a name, an `@handle`,
+/// a group's handle — is refused: allowlists authorize on IDs, never names.
+fn allowlist(key: &str, values: &[String], p: &mut Vec<String>) -> Allowlist {
+    let mut out = Allowlist::default();
     for v in values {
+        if v.starts_with('S') {
+            match SlackUserGroupId::parse(v) {
+                Ok(id) => {
+                    out.groups.insert(id);
+                }
+                Err(e) => p.push(format!(
+                    "{key}: {e} (a user group is named by its ID, shown in the group's profile in Slack, never by its name or @handle)"
+                )),
+            }
+            continue;
+        }
         match SlackUserId::parse(v) {
             Ok(id) => {
-                out.insert(id);
+                out.users.insert(id);
             }
             Err(e) => p.push(format!(
-                "{key}: {e} (allowlists take Slack user IDs, never names)"
+                "{key}: {e}, nor a Slack user group id (S…) (allowlists take Slack user IDs and user group IDs, never names)"
             )),
         }
     }

@@ -20,7 +20,7 @@ fn the_example_config_is_valid_and_complete() {
     assert_eq!(c.slack.team_id.as_str(), "T0001");
     assert_eq!(c.slack.channels.len(), 1);
     assert_eq!(c.okta.concurrency, 8);
-    assert_eq!(c.policy.approvers.len(), 2);
+    assert_eq!(c.policy.approvers.users.len(), 2);
     assert_eq!(c.policy.approval_ttl_minutes, 30);
     assert_eq!(c.policy.max_targets, 1000);
     assert!(c.policy.require_reason);
@@ -68,7 +68,7 @@ fn empty_approvers_are_refused() {
     assert_eq!(
         p,
         vec![
-            "policy.approvers is empty: list the Slack user IDs (U…) allowed to approve"
+            "policy.approvers is empty: list the Slack user IDs (U…) or user group IDs (S…) allowed to approve"
                 .to_string()
         ]
     );
@@ -95,6 +95,54 @@ fn names_instead_of_ids_are_refused() {
     ));
     assert!(p[0].starts_with("policy.requesters: "), "{p:?}");
     assert!(p[0].contains("never names"), "{p:?}");
+}
+
+#[test]
+fn user_group_ids_are_accepted_beside_user_ids() {
+    let c = Config::from_toml(&example_with(
+        "approvers = [\"U0002\", \"U0003\"]",
+        "approvers = [\"U0002\", \"S0ADMINS\"]",
+    ))
+    .expect("a user group id is accepted");
+    assert_eq!(c.policy.approvers.users.len(), 1);
+    assert_eq!(
+        c.policy.approvers.groups.iter().next().unwrap().as_str(),
+        "S0ADMINS"
+    );
+}
+
+#[test]
+fn group_names_handles_and_malformed_group_ids_are_refused() {
+    for (entry, wanted) in [
+        ("@it-admins", "never names"),
+        ("it-admins", "never names"),
+        ("S1", "not a Slack user group id"),
+        ("Sadmins", "never by its name or @handle"),
+    ] {
+        let p = problems_of(&example_with(
+            "requesters = [\"U0001\"]",
+            &format!("requesters = [\"{entry}\"]"),
+        ));
+        assert_eq!(p.len(), 1, "{entry}: {p:?}");
+        assert!(p[0].starts_with("policy.requesters: "), "{entry}: {p:?}");
+        assert!(p[0].contains(wanted), "{entry}: {p:?}");
+    }
+}
+
+#[test]
+fn an_approver_group_counts_as_someone_else_for_the_two_person_rule() {
+    // Only the requester by ID: refused. The same with a group beside it: accepted, because the
+    // group's members are known only at run time (where self-approval is refused).
+    let with_group = example_with(
+        "approvers = [\"U0002\", \"U0003\"]",
+        "approvers = [\"U0001\", \"S0ADMINS\"]",
+    );
+    assert!(Config::from_toml(&with_group).is_ok());
+    let only_groups = example_with(
+        "approvers = [\"U0002\", \"U0003\"]",
+        "approvers = [\"S0ADMINS\"]",
+    );
+    assert!(Config::from_toml(&only_groups).is_ok());
 }
 
 #[test]

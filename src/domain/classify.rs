@@ -70,6 +70,8 @@ impl Classification {
             "skip_not_found" => "skipped: not found",
             // Rows of an uploaded file that name no user (bad id, empty…): see `csv_input`.
             "skip_bad_row" => "skipped: unusable row",
+            // A user whose entry in Okta's answer lacked a field or had one of the wrong type.
+            "skip_malformed" => "skipped: unreadable in Okta",
             _ => "other",
         }
     }

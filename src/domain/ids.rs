@@ -25,6 +25,7 @@ pub fn clip_for_display(value: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IdKind {
     SlackUser,
+    SlackUserGroup,
     SlackChannel,
     SlackTeam,
     OktaUser,
@@ -37,6 +38,7 @@ impl IdKind {
     pub fn noun(self) -> &'static str {
         match self {
             IdKind::SlackUser => "a Slack user id",
+            IdKind::SlackUserGroup => "a Slack user group id",
             IdKind::SlackChannel => "a Slack channel id",
             IdKind::SlackTeam => "a Slack workspace id",
             IdKind::OktaUser => "an Okta user id",
@@ -49,6 +51,7 @@ impl IdKind {
     pub fn expected(self) -> &'static str {
         match self {
             IdKind::SlackUser => "U or W followed by 2-20 capital letters/digits, e.g. U0123ABCD",
+            IdKind::SlackUserGroup => "S followed by 2-20 capital letters/digits, e.g. S0123ABCD",
             IdKind::SlackChannel => {
                 "C, G or D followed by 2-20 capital letters/digits, e.g. C0123ABCD"
             }
@@ -164,6 +167,11 @@ string_id!(
     IdKind::SlackUser
 );
 string_id!(
+    /// A Slack user group id (`S…`): an allowlist may name one beside user ids.
+    SlackUserGroupId,
+    IdKind::SlackUserGroup
+);
+string_id!(
     /// A Slack conversation id: `C`, `G` or `D` then 2–20 capital letters/digits.
     SlackChannelId,
     IdKind::SlackChannel
@@ -193,6 +201,16 @@ impl SlackUserId {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         if slack_shape(s, &['U', 'W']) {
             Ok(SlackUserId(s.to_owned()))
+        } else {
+            Err(IdError::new(Self::KIND, s))
+        }
+    }
+}
+
+impl SlackUserGroupId {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        if slack_shape(s, &['S']) {
+            Ok(SlackUserGroupId(s.to_owned()))
         } else {
             Err(IdError::new(Self::KIND, s))
         }
@@ -303,6 +321,17 @@ mod tests {
         ] {
             let err = SlackUserId::parse(bad).unwrap_err();
             assert_eq!(err.kind, IdKind::SlackUser, "{bad}");
+        }
+    }
+
+    #[test]
+    fn slack_user_group_ids() {
+        for ok in ["S0123ABCD", "S12"] {
+            assert_eq!(SlackUserGroupId::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in ["U0123ABCD", "S1", "s0123", "S01-23", "@admins", ""] {
+            let err = SlackUserGroupId::parse(bad).unwrap_err();
+            assert_eq!(err.kind, IdKind::SlackUserGroup, "{bad}");
         }
     }
 

@@ -39,16 +39,17 @@ pub async fn settle(
     }
 }
 
-/// After a reset call timed out: has Okta applied a reset since `since_ms`? `None` when Okta
-/// cannot be asked.
-pub async fn applied_since(svc: &Service, okta_id: &str, since_ms: i64) -> Option<bool> {
-    match svc.okta.get_user(okta_id).await {
-        Ok(Some(u)) => Some(
-            u.status == "RECOVERY"
-                && u.status_changed_ms()
-                    .is_some_and(|c| c >= since_ms - CLOCK_MARGIN_MS),
-        ),
-        Ok(None) => Some(false),
-        Err(_) => None,
+/// After a reset call timed out: has Okta applied a reset since `since_ms`? An error when Okta
+/// cannot be asked or its answer cannot be used (a field missing or of the wrong type).
+pub async fn applied_since(
+    svc: &Service,
+    okta_id: &str,
+    since_ms: i64,
+) -> Result<bool, crate::okta::OktaError> {
+    match svc.okta.get_user(okta_id).await? {
+        Some(u) => Ok(u.status == "RECOVERY"
+            && u.status_changed_ms()
+                .is_some_and(|c| c >= since_ms - CLOCK_MARGIN_MS)),
+        None => Ok(false),
     }
 }

@@ -375,25 +375,25 @@ async fn reset_verified(
     let mut retries = 0;
     while matches!(result, Err(OktaError::TimedOut)) {
         match recover::applied_since(svc, okta_id, since).await {
-            Some(true) => {
+            Ok(true) => {
                 return Ok(crate::okta::client::ResetDone {
                     okta_request_id: None,
                 })
             }
-            Some(false) if retries < svc.config.okta.max_retries => {
+            Ok(false) if retries < svc.config.okta.max_retries => {
                 retries += 1;
                 result = svc.okta.reset_password(okta_id, revoke).await;
             }
-            Some(false) => {
+            Ok(false) => {
                 return Err(OktaError::Transport(format!(
                     "Okta did not answer in time ({} attempts); Okta shows no reset",
                     retries + 1
                 )))
             }
-            None => {
-                return Err(OktaError::Transport(
-                    "Okta did not answer in time and could not be asked whether the reset happened: check this user before retrying".into(),
-                ))
+            Err(e) => {
+                return Err(OktaError::Transport(format!(
+                    "Okta did not answer in time and could not be asked whether the reset happened ({e}): check this user before retrying"
+                )))
             }
         }
     }

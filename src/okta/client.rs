@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::auth::Auth;
+use super::entry::{parse_user, Malformed, Strictness};
 use super::error::OktaError;
 use super::gate::Gate;
 use super::model::{OktaErrorBody, OktaGroup, OktaUser};
@@ -293,10 +294,27 @@ impl OktaClient {
         Ok((v, a.headers))
     }
 
-    /// `GET /api/v1/users/{idOrLogin}`; `None` when Okta has no such user.
+    /// `GET /api/v1/users/{idOrLogin}`; `None` when Okta has no such user. An answer lacking a
+    /// field the bot reads (or with one of the wrong type) is an error naming the field.
     pub async fn get_user(&self, id_or_login: &str) -> Result<Option<OktaUser>, OktaError> {
-        match self.get_json(&self.api(&["users", id_or_login])).await {
-            Ok((u, _)) => Ok(Some(u)),
+        match self.get_user_entry(id_or_login).await? {
+            Some(Ok(u)) => Ok(Some(u)),
+            Some(Err(m)) => Err(OktaError::Protocol(m.reason())),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Self::get_user`], keeping a malformed answer apart from other failures, so the caller
+    /// can fail that one user with the reason and go on.
+    pub async fn get_user_entry(
+        &self,
+        id_or_login: &str,
+    ) -> Result<Option<Result<OktaUser, Malformed>>, OktaError> {
+        match self
+            .get_json::<serde_json::Value>(&self.api(&["users", id_or_login]))
+            .await
+        {
+            Ok((v, _)) => Ok(Some(parse_user(&v, Strictness::Detail))),
             Err(OktaError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
@@ -336,9 +354,17 @@ impl OktaClient {
         url
     }
 
-    /// One page of users; `next` is followed only if it points at the org itself.
-    pub async fn users_page(&self, url: &Url) -> Result<Page<OktaUser>, OktaError> {
-        let (items, headers) = self.get_json::<Vec<OktaUser>>(url).await?;
+    /// One page of users; `next` is followed only if it points at the org itself. Each entry is
+    /// read on its own: a malformed one is returned as such, with what could be read of it.
+    pub async fn users_page(
+        &self,
+        url: &Url,
+    ) -> Result<Page<Result<OktaUser, Malformed>>, OktaError> {
+        let (values, headers) = self.get_json::<Vec<serde_json::Value>>(url).await?;
+        let items = values
+            .iter()
+            .map(|v| parse_user(v, Strictness::ListEntry))
+            .collect();
         let next = match next_link(&headers) {
             Some(n) => Some(self.same_org(&n, "a Link header")?),
             None => None,

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod entry;
 pub mod error;
 pub mod gate;
 pub mod model;

@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::client::{escape_filter_value, OktaClient};
+use super::entry::Malformed;
 use super::error::OktaError;
 use super::model::OktaUser;
 use crate::domain::classify::{classify, protection, Classification};
@@ -19,6 +20,9 @@ use crate::store::{NewTarget, Store};
 
 /// Targets are written to the store in pages of this many.
 const STAGE_PAGE: usize = 200;
+/// Classification of a user whose entry in Okta's answer could not be used (a field missing or
+/// of the wrong type, also when read again by id): skipped, with the field named.
+pub const SKIP_MALFORMED: &str = "skip_malformed";
 
 mod rows;
 pub use rows::FileRows;
@@ -70,6 +74,12 @@ pub enum ResolveError {
     AdminsUnknown(OktaError),
     #[error("The protected group {} in `policy.protected_groups` is not in Okta, so its members cannot be kept out. Nothing was changed; ask an administrator to fix the setting.", code(.0))]
     ProtectedGroupMissing(String),
+    #[error("The protected group {} in `policy.protected_groups` has a member Okta's answer does not identify ({}), so its members cannot all be kept out. Nothing was changed; try again shortly.", code(.group), escape(.why))]
+    ProtectedMemberUnreadable { group: String, why: String },
+    /// A user named on its own (`user:…`, a file row) whose entry could not be used; a request
+    /// turns it into a skipped target rather than a refusal.
+    #[error("{}", escape(&.0.reason()))]
+    Malformed(Malformed),
     #[error("Okta could not be asked: {}. Nothing was changed; try again shortly.", escape(&.0.to_string()))]
     Okta(#[from] OktaError),
     /// The detail goes to the log, not to Slack (database errors are internals).
@@ -116,9 +126,21 @@ impl Protection {
                 let mut url = Some(okta.group_members_url(&g.id));
                 while let Some(u) = url {
                     let page = okta.users_page(&u).await?;
-                    for m in page.items {
+                    for entry in page.items {
+                        // Protection needs only the id: a malformed entry with an id is still
+                        // protected; one without cannot be kept out, so the request is refused.
+                        let id = match entry {
+                            Ok(m) => m.id,
+                            Err(Malformed { id: Some(id), .. }) => id,
+                            Err(m) => {
+                                return Err(ResolveError::ProtectedMemberUnreadable {
+                                    group: g.profile.name.clone(),
+                                    why: m.reason(),
+                                })
+                            }
+                        };
                         group_members
-                            .entry(m.id)
+                            .entry(id)
                             .or_insert_with(|| g.profile.name.clone());
                     }
                     url = page.next;
@@ -165,6 +187,76 @@ struct Collector<'a> {
 
 impl Collector<'_> {
     async fn add(&mut self, user: OktaUser, source: &str) -> Result<(), ResolveError> {
+        self.add_entry(user, source, false).await
+    }
+
+    /// A user whose entry in Okta's answer could not be used. With an id it is read again by id
+    /// (once; a duplicate of a user already met is a duplicate); if that answer is no better, or
+    /// there is no id, the user is skipped with the reason, and the request goes on.
+    async fn add_malformed(&mut self, m: Malformed, source: &str) -> Result<(), ResolveError> {
+        let Some(id) = m.id.clone() else {
+            return self.skip_malformed(&m, source, "").await;
+        };
+        if self.seen.contains(id.as_str()) {
+            if self.seen.len() <= self.max {
+                self.push(malformed_target(
+                    &m,
+                    source,
+                    Classification::SkipDuplicate.code(),
+                    Classification::SkipDuplicate.to_string(),
+                ))
+                .await?;
+            }
+            return Ok(());
+        }
+        match self.okta.get_user_entry(&id).await? {
+            Some(Ok(full)) if full.id == id => self.add_entry(full, source, true).await,
+            Some(Ok(_)) => {
+                self.seen.insert(id.as_str().into());
+                self.skip_malformed(
+                    &m,
+                    source,
+                    " (read again by id, Okta answered with another user)",
+                )
+                .await
+            }
+            Some(Err(again)) => {
+                self.seen.insert(id.as_str().into());
+                let again = Malformed {
+                    id: Some(id),
+                    login: again.login.or(m.login),
+                    why: again.why,
+                };
+                self.skip_malformed(&again, source, " (also when read again by id)")
+                    .await
+            }
+            None => {
+                self.seen.insert(id.as_str().into());
+                self.skip_malformed(&m, source, ", and Okta no longer has this user")
+                    .await
+            }
+        }
+    }
+
+    async fn skip_malformed(
+        &mut self,
+        m: &Malformed,
+        source: &str,
+        more: &str,
+    ) -> Result<(), ResolveError> {
+        if self.seen.len() > self.max {
+            return Ok(());
+        }
+        let t = malformed_target(m, source, SKIP_MALFORMED, format!("{}{more}", m.reason()));
+        self.push(t).await
+    }
+
+    async fn add_entry(
+        &mut self,
+        user: OktaUser,
+        source: &str,
+        already_reread: bool,
+    ) -> Result<(), ResolveError> {
         if !self.seen.insert(user.id.as_str().into()) {
             if self.seen.len() <= self.max {
                 self.push(target(&user, source, Classification::SkipDuplicate))
@@ -178,9 +270,25 @@ impl Collector<'_> {
         }
         // A list entry that cannot tell the provider or the status: re-read, never guess. The
         // full entry's `_links.resetPassword` is Okta's own word on whether a reset is allowed.
-        let (user, reread) = if user.provider().is_none() || user.status.is_empty() {
-            match self.okta.get_user(&user.id).await? {
-                Some(full) => (full, true),
+        let (user, reread) = if already_reread {
+            (user, true)
+        } else if user.provider().is_none() || user.status.is_empty() {
+            match self.okta.get_user_entry(&user.id).await? {
+                Some(Ok(full)) => (full, true),
+                Some(Err(m)) => {
+                    let m = Malformed {
+                        id: Some(user.id.clone()),
+                        login: Some(user.profile.login.clone()),
+                        why: m.why,
+                    };
+                    let t = malformed_target(
+                        &m,
+                        source,
+                        SKIP_MALFORMED,
+                        format!("{} (read again by id)", m.reason()),
+                    );
+                    return self.push(t).await;
+                }
                 None => (user, false),
             }
         } else {
@@ -249,8 +357,11 @@ impl Collector<'_> {
         let mut url = Some(first);
         while let Some(u) = url {
             let page = self.okta.users_page(&u).await?;
-            for user in page.items {
-                self.add(user, source).await?;
+            for entry in page.items {
+                match entry {
+                    Ok(user) => self.add(user, source).await?,
+                    Err(m) => self.add_malformed(m, source).await?,
+                }
             }
             url = page.next;
         }
@@ -263,6 +374,23 @@ fn offers_reset(u: &OktaUser) -> bool {
     u.links
         .as_ref()
         .is_some_and(|l| l.get("resetPassword").is_some())
+}
+
+/// The row of a user whose entry could not be used: never reset.
+fn malformed_target(
+    m: &Malformed,
+    source: &str,
+    classification: &str,
+    detail: String,
+) -> NewTarget {
+    NewTarget {
+        okta_id: m.id.clone(),
+        login: m.login.clone(),
+        source: source.to_string(),
+        classification: classification.to_string(),
+        detail,
+        ..NewTarget::default()
+    }
 }
 
 fn target(u: &OktaUser, source: &str, class: Classification) -> NewTarget {
@@ -368,15 +496,20 @@ async fn resolve_staged(
                 c.add_pages(first, &format!("search:{expr}")).await?;
             }
             TargetSpec::User(UserRef::Id(id)) => {
-                let u = okta
-                    .get_user(id.as_str())
-                    .await?
-                    .ok_or_else(|| ResolveError::UserNotFound(id.to_string()))?;
-                c.add(u, &format!("user:{id}")).await?;
+                let source = format!("user:{id}");
+                match okta.get_user_entry(id.as_str()).await? {
+                    Some(Ok(u)) => c.add(u, &source).await?,
+                    Some(Err(m)) => c.add_malformed(m, &source).await?,
+                    None => return Err(ResolveError::UserNotFound(id.to_string())),
+                }
             }
             TargetSpec::User(UserRef::Login(login)) => {
-                let u = lookup_login(okta, login).await?;
-                c.add(u, &format!("user:{login}")).await?;
+                let source = format!("user:{login}");
+                match lookup_login(okta, login).await {
+                    Ok(u) => c.add(u, &source).await?,
+                    Err(ResolveError::Malformed(m)) => c.add_malformed(m, &source).await?,
+                    Err(e) => return Err(e),
+                }
             }
         }
     }
@@ -427,7 +560,8 @@ fn breakdown(counts: &[(String, usize)]) -> String {
 /// answer must carry the login or email asked for: a shortname can resolve to someone else.
 async fn lookup_login(okta: &OktaClient, asked: &str) -> Result<OktaUser, ResolveError> {
     if !asked.contains('/') {
-        if let Some(u) = okta.get_user(asked).await? {
+        if let Some(u) = okta.get_user_entry(asked).await? {
+            let u = u.map_err(ResolveError::Malformed)?;
             let same = u.profile.login.eq_ignore_ascii_case(asked)
                 || u.profile
                     .email
@@ -449,7 +583,7 @@ async fn lookup_login(okta: &OktaClient, asked: &str) -> Result<OktaUser, Resolv
     let mut found = page.items;
     match found.len() {
         0 => Err(ResolveError::UserNotFound(asked.to_string())),
-        1 => Ok(found.remove(0)),
+        1 => found.remove(0).map_err(ResolveError::Malformed),
         n => Err(ResolveError::AmbiguousUser {
             asked: asked.to_string(),
             count: n,

@@ -69,9 +69,12 @@ impl Service {
         }
         let team = a.team.clone().unwrap_or_else(|| self.policy.team.clone());
         let requester = SlackUserId::parse(&r.requester).map_err(|e| e.to_string())?;
-        // Cheap refusals first: they need no Slack or Okta lookup.
+        // Cheap refusals first: no Okta lookup (Slack only for approver groups, cached).
+        let groups = self
+            .membership(&a.user, super::groups::Role::Approver)
+            .await;
         self.policy
-            .check_approver(&team, &a.user, &requester, false)
+            .check_approver(&team, &a.user, &requester, false, &groups)
             .map_err(|e| e.to_string())?;
         let now = self.now();
         let event = match a.decision {
@@ -119,7 +122,7 @@ impl Service {
                 .await
                 .map_err(store_down)?;
             self.policy
-                .check_approver(&team, &a.user, &requester, is_target)
+                .check_approver(&team, &a.user, &requester, is_target, &groups)
                 .map_err(|e| e.to_string())?;
         }
         let decision = StoredDecision {

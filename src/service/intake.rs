@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::groups::Role;
 use super::Service;
 use crate::csv_input::CsvTargets;
 use crate::domain::command::ResetSpec;
@@ -92,7 +93,9 @@ impl Service {
         channel: &SlackChannelId,
         user: &SlackUserId,
     ) -> Result<(), String> {
-        let refusal = match self.policy.check_requester(team, channel, user) {
+        // Members of the requester groups are read only for someone not listed by ID.
+        let groups = self.membership(user, Role::Requester).await;
+        let refusal = match self.policy.check_requester(team, channel, user, &groups) {
             Ok(()) => return Ok(()),
             Err(r) => r.to_string(),
         };

@@ -5,6 +5,7 @@ mod attach;
 mod decide;
 mod events;
 mod form;
+mod groups;
 mod intake;
 mod slash;
 mod upload;
@@ -26,6 +27,7 @@ use crate::store::{AuditEvent, RequestRecord, Store};
 
 pub use decide::{Action, Decision as DecisionKind};
 pub use events::UPLOAD_HINT;
+pub use groups::GROUP_CACHE_SECS;
 pub use slash::SlashCommand;
 
 pub struct Service {
@@ -47,6 +49,8 @@ pub struct Service {
     running: Mutex<std::collections::HashSet<String>>,
     /// The bot's own Slack user id (`auth.test`), asked when the first event needs it.
     bot_user: tokio::sync::OnceCell<String>,
+    /// Members of the Slack user groups the allowlists name, read briefly (`groups.rs`).
+    groups: groups::GroupCache,
 }
 
 impl Service {
@@ -79,6 +83,7 @@ impl Service {
             replica: replica_name(&config.store.url),
             running: Mutex::new(Default::default()),
             bot_user: tokio::sync::OnceCell::new(),
+            groups: Default::default(),
         });
         (svc, rx)
     }
@@ -225,8 +230,8 @@ impl Service {
         let policy = json!({
             "team": p.team.as_str(),
             "channels": p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-            "requesters": p.requesters.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-            "approvers": p.approvers.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            "requesters": p.requesters.entries(),
+            "approvers": p.approvers.entries(),
             "max_targets": p.max_targets,
             "require_reason": p.require_reason,
             "approval_ttl_minutes": self.config.policy.approval_ttl_minutes,

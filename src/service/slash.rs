@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::groups::Role;
 use super::intake::Intake;
 use super::Service;
 use crate::domain::command::{self, Command, ResetSpec, USAGE};
@@ -47,12 +48,14 @@ impl Service {
         }
     }
 
-    fn is_admin(&self, user: &SlackUserId) -> bool {
-        self.policy.requesters.contains(user) || self.policy.approvers.contains(user)
+    /// On either allowlist, by ID or through a user group that could be read.
+    async fn is_admin(&self, user: &SlackUserId) -> bool {
+        self.on_allowlist(user, Role::Requester).await
+            || self.on_allowlist(user, Role::Approver).await
     }
 
     async fn status(&self, cmd: &SlashCommand, id: &RequestId) -> String {
-        if !self.is_admin(&cmd.user) {
+        if !self.is_admin(&cmd.user).await {
             return "Only okta-reset requesters and approvers can look up requests.".into();
         }
         let r = match self.store.get_request(id.as_str()).await {
@@ -95,7 +98,7 @@ impl Service {
             }
         };
         let user = cmd.user.as_str();
-        if r.requester != user && !self.policy.approvers.contains(&cmd.user) {
+        if r.requester != user && !self.on_allowlist(&cmd.user, Role::Approver).await {
             return format!("Only the requester or an approver can cancel {id}.");
         }
         if !matches!(
@@ -160,9 +163,10 @@ impl Service {
 
     /// Checks the requester, then resolves and posts in the background.
     async fn accept_reset(self: &Arc<Self>, cmd: SlashCommand, spec: ResetSpec) -> String {
+        let groups = self.membership(&cmd.user, Role::Requester).await;
         if let Err(refusal) = self
             .policy
-            .check_requester(&cmd.team, &cmd.channel, &cmd.user)
+            .check_requester(&cmd.team, &cmd.channel, &cmd.user, &groups)
             .and_then(|_| self.policy.check_reason(spec.reason.as_deref()))
         {
             // Refused before it got an id: on record with exactly what was typed.

@@ -168,6 +168,19 @@ impl SlackOut {
             team_id: u.team_id.map(|t| t.0),
         })
     }
+
+    /// The user IDs in a Slack user group (`usergroups.users.list`); `no_such_subteam` for an
+    /// unknown group.
+    pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let resp = session
+            .usergroups_users_list(&sm::SlackApiUserGroupsUsersListRequest::new(
+                sm::SlackUserGroupId(group.into()),
+            ))
+            .await
+            .map_err(|e| err("usergroups.users.list", e))?;
+        Ok(resp.users.into_iter().map(|u| u.0).collect())
+    }
 }
 
 fn err(method: &'static str, e: slack_morphism::errors::SlackClientError) -> SlackApiError {

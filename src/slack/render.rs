@@ -93,6 +93,7 @@ pub fn classification_counts(targets: &[TargetRecord]) -> String {
         "skip_duplicate",
         "skip_not_found",
         "skip_bad_row",
+        "skip_malformed",
     ];
     order
         .iter()

@@ -10,6 +10,9 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("chat.postEphemeral", &["chat:write"]),
     // Guests, bots, deactivated accounts refused; the email keeps people out of their own targets.
     ("users.info", &["users:read", "users:read.email"]),
+    // Allowlists naming Slack user groups (S…): who is in each, read when someone not listed by
+    // ID asks or approves.
+    ("usergroups.users.list", &["usergroups:read"]),
     // The request form, opened with a slash command's trigger_id: no scope.
     ("views.open", &[]),
     // A shared CSV's metadata and its download with the bot token.

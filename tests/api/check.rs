@@ -158,3 +158,32 @@ async fn the_exit_code_says_whether_it_is_safe_to_start() {
     assert_eq!(unusable.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unusable.stdout).contains("OKTA_API_TOKEN is not set"));
 }
+
+#[tokio::test]
+async fn each_allowlisted_user_group_is_read_and_an_unknown_one_is_named() {
+    let mut slack = SlackSimConfig::demo();
+    slack
+        .usergroups
+        .push(("S0ADMINS".into(), vec!["U0002".into(), "U0003".into()]));
+    let w = World::start(WorldOptions {
+        slack,
+        tweak: Box::new(|c| {
+            let g = |s: &str| okta_reset::domain::ids::SlackUserGroupId::parse(s).unwrap();
+            c.policy.approvers.groups.insert(g("S0ADMINS"));
+            c.policy.requesters.groups.insert(g("S0GONE"));
+        }),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let r = check::run(&w.config, &w.secrets).await;
+    let text = r.to_string();
+    assert!(
+        text.contains("ok   Slack: user group S0ADMINS (policy.approvers) has 2 member(s)"),
+        "{text}"
+    );
+    assert_eq!(
+        r.problems(),
+        vec!["Slack: user group S0GONE in policy.requesters does not exist (no_such_subteam): copy the group's ID (S…) from its profile in Slack"]
+    );
+}

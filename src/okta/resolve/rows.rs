@@ -37,8 +37,9 @@ async fn lookup<'a>(
     row: &'a CsvTarget,
 ) -> (&'a CsvTarget, Result<OktaUser, ResolveError>) {
     let found = match &row.user {
-        UserRef::Id(id) => match okta.get_user(id.as_str()).await {
-            Ok(Some(u)) => Ok(u),
+        UserRef::Id(id) => match okta.get_user_entry(id.as_str()).await {
+            Ok(Some(Ok(u))) => Ok(u),
+            Ok(Some(Err(m))) => Err(ResolveError::Malformed(m)),
             Ok(None) => Err(ResolveError::UserNotFound(id.to_string())),
             Err(e) => Err(e.into()),
         },
@@ -56,6 +57,11 @@ pub(super) async fn add_rows(c: &mut Collector<'_>, f: &FileRows<'_>) -> Result<
         let why = match result {
             Ok(user) => {
                 c.add(user, &f.source(r.row)).await?;
+                continue;
+            }
+            Err(ResolveError::Malformed(m)) => {
+                // Read again by id when it has one; otherwise skipped with the reason.
+                c.add_malformed(m, &f.source(r.row)).await?;
                 continue;
             }
             Err(ResolveError::UserNotFound(_)) => {

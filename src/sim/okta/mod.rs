@@ -8,6 +8,7 @@
 //! Files: [`org`] (data and the demo org), [`search`] (filter expressions), [`ratelimit`],
 //! `routes` (the handlers) and `render` (JSON shapes and error bodies).
 
+pub mod malform;
 pub mod oauth;
 pub mod org;
 pub mod ratelimit;
@@ -26,6 +27,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::sync::oneshot;
 
+pub use malform::Malform;
 pub use oauth::SimOAuthApp;
 pub use org::{okta_id, SimGroup, SimOrg, SimUser, RESETTABLE_STATUSES};
 pub use ratelimit::{Bucket, BucketLimits};
@@ -146,6 +148,8 @@ struct Control {
     /// The token's admin has no admin role left: every call gets 403 E0000006.
     no_admin_role: bool,
     fail_next: Option<(usize, u16)>,
+    /// `errorCode` and `errorSummary` for the `fail_next` answers (Okta's defaults when `None`).
+    fail_next_body: Option<(String, String)>,
     error_rate_5xx: f64,
     /// Reset calls are applied, then answered only after this long (a hanging Okta).
     hang_resets: Option<Duration>,
@@ -167,6 +171,12 @@ struct Quirks {
     omit_rate_headers: bool,
     link_host: Option<String>,
     omit_list_credentials: bool,
+    /// User id → how its entries in lists (group members, searches) are spoilt.
+    malformed_list: HashMap<String, Malform>,
+    /// User id → how its single-user GET is spoilt.
+    malformed_detail: HashMap<String, Malform>,
+    /// Reset calls are applied and answered 200 with a body that is not JSON.
+    garbled_reset_bodies: bool,
 }
 
 /// A group with its members as indexes into the id-sorted user list (so sorted by id too).
@@ -309,6 +319,7 @@ impl OktaSim {
             resets_forbidden: false,
             no_admin_role: false,
             fail_next: None,
+            fail_next_body: None,
             error_rate_5xx: config.error_rate_5xx,
             hang_resets: None,
             rng: StdRng::seed_from_u64(config.seed),
@@ -444,6 +455,29 @@ impl OktaSim {
         self.shared.ctl().quirks.omit_list_credentials = true;
     }
 
+    /// From now on `user_id`'s entries in group member lists and searches are spoilt by `how`.
+    pub fn malform_list_entry(&self, user_id: &str, how: Malform) {
+        self.shared
+            .ctl()
+            .quirks
+            .malformed_list
+            .insert(user_id.to_string(), how);
+    }
+
+    /// From now on `GET /api/v1/users/{user_id}` answers with the user spoilt by `how`.
+    pub fn malform_user_detail(&self, user_id: &str, how: Malform) {
+        self.shared
+            .ctl()
+            .quirks
+            .malformed_detail
+            .insert(user_id.to_string(), how);
+    }
+
+    /// From now on resets are applied and answered 200 with a body that is not JSON.
+    pub fn garble_reset_bodies(&self) {
+        self.shared.ctl().quirks.garbled_reset_bodies = true;
+    }
+
     /// Every distinct `User-Agent` the API has seen.
     pub fn user_agents(&self) -> Vec<String> {
         self.shared.ctl().user_agents.iter().cloned().collect()
@@ -467,7 +501,16 @@ impl OktaSim {
 
     /// The next `n` reset calls answer `status` without resetting.
     pub fn fail_next_resets(&self, n: usize, status: u16) {
-        self.shared.ctl().fail_next = (n > 0).then_some((n, status));
+        let mut ctl = self.shared.ctl();
+        ctl.fail_next = (n > 0).then_some((n, status));
+        ctl.fail_next_body = None;
+    }
+
+    /// The next `n` reset calls answer `status` with this `errorCode` and `errorSummary`.
+    pub fn fail_next_resets_saying(&self, n: usize, status: u16, code: &str, summary: &str) {
+        let mut ctl = self.shared.ctl();
+        ctl.fail_next = (n > 0).then_some((n, status));
+        ctl.fail_next_body = Some((code.to_string(), summary.to_string()));
     }
 
     /// From now on each reset is applied but answered only after `delay` (`None`: at once): the

@@ -321,11 +321,21 @@ fn after_pos(data: &Data, idx: &[u32], after: Option<&str>) -> usize {
 
 fn user_out(sh: &Shared, data: &Data, i: u32, detail: bool) -> Value {
     let changed = data.status_changed.get(&i).copied();
-    let mut v = user_json(&sh.base_url, &data.users[i as usize], changed, detail);
-    if !detail && sh.ctl().quirks.omit_list_credentials {
+    let u = &data.users[i as usize];
+    let mut v = user_json(&sh.base_url, u, changed, detail);
+    let ctl = sh.ctl();
+    if !detail && ctl.quirks.omit_list_credentials {
         if let Some(o) = v.as_object_mut() {
             o.remove("credentials");
         }
+    }
+    let spoil = if detail {
+        &ctl.quirks.malformed_detail
+    } else {
+        &ctl.quirks.malformed_list
+    };
+    if let Some(how) = spoil.get(&u.id) {
+        how.apply(&mut v);
     }
     v
 }
@@ -592,6 +602,9 @@ fn reset(
         if let Some((n, status)) = ctl.fail_next {
             ctl.fail_next = (n > 1).then_some((n - 1, status));
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            if let Some((code, summary)) = &ctl.fail_next_body {
+                return error(status, code, summary);
+            }
             let (code, summary) = default_code(status);
             return error(status, code, summary);
         }
@@ -636,6 +649,9 @@ fn reset(
         retry_count: header_text(&parts.headers, "x-okta-retry-count"),
     });
     *data.reset_counts.entry(id.to_string()).or_default() += 1;
+    if sh.ctl().quirks.garbled_reset_bodies {
+        return (StatusCode::OK, "<html>not json").into_response();
+    }
     json_response(StatusCode::OK, &json!({}))
 }
 

@@ -75,6 +75,8 @@ pub struct SlackSimConfig {
     pub team_id: String,
     pub bot_user_id: String,
     pub users: Vec<SimSlackUser>,
+    /// User groups: id (`S…`) → member user ids, as `usergroups.users.list` answers.
+    pub usergroups: Vec<(String, Vec<String>)>,
 }
 
 impl SlackSimConfig {
@@ -98,6 +100,7 @@ impl SlackSimConfig {
             team_id: team.to_string(),
             bot_user_id: "UBOT".to_string(),
             users: vec![alice, bob, carol, mallory, guest, bot],
+            usergroups: Vec::new(),
         }
     }
 }

@@ -126,6 +126,16 @@ impl SlackSim {
         s.config.users.push(user);
     }
 
+    /// Creates the user group `id` with these members, or replaces its members.
+    pub fn put_usergroup(&self, id: &str, members: &[&str]) {
+        let mut s = self.lock();
+        s.config.usergroups.retain(|(g, _)| g != id);
+        s.config.usergroups.push((
+            id.to_string(),
+            members.iter().map(|m| m.to_string()).collect(),
+        ));
+    }
+
     /// Channel messages (roots and replies, all channels) in post order, each as it is now.
     pub fn messages(&self) -> Vec<SimMessage> {
         self.lock().messages.clone()
@@ -368,6 +378,7 @@ fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>
             "bot_id": SIM_BOT_ID,
         })),
         "conversations.info" => conversations_info(&s, p),
+        "usergroups.users.list" => usergroup_users(&s, p),
         _ => Err("unknown_method"),
     };
     slack_json(result)
@@ -464,4 +475,16 @@ fn conversations_info(s: &State, p: &Map<String, Value>) -> Result<Value, SlackE
         "id": id, "name": format!("ch-{}", id.to_ascii_lowercase()), "created": 1_600_000_000,
         "is_channel": true, "is_private": id.starts_with('G'), "is_member": member,
     }}))
+}
+
+/// `usergroups.users.list`: the members' ids; `no_such_subteam` for an unknown group.
+fn usergroup_users(s: &State, p: &Map<String, Value>) -> Result<Value, SlackErr> {
+    let id = param(p, "usergroup").ok_or("invalid_arguments")?;
+    let (_, members) = s
+        .config
+        .usergroups
+        .iter()
+        .find(|(g, _)| *g == id)
+        .ok_or("no_such_subteam")?;
+    Ok(json!({ "users": members }))
 }

@@ -177,6 +177,28 @@ async fn slack_errors_come_back_as_api_errors() {
 }
 
 #[tokio::test]
+async fn usergroups_users_list_answers_members_and_no_such_subteam() {
+    let sim = sim().await;
+    let client = client(&sim.api_url());
+    let tok = token(sim.bot_token());
+    let session = client.open_session(&tok);
+    sim.put_usergroup("S0ADMINS", &["U0001", "U0003"]);
+    let req = SlackApiUserGroupsUsersListRequest::new("S0ADMINS".into());
+    let users = session.usergroups_users_list(&req).await.unwrap().users;
+    assert_eq!(users, vec!["U0001".into(), "U0003".into()]);
+    // A changed membership is seen by the next call.
+    sim.put_usergroup("S0ADMINS", &["U0002"]);
+    let users = session.usergroups_users_list(&req).await.unwrap().users;
+    assert_eq!(users, vec![SlackUserId("U0002".into())]);
+    let e = session
+        .usergroups_users_list(&SlackApiUserGroupsUsersListRequest::new("S0NOPE".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(e), "no_such_subteam");
+    assert_eq!(sim.api_calls("usergroups.users.list"), 3);
+}
+
+#[tokio::test]
 async fn rate_limited_calls_get_429_with_retry_after() {
     let sim = sim().await;
     let client = client(&sim.api_url());

@@ -1,0 +1,105 @@
+//! Slack user groups named in the allowlists: who is in them, read with `usergroups.users.list`
+//! and kept for [`GROUP_CACHE_SECS`], shared by every request and click in this process.
+//!
+//! Decisions: a group's members are user IDs from Slack, never names. A group that cannot be read
+//! is not cached (the next request asks again) and admits nobody: the person is refused with a
+//! sentence saying the membership could not be checked, unless they are listed by ID. A person
+//! listed by ID never costs a Slack call.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use crate::domain::ids::{SlackUserGroupId, SlackUserId};
+use crate::domain::policy::{Allowlist, Membership};
+
+use super::Service;
+
+/// How long a group's member list is trusted: a person removed from a group in Slack can still
+/// ask or approve for at most this long (it also bounds Slack calls to one per group per minute
+/// under load, well inside `usergroups.users.list`'s Tier 2 limit).
+pub const GROUP_CACHE_SECS: i64 = 60;
+
+/// Which allowlist a check is against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Requester,
+    Approver,
+}
+
+/// A group's member ids, shared by the requests that read them.
+type Members = Arc<BTreeSet<String>>;
+
+/// Member lists by group, each with the time (ms, the service's clock) it was read.
+#[derive(Default)]
+pub struct GroupCache {
+    entries: Mutex<HashMap<SlackUserGroupId, (i64, Members)>>,
+}
+
+impl GroupCache {
+    fn fresh(&self, group: &SlackUserGroupId, now: i64) -> Option<Members> {
+        let entries = self.entries.lock().expect("group cache");
+        let (at, members) = entries.get(group)?;
+        (now - at < GROUP_CACHE_SECS * 1000 && now >= *at).then(|| members.clone())
+    }
+
+    fn put(&self, group: &SlackUserGroupId, now: i64, members: Members) {
+        self.entries
+            .lock()
+            .expect("group cache")
+            .insert(group.clone(), (now, members));
+    }
+}
+
+impl Service {
+    fn allowlist(&self, role: Role) -> &Allowlist {
+        match role {
+            Role::Requester => &self.policy.requesters,
+            Role::Approver => &self.policy.approvers,
+        }
+    }
+
+    /// What Slack says about `user` and the groups of `role`'s allowlist. Nothing is asked when
+    /// `user` is listed by ID; the groups are read one by one until one holds `user`.
+    pub(crate) async fn membership(&self, user: &SlackUserId, role: Role) -> Membership {
+        let mut m = Membership::default();
+        for group in self.allowlist(role).groups_to_ask(user) {
+            match self.group_members(&group).await {
+                Some(members) if members.contains(user.as_str()) => {
+                    m.member_of.insert(group);
+                    break;
+                }
+                Some(_) => {}
+                None => {
+                    m.unchecked.insert(group);
+                }
+            }
+        }
+        m
+    }
+
+    /// Whether `user` is on `role`'s allowlist, by ID or through a group that could be read (for
+    /// `status` and `cancel`, which say who may use them in their own words).
+    pub(crate) async fn on_allowlist(&self, user: &SlackUserId, role: Role) -> bool {
+        let m = self.membership(user, role).await;
+        self.allowlist(role).admits(user, &m) == crate::domain::policy::Admission::Admitted
+    }
+
+    /// A group's members, from the cache or from Slack; `None` when Slack could not say.
+    async fn group_members(&self, group: &SlackUserGroupId) -> Option<Members> {
+        let now = self.now();
+        if let Some(members) = self.groups.fresh(group, now) {
+            return Some(members);
+        }
+        match self.slack.usergroup_members(group.as_str()).await {
+            Ok(users) => {
+                let members = Arc::new(users.into_iter().collect::<BTreeSet<_>>());
+                self.groups.put(group, now, members.clone());
+                Some(members)
+            }
+            Err(e) => {
+                tracing::warn!(group = %group, error = %e, "could not read a Slack user group's members");
+                None
+            }
+        }
+    }
+}
