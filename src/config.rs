@@ -85,6 +85,12 @@ pub struct PolicyConfig {
     pub approvers: BTreeSet<SlackUserId>,
     pub approval_ttl_minutes: i64,
     pub max_targets: usize,
+    /// Requests one person may make in a rolling hour (dry runs included).
+    pub max_requests_per_hour: usize,
+    /// Users one person may ask to reset in a rolling 24 hours (default 2 × `max_targets`).
+    pub max_targets_per_day: u64,
+    /// Runs approved or running at once, org-wide; an approval past it is refused.
+    pub max_runs_in_progress: usize,
     pub require_reason: bool,
     /// Members of these groups (names or `00g…` ids) are never reset.
     pub protected_groups: Vec<String>,
@@ -251,6 +257,13 @@ struct RawPolicy {
     approval_ttl_minutes: i64,
     #[serde(default = "default_max_targets")]
     max_targets: usize,
+    #[serde(default = "default_max_requests_per_hour")]
+    max_requests_per_hour: usize,
+    /// `None`: twice `max_targets`.
+    #[serde(default)]
+    max_targets_per_day: Option<u64>,
+    #[serde(default = "default_max_runs_in_progress")]
+    max_runs_in_progress: usize,
     #[serde(default = "default_true")]
     require_reason: bool,
     #[serde(default)]
@@ -265,6 +278,21 @@ fn default_ttl() -> i64 {
 fn default_max_targets() -> usize {
     1000
 }
+/// Ten an hour: an incident rarely needs more than a few requests (and a dry run or two) from one
+/// person; a script or a stolen session asking more is stopped within minutes.
+fn default_max_requests_per_hour() -> usize {
+    10
+}
+/// Two at once: a second incident need not wait for the first's run, and the runs share Okta's
+/// rate limits, so more at once only makes each slower.
+fn default_max_runs_in_progress() -> usize {
+    2
+}
+/// Upper bounds past which a limit is a typo rather than a choice.
+const MAX_REQUESTS_PER_HOUR_CAP: usize = 1000;
+const MAX_TARGETS_PER_DAY_CAP: u64 = 10_000_000;
+const MAX_RUNS_IN_PROGRESS_CAP: usize = 100;
+
 fn default_true() -> bool {
     true
 }
@@ -584,6 +612,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     if raw.policy.max_targets == 0 {
         p.push("policy.max_targets: must be at least 1".into());
     }
+    let max_targets_per_day = limits(&raw.policy, &mut p);
     let protected_groups = non_empty(
         "policy.protected_groups",
         &raw.policy.protected_groups,
@@ -637,6 +666,9 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             approvers,
             approval_ttl_minutes: raw.policy.approval_ttl_minutes,
             max_targets: raw.policy.max_targets,
+            max_requests_per_hour: raw.policy.max_requests_per_hour,
+            max_targets_per_day,
+            max_runs_in_progress: raw.policy.max_runs_in_progress,
             require_reason: raw.policy.require_reason,
             protected_groups,
             protected_logins,
@@ -649,6 +681,36 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             format: raw.log.format,
         },
     })
+}
+
+/// The abuse limits (see `domain::limits`); returns `max_targets_per_day` with its default.
+fn limits(raw: &RawPolicy, p: &mut Vec<String>) -> u64 {
+    if !(1..=MAX_REQUESTS_PER_HOUR_CAP).contains(&raw.max_requests_per_hour) {
+        p.push(format!(
+            "policy.max_requests_per_hour: use 1 to {MAX_REQUESTS_PER_HOUR_CAP} (requests one person may make in a rolling hour; 0 would refuse every request)"
+        ));
+    }
+    if !(1..=MAX_RUNS_IN_PROGRESS_CAP).contains(&raw.max_runs_in_progress) {
+        p.push(format!(
+            "policy.max_runs_in_progress: use 1 to {MAX_RUNS_IN_PROGRESS_CAP} (runs approved or running at once; 0 would refuse every approval)"
+        ));
+    }
+    let max_targets = raw.max_targets as u64;
+    let per_day = raw
+        .max_targets_per_day
+        .unwrap_or_else(|| max_targets.saturating_mul(2));
+    if raw.max_targets_per_day.is_some() {
+        if per_day == 0 || per_day > MAX_TARGETS_PER_DAY_CAP {
+            p.push(format!(
+                "policy.max_targets_per_day: use 1 to {MAX_TARGETS_PER_DAY_CAP} (users one person may ask to reset in a rolling 24 hours), or leave it out for twice policy.max_targets"
+            ));
+        } else if per_day < max_targets {
+            p.push(format!(
+                "policy.max_targets_per_day ({per_day}) is less than policy.max_targets ({max_targets}), so a request the latter allows could never be made: use at least {max_targets}, or leave it out for twice policy.max_targets"
+            ));
+        }
+    }
+    per_day
 }
 
 /// Trimmed entries; an empty one is a mistake worth naming.

@@ -6,6 +6,7 @@ mod decide;
 mod events;
 mod form;
 mod intake;
+mod limits;
 mod slash;
 mod upload;
 
@@ -47,6 +48,8 @@ pub struct Service {
     running: Mutex<std::collections::HashSet<String>>,
     /// The bot's own Slack user id (`auth.test`), asked when the first event needs it.
     bot_user: tokio::sync::OnceCell<String>,
+    /// Held from a limit check to the write it allows (see `limits`).
+    limits_gate: tokio::sync::Mutex<()>,
 }
 
 impl Service {
@@ -79,6 +82,7 @@ impl Service {
             replica: replica_name(&config.store.url),
             running: Mutex::new(Default::default()),
             bot_user: tokio::sync::OnceCell::new(),
+            limits_gate: tokio::sync::Mutex::new(()),
         });
         (svc, rx)
     }
@@ -230,6 +234,9 @@ impl Service {
             "max_targets": p.max_targets,
             "require_reason": p.require_reason,
             "approval_ttl_minutes": self.config.policy.approval_ttl_minutes,
+            "max_requests_per_hour": self.config.policy.max_requests_per_hour,
+            "max_targets_per_day": self.config.policy.max_targets_per_day,
+            "max_runs_in_progress": self.config.policy.max_runs_in_progress,
         });
         let digest = crate::audit::chain::digest(&policy);
         let previous = match self.store.last_audit("policy_loaded").await {

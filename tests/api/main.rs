@@ -10,6 +10,7 @@ mod form;
 mod helpers;
 mod http_edges;
 mod identity;
+mod limits;
 mod okta_engine;
 mod ops;
 mod refusals;
