@@ -312,3 +312,39 @@ async fn approval_past_the_cap_on_runs_in_progress_is_refused_and_the_request_wa
     let r = app.record(&b.id).await;
     assert_eq!(r.decision.unwrap().decision, "approved");
 }
+
+#[tokio::test]
+async fn two_requests_sent_together_never_pass_the_hourly_limit_together() {
+    let app = spawn_with()
+        .config(|c| c.policy.max_requests_per_hour = 1)
+        .start()
+        .await;
+    let (a, b) = (
+        format!("user:{} reason:\"INC-1\"", user(1)),
+        format!("user:{} reason:\"INC-2\"", user(2)),
+    );
+    // Both may pass the quick check before either is stored; the check before storing, under
+    // the lock, lets only one through.
+    let (ack_a, ack_b) = tokio::join!(app.slash(REQUESTER, &a), app.slash(REQUESTER, &b));
+    nth_root(&app, 1).await;
+    let acks = [ack_a, ack_b];
+    assert!(
+        acks.iter().any(|a| a.starts_with("Looking up the targets")),
+        "{acks:?}"
+    );
+    let limit = "You have made 1 request in the last hour";
+    let refused = match acks.iter().find(|a| a.starts_with(limit)) {
+        // The first was stored before the second was checked: refused at once.
+        Some(ack) => ack.clone(),
+        // Both passed the quick check: the second is refused once resolved.
+        None => app.ephemeral_to(REQUESTER, limit).await,
+    };
+    assert!(
+        refused.ends_with("Nothing was looked up or changed.")
+            || refused.ends_with("Nothing was posted or changed."),
+        "{refused}"
+    );
+    app.settle().await;
+    assert_eq!(app.all_requests().await.len(), 1);
+    assert_eq!(app.roots().len(), 1);
+}
