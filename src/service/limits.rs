@@ -81,20 +81,40 @@ impl Service {
         Err(why)
     }
 
-    /// The limits once the request's users to reset are known; `Err` is the sentence to show
-    /// (the caller audits it). Call it holding `limits_gate` until the request is stored.
+    /// The limits once request `id`'s users to reset are known. Call it holding `limits_gate`
+    /// until the request is stored. A refusal is audited and told to the person here; `false`
+    /// means the caller stops (and discards what it staged).
     pub(crate) async fn check_limits_resolved(
         &self,
+        id: &str,
+        channel: &SlackChannelId,
         user: &SlackUserId,
         asking: Asking,
-    ) -> Result<(), String> {
-        match self.limit_refusal(user.as_str(), asking).await? {
-            None => Ok(()),
-            Some(r) => Err(format!(
-                "{} Nothing was posted or changed.",
-                r.explain(IN_MESSAGES)
-            )),
-        }
+    ) -> bool {
+        let (why, limit, lifts_at) = match self.limit_refusal(user.as_str(), asking).await {
+            Ok(None) => return true,
+            Ok(Some(r)) => (
+                format!("{} Nothing was posted or changed.", r.explain(IN_MESSAGES)),
+                Some(r.code()),
+                r.lifts_at(),
+            ),
+            Err(why) => (why, None, None),
+        };
+        self.audit(
+            Some(id),
+            Some(user.as_str()),
+            "request_refused",
+            json!({"why": why, "limit": limit, "lifts_at": lifts_at}),
+        )
+        .await;
+        self.tell(
+            channel.as_str(),
+            user.as_str(),
+            None,
+            &format!("Request {id} was not made: {why}"),
+        )
+        .await;
+        false
     }
 
     /// `Ok(None)` when the person may make the request; `Err` when the store could not say.

@@ -297,10 +297,12 @@ impl Service {
         } else {
             Asking::Resets(resolution.to_reset as u64)
         };
-        if let Err(why) = self.check_limits_resolved(&req.user, asking).await {
+        if !self
+            .check_limits_resolved(id.as_str(), &req.channel, &req.user, asking)
+            .await
+        {
             drop(gate);
             let _ = self.store.discard_staged(id.as_str()).await;
-            refuse(why).await;
             return;
         }
         let now = self.now();
