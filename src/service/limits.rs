@@ -1,7 +1,7 @@
 //! The abuse limits (`domain::limits`) at the bot's doors, with the facts read from the store.
 //!
 //! - At intake, before anything is looked up in Okta (every door: command, shared file, form):
-//!   requests per hour, and a day's targets already used up. A quick answer, nothing read.
+//!   requests per hour, and a day's targets already used up. A quick answer; Okta is not asked.
 //! - Just before the request is stored, once its users to reset are known: both again, with the
 //!   real count. This is the check that counts; the first only saves Okta calls.
 //! - At Approve: the org-wide cap on runs in progress. Not at intake: a request waiting for
