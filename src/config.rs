@@ -87,6 +87,12 @@ pub struct PolicyConfig {
     pub approvers: Allowlist,
     pub approval_ttl_minutes: i64,
     pub max_targets: usize,
+    /// Requests one person may make in a rolling hour (dry runs included).
+    pub max_requests_per_hour: usize,
+    /// Users one person may ask to reset in a rolling 24 hours (default 2 × `max_targets`).
+    pub max_targets_per_day: u64,
+    /// Runs approved or running at once, org-wide; an approval past it is refused.
+    pub max_runs_in_progress: usize,
     pub require_reason: bool,
     /// Members of these groups (names or `00g…` ids) are never reset.
     pub protected_groups: Vec<String>,
@@ -253,6 +259,13 @@ struct RawPolicy {
     approval_ttl_minutes: i64,
     #[serde(default = "default_max_targets")]
     max_targets: usize,
+    #[serde(default = "limits::default_max_requests_per_hour")]
+    max_requests_per_hour: usize,
+    /// `None`: twice `max_targets`.
+    #[serde(default)]
+    max_targets_per_day: Option<u64>,
+    #[serde(default = "limits::default_max_runs_in_progress")]
+    max_runs_in_progress: usize,
     #[serde(default = "default_true")]
     require_reason: bool,
     #[serde(default)]
@@ -591,6 +604,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     if raw.policy.max_targets == 0 {
         p.push("policy.max_targets: must be at least 1".into());
     }
+    let max_targets_per_day = limits::check(&raw.policy, &mut p);
     let protected_groups = non_empty(
         "policy.protected_groups",
         &raw.policy.protected_groups,
@@ -644,6 +658,9 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             approvers,
             approval_ttl_minutes: raw.policy.approval_ttl_minutes,
             max_targets: raw.policy.max_targets,
+            max_requests_per_hour: raw.policy.max_requests_per_hour,
+            max_targets_per_day,
+            max_runs_in_progress: raw.policy.max_runs_in_progress,
             require_reason: raw.policy.require_reason,
             protected_groups,
             protected_logins,
@@ -779,6 +796,8 @@ pub fn is_loopback(url: &Url) -> bool {
         None => false,
     }
 }
+
+mod limits;
 
 #[cfg(test)]
 mod tests;

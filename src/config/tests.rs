@@ -464,3 +464,64 @@ fn a_private_key_that_does_not_parse_stops_the_start_naming_its_source() {
         format!("okta.oauth.private_key_path ({}) is not a PEM private key: expected `-----BEGIN PRIVATE KEY-----` (PKCS#8, RSA or EC P-256) or `-----BEGIN RSA PRIVATE KEY-----`", path.display())
     );
 }
+
+#[test]
+fn the_abuse_limits_have_defaults_tied_to_max_targets() {
+    let c = Config::from_toml(EXAMPLE).unwrap();
+    assert_eq!(c.policy.max_requests_per_hour, 10);
+    assert_eq!(c.policy.max_targets_per_day, 2000);
+    assert_eq!(c.policy.max_runs_in_progress, 2);
+    // Left out, the day's limit is twice max_targets.
+    let text = example_with("max_targets_per_day = 2000\n", "").replacen(
+        "max_targets = 1000",
+        "max_targets = 300",
+        1,
+    );
+    let c = Config::from_toml(&text).unwrap();
+    assert_eq!(c.policy.max_targets_per_day, 600);
+}
+
+#[test]
+fn zero_or_absurd_limits_are_refused_naming_the_key() {
+    for (from, to, key) in [
+        (
+            "max_requests_per_hour = 10",
+            "max_requests_per_hour = 0",
+            "policy.max_requests_per_hour: use 1 to 1000",
+        ),
+        (
+            "max_requests_per_hour = 10",
+            "max_requests_per_hour = 100000",
+            "policy.max_requests_per_hour: use 1 to 1000",
+        ),
+        (
+            "max_runs_in_progress = 2",
+            "max_runs_in_progress = 0",
+            "policy.max_runs_in_progress: use 1 to 100",
+        ),
+        (
+            "max_runs_in_progress = 2",
+            "max_runs_in_progress = 500",
+            "policy.max_runs_in_progress: use 1 to 100",
+        ),
+        (
+            "max_targets_per_day = 2000",
+            "max_targets_per_day = 0",
+            "policy.max_targets_per_day: use 1 to 10000000",
+        ),
+        (
+            "max_targets_per_day = 2000",
+            "max_targets_per_day = 999999999999",
+            "policy.max_targets_per_day: use 1 to 10000000",
+        ),
+        (
+            "max_targets_per_day = 2000",
+            "max_targets_per_day = 999",
+            "policy.max_targets_per_day (999) is less than policy.max_targets (1000)",
+        ),
+    ] {
+        let p = problems_of(&example_with(from, to));
+        assert_eq!(p.len(), 1, "{to}: {p:?}");
+        assert!(p[0].starts_with(key), "{to}: {p:?}");
+    }
+}

@@ -4,6 +4,7 @@ pub mod classify;
 pub mod command;
 pub mod digest;
 pub mod ids;
+pub mod limits;
 pub mod policy;
 pub mod request;
 pub mod search_expr;

@@ -133,11 +133,17 @@ impl Service {
             actor: a.user.to_string(),
             decided_at: now,
         };
+        // The org-wide cap on runs in progress (`limits`), held until the approval is stored.
+        let cap = match a.decision {
+            Decision::Approve => Some(self.check_runs_cap(&r).await?),
+            Decision::Deny => None,
+        };
         let won = self
             .store
             .transition(id, r.state, next, Some(&decision), now)
             .await
             .map_err(store_down)?;
+        drop(cap);
         if !won {
             let again = self.store.get_request(id).await.ok().flatten();
             let who = again

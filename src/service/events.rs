@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::intake::Intake;
+use super::limits;
 use super::Service;
 use crate::domain::command::parse_options;
 use crate::slack::escape::{code, escape};
@@ -100,6 +101,13 @@ impl Service {
         };
         if let Err(refusal) = self
             .check_reason_of(&channel, &user, spec.reason.as_deref())
+            .await
+        {
+            return tell(refusal).await;
+        }
+        // Before the file is downloaded: a person at their limit costs nothing.
+        if let Err(refusal) = self
+            .check_limits_at(&channel, &user, spec.dry_run, limits::IN_MESSAGES)
             .await
         {
             return tell(refusal).await;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::intake::Intake;
+use super::limits;
 use super::slash::SlashCommand;
 use super::Service;
 use crate::domain::command::USAGE;
@@ -76,6 +77,10 @@ impl Service {
                     "A reason is required: give one, for example an incident number.".into(),
                 )]
             })?;
+        // Before the file is downloaded; the form shows text as is, so the time is in UTC.
+        self.check_limits_at(&sub.channel, &sub.user, req.spec.dry_run, limits::IN_FORMS)
+            .await
+            .map_err(|r| vec![(modal::KIND, r)])?;
         let file = match &req.file {
             None => None,
             Some(id) => match self.read_upload(id).await {

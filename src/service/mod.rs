@@ -7,6 +7,7 @@ mod events;
 mod form;
 mod groups;
 mod intake;
+mod limits;
 mod slash;
 mod upload;
 
@@ -51,6 +52,8 @@ pub struct Service {
     bot_user: tokio::sync::OnceCell<String>,
     /// Members of the Slack user groups the allowlists name, read briefly (`groups.rs`).
     groups: groups::GroupCache,
+    /// Held from a limit check to the write it allows (see `limits`).
+    limits_gate: tokio::sync::Mutex<()>,
 }
 
 impl Service {
@@ -84,6 +87,7 @@ impl Service {
             running: Mutex::new(Default::default()),
             bot_user: tokio::sync::OnceCell::new(),
             groups: Default::default(),
+            limits_gate: tokio::sync::Mutex::new(()),
         });
         (svc, rx)
     }
@@ -235,6 +239,9 @@ impl Service {
             "max_targets": p.max_targets,
             "require_reason": p.require_reason,
             "approval_ttl_minutes": self.config.policy.approval_ttl_minutes,
+            "max_requests_per_hour": self.config.policy.max_requests_per_hour,
+            "max_targets_per_day": self.config.policy.max_targets_per_day,
+            "max_runs_in_progress": self.config.policy.max_runs_in_progress,
         });
         let digest = crate::audit::chain::digest(&policy);
         let previous = match self.store.last_audit("policy_loaded").await {

@@ -7,9 +7,11 @@ use serde_json::json;
 
 use super::groups::Role;
 use super::intake::Intake;
+use super::limits;
 use super::Service;
 use crate::domain::command::{self, Command, ResetSpec, USAGE};
 use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
+use crate::domain::limits::Asking;
 use crate::domain::policy::PolicyRefusal;
 use crate::domain::request::State;
 use crate::okta::resolve::{resolve_with_file, ResolveSettings};
@@ -183,6 +185,12 @@ impl Service {
             .await;
             return refusal.to_string();
         }
+        if let Err(refusal) = self
+            .check_limits_at(&cmd.channel, &cmd.user, spec.dry_run, limits::IN_MESSAGES)
+            .await
+        {
+            return refusal;
+        }
         let id = self.start(Intake {
             team: cmd.team,
             channel: cmd.channel,
@@ -286,6 +294,21 @@ impl Service {
             refuse(escape(&PolicyRefusal::RequesterIsTarget(login).to_string())).await;
             return;
         }
+        // From the limit check until the request is stored (see `limits`).
+        let gate = self.limits_gate.lock().await;
+        let asking = if spec.dry_run {
+            Asking::DryRun
+        } else {
+            Asking::Resets(resolution.to_reset as u64)
+        };
+        if !self
+            .check_limits_resolved(id.as_str(), &req.channel, &req.user, asking)
+            .await
+        {
+            drop(gate);
+            let _ = self.store.discard_staged(id.as_str()).await;
+            return;
+        }
         let now = self.now();
         let state = if spec.dry_run {
             State::DryRun
@@ -308,7 +331,9 @@ impl Service {
             created_at: now,
             expires_at: now + self.config.policy.approval_ttl_minutes * 60_000,
         };
-        if let Err(e) = self.store.create_request_from_staged(&new).await {
+        let created = self.store.create_request_from_staged(&new).await;
+        drop(gate);
+        if let Err(e) = created {
             tracing::error!(error = %e, "could not store the request");
             let _ = self.store.discard_staged(id.as_str()).await;
             refuse("the bot's store could not be written. Nothing was posted or changed.".into())

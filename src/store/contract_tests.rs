@@ -593,3 +593,59 @@ async fn old_event_claims_are_forgotten_and_can_be_claimed_again() {
         assert!(!store.claim_event("event:new", 300).await.unwrap());
     }
 }
+
+#[tokio::test]
+async fn a_requesters_recent_requests_are_listed_oldest_first_in_any_state() {
+    for (store, _dir, _) in backends().await {
+        let made = |id: &str, requester: &str, created_at: i64, state: State| NewRequest {
+            requester: requester.into(),
+            created_at,
+            state,
+            dry_run: state == State::DryRun,
+            ..request(id)
+        };
+        for r in [
+            made("R-00000001", "U0001", 1_000, State::PendingApproval),
+            made("R-00000003", "U0001", 5_000, State::DryRun),
+            made("R-00000002", "U0001", 3_000, State::PendingApproval),
+            made("R-00000004", "U0002", 4_000, State::PendingApproval),
+        ] {
+            store.create_request(&r, &[]).await.unwrap();
+        }
+        let denied = Decision {
+            decision: "denied".into(),
+            actor: "U0002".into(),
+            decided_at: 3_500,
+        };
+        let moved = store
+            .transition(
+                "R-00000002",
+                State::PendingApproval,
+                State::Denied,
+                Some(&denied),
+                3_500,
+            )
+            .await
+            .unwrap();
+        assert!(moved);
+        let ids = |rs: Vec<RequestRecord>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        // `since` is exclusive: a request made exactly then has left the window.
+        let recent = store.requests_by_since("U0001", 1_000).await.unwrap();
+        assert_eq!(recent[0].state, State::Denied);
+        assert_eq!((recent[0].reset_count, recent[1].dry_run), (2, true));
+        assert_eq!(ids(recent), ["R-00000002", "R-00000003"]);
+        assert_eq!(
+            ids(store.requests_by_since("U0001", 999).await.unwrap()),
+            ["R-00000001", "R-00000002", "R-00000003"]
+        );
+        assert_eq!(
+            ids(store.requests_by_since("U0002", 0).await.unwrap()),
+            ["R-00000004"]
+        );
+        assert!(store
+            .requests_by_since("U0009", 0)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+}

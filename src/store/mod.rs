@@ -170,6 +170,13 @@ pub trait Store: Send + Sync + 'static {
     async fn discard_staged_before(&self, before: i64) -> StoreResult<u64>;
     async fn get_request(&self, id: &str) -> StoreResult<Option<RequestRecord>>;
     async fn requests_in_states(&self, states: &[State]) -> StoreResult<Vec<RequestRecord>>;
+    /// Requests made by `requester` after `since` (Unix ms, exclusive), oldest first, in any
+    /// state: what the per-person limits count (`domain::limits`).
+    async fn requests_by_since(
+        &self,
+        requester: &str,
+        since: i64,
+    ) -> StoreResult<Vec<RequestRecord>>;
     async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
     async fn set_progress_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
     /// Records that the summary was posted; false if it already had been (post it once only).

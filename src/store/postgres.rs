@@ -325,6 +325,23 @@ impl Store for PgStore {
         rows.iter().map(request_from_row).collect()
     }
 
+    async fn requests_by_since(
+        &self,
+        requester: &str,
+        since: i64,
+    ) -> StoreResult<Vec<RequestRecord>> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests r LEFT JOIN decisions d ON d.request_id = r.id \
+             WHERE r.requester = $1 AND r.created_at > $2 ORDER BY r.created_at, r.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(requester)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(request_from_row).collect()
+    }
+
     async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()> {
         sqlx::query("UPDATE requests SET root_ts = $1 WHERE id = $2")
             .bind(ts)

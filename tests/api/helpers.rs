@@ -273,10 +273,56 @@ impl TestApp {
         );
     }
 
+    /// What `assert_nothing_changed_since` compares: every request with its state and decision,
+    /// every message with its edits, and Okta's reset calls.
+    pub async fn snapshot(&self) -> Snapshot {
+        let mut requests: Vec<_> = self
+            .all_requests()
+            .await
+            .into_iter()
+            .map(|r| (r.id, r.state, r.decision))
+            .collect();
+        requests.sort_by(|a, b| a.0.cmp(&b.0));
+        Snapshot {
+            requests,
+            messages: self
+                .w
+                .slack
+                .messages()
+                .into_iter()
+                .map(|m| (m.ts, m.text, m.edits.len()))
+                .collect(),
+            resets: self.w.okta.reset_calls().len(),
+        }
+    }
+
+    /// Like `assert_nothing_changed`, when earlier requests exist: no request stored or changed,
+    /// nothing posted or edited, no Okta reset since `before`.
+    pub async fn assert_nothing_changed_since(&self, before: &Snapshot) {
+        let now = self.snapshot().await;
+        assert_eq!(
+            now.requests, before.requests,
+            "a request was stored or changed"
+        );
+        assert_eq!(
+            now.messages, before.messages,
+            "something was posted or edited"
+        );
+        assert_eq!(now.resets, before.resets, "Okta was asked to reset");
+    }
+
     /// Lets in-flight background work (spawned handlers) settle before asserting a negative.
     pub async fn settle(&self) {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// See `TestApp::snapshot`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub requests: Vec<(String, State, Option<okta_reset::store::Decision>)>,
+    pub messages: Vec<(String, String, usize)>,
+    pub resets: usize,
 }
 
 /// The demo org with these logins stripped of their Okta admin role (admins are protected).

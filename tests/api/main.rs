@@ -12,6 +12,7 @@ mod helpers;
 mod http_edges;
 mod identity;
 mod malformed_okta;
+mod limits;
 mod okta_engine;
 mod ops;
 mod refusals;

@@ -75,7 +75,11 @@ impl Sims {
             store_url,
             &format!("127.0.0.1:{port}"),
         );
-        toml = toml.replace("max_targets = 1000", "max_targets = 5000");
+        // Drills make and approve dozens of requests at once: limits far above what they use.
+        toml = toml.replace(
+            "max_targets = 1000",
+            "max_targets = 5000\nmax_requests_per_hour = 1000\nmax_runs_in_progress = 100",
+        );
         // Ten channels: Slack paces chat.postMessage to about one a second per channel (and
         // slack-morphism's rate control does the same), so drills with many requests spread out.
         toml = toml.replace(

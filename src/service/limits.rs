@@ -1,0 +1,176 @@
+//! The abuse limits (`domain::limits`) at the bot's doors, with the facts read from the store.
+//!
+//! - At intake, before anything is looked up in Okta (every door: command, shared file, form):
+//!   requests per hour, and a day's targets already used up. A quick answer; Okta is not asked.
+//! - Just before the request is stored, once its users to reset are known: both again, with the
+//!   real count. This is the check that counts; the first only saves Okta calls.
+//! - At Approve: the org-wide cap on runs in progress. Not at intake: a request waiting for
+//!   approval uses nothing, and the approval message (with its expiry) is the natural queue, so
+//!   a request can be prepared during an incident while another run finishes.
+//!
+//! The second and third checks and the writes they guard (the request row, the approval) run
+//! under one lock in this process, so two requests or approvals cannot both take the last place.
+//! Replicas sharing a PostgreSQL store do not share that lock: requests arriving at two replicas
+//! in the same moment can pass a limit by one each (see SECURITY.md).
+
+use serde_json::json;
+use tokio::sync::MutexGuard;
+
+use super::Service;
+use crate::domain::ids::{SlackChannelId, SlackUserId};
+use crate::domain::limits::{self, Asking, Earlier, LimitRefusal, Limits, DAY_MS};
+use crate::domain::request::State;
+use crate::slack::render;
+use crate::store::RequestRecord;
+
+/// How times are written in a refusal: Slack's date token in messages, plain UTC in the form
+/// (whose error texts Slack shows as they are).
+pub(crate) type DateWriter = fn(i64) -> String;
+
+pub(crate) const IN_MESSAGES: DateWriter = render::slack_date;
+pub(crate) const IN_FORMS: DateWriter = crate::clock::format_utc;
+
+impl Service {
+    pub(crate) fn limits(&self) -> Limits {
+        let p = &self.config.policy;
+        Limits {
+            requests_per_hour: p.max_requests_per_hour,
+            targets_per_day: p.max_targets_per_day,
+            runs_in_progress: p.max_runs_in_progress,
+        }
+    }
+
+    /// The person's requests per hour and day's targets, before Okta is asked anything. A
+    /// refusal is audited and returned as the sentence to show.
+    pub(crate) async fn check_limits_at(
+        &self,
+        channel: &SlackChannelId,
+        user: &SlackUserId,
+        dry_run: bool,
+        date: DateWriter,
+    ) -> Result<(), String> {
+        let asking = if dry_run {
+            Asking::DryRun
+        } else {
+            Asking::Unresolved
+        };
+        let refusal = match self.limit_refusal(user.as_str(), asking).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(r)) => r,
+            Err(why) => {
+                self.refused(channel, user, &why).await;
+                return Err(why);
+            }
+        };
+        let why = format!(
+            "{} Nothing was looked up or changed.",
+            refusal.explain(date)
+        );
+        self.audit(
+            None,
+            Some(user.as_str()),
+            "request_refused",
+            json!({
+                "channel": channel.as_str(),
+                "why": why,
+                "limit": refusal.code(),
+                "lifts_at": refusal.lifts_at(),
+            }),
+        )
+        .await;
+        Err(why)
+    }
+
+    /// The limits once request `id`'s users to reset are known. Call it holding `limits_gate`
+    /// until the request is stored. A refusal is audited and told to the person here; `false`
+    /// means the caller stops (and discards what it staged).
+    pub(crate) async fn check_limits_resolved(
+        &self,
+        id: &str,
+        channel: &SlackChannelId,
+        user: &SlackUserId,
+        asking: Asking,
+    ) -> bool {
+        let (why, limit, lifts_at) = match self.limit_refusal(user.as_str(), asking).await {
+            Ok(None) => return true,
+            Ok(Some(r)) => (
+                format!("{} Nothing was posted or changed.", r.explain(IN_MESSAGES)),
+                Some(r.code()),
+                r.lifts_at(),
+            ),
+            Err(why) => (why, None, None),
+        };
+        self.audit(
+            Some(id),
+            Some(user.as_str()),
+            "request_refused",
+            json!({"why": why, "limit": limit, "lifts_at": lifts_at}),
+        )
+        .await;
+        self.tell(
+            channel.as_str(),
+            user.as_str(),
+            None,
+            &format!("Request {id} was not made: {why}"),
+        )
+        .await;
+        false
+    }
+
+    /// `Ok(None)` when the person may make the request; `Err` when the store could not say.
+    async fn limit_refusal(
+        &self,
+        user: &str,
+        asking: Asking,
+    ) -> Result<Option<LimitRefusal>, String> {
+        let now = self.now();
+        // The longest window is the day's; the hour's requests are among these.
+        let earlier = self
+            .store
+            .requests_by_since(user, now - DAY_MS)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not read the requester's recent requests");
+                "The bot's store could not be read, so your request limits could not be checked. Nothing was looked up or changed; try again shortly.".to_string()
+            })?;
+        let earlier: Vec<Earlier> = earlier.iter().map(earlier_of).collect();
+        Ok(limits::check_request(&self.limits(), &earlier, asking, now).err())
+    }
+
+    /// At Approve: refused while `policy.max_runs_in_progress` runs are approved or running.
+    /// Returns the lock to hold until the approval is stored; `Err` is the sentence for the
+    /// approver (the request stays waiting for approval).
+    pub(crate) async fn check_runs_cap(
+        &self,
+        r: &RequestRecord,
+    ) -> Result<MutexGuard<'_, ()>, String> {
+        let gate = self.limits_gate.lock().await;
+        let in_progress = self
+            .store
+            .requests_in_states(&[State::Approved, State::Running])
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not list the runs in progress");
+                "The bot's store could not be reached; nothing was decided. Try again shortly."
+                    .to_string()
+            })?;
+        let ids: Vec<String> = in_progress.into_iter().map(|r| r.id).collect();
+        match limits::check_runs(&self.limits(), &ids) {
+            Ok(()) => Ok(gate),
+            Err(refusal) => Err(format!(
+                "{} {} was not approved and is still waiting for approval (until {}).",
+                refusal.explain(IN_MESSAGES),
+                r.id,
+                render::slack_date(r.expires_at)
+            )),
+        }
+    }
+}
+
+fn earlier_of(r: &RequestRecord) -> Earlier {
+    Earlier {
+        created_at: r.created_at,
+        to_reset: u64::try_from(r.reset_count).unwrap_or(0),
+        dry_run: r.dry_run,
+    }
+}
