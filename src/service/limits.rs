@@ -9,19 +9,21 @@
 //!   a request can be prepared during an incident while another run finishes.
 //!
 //! The second and third checks and the writes they guard (the request row, the approval) run
-//! under one lock in this process, so two requests or approvals cannot both take the last place.
-//! Replicas sharing a PostgreSQL store do not share that lock: requests arriving at two replicas
-//! in the same moment can pass a limit by one each (see SECURITY.md).
+//! inside one section of the store (`Store::exclusive`, `LIMITS_SECTION`): an in-process lock on
+//! SQLite, an advisory lock on PostgreSQL shared by every replica, so two requests or approvals
+//! cannot both take the last place, wherever they arrive.
 
 use serde_json::json;
-use tokio::sync::MutexGuard;
 
 use super::Service;
 use crate::domain::ids::{SlackChannelId, SlackUserId};
 use crate::domain::limits::{self, Asking, Earlier, LimitRefusal, Limits, DAY_MS};
 use crate::domain::request::State;
 use crate::slack::render;
-use crate::store::RequestRecord;
+use crate::store::{Exclusive, RequestRecord};
+
+/// The store section the limit checks and the writes they allow run in.
+pub(crate) const LIMITS_SECTION: &str = "limits";
 
 /// How times are written in a refusal: Slack's date token in messages, plain UTC in the form
 /// (whose error texts Slack shows as they are).
@@ -81,7 +83,7 @@ impl Service {
         Err(why)
     }
 
-    /// The limits once request `id`'s users to reset are known. Call it holding `limits_gate`
+    /// The limits once request `id`'s users to reset are known. Call it inside `LIMITS_SECTION`
     /// until the request is stored. A refusal is audited and told to the person here; `false`
     /// means the caller stops (and discards what it staged).
     pub(crate) async fn check_limits_resolved(
@@ -140,20 +142,22 @@ impl Service {
     /// At Approve: refused while `policy.max_runs_in_progress` runs are approved or running.
     /// Returns the lock to hold until the approval is stored; `Err` is the sentence for the
     /// approver (the request stays waiting for approval).
-    pub(crate) async fn check_runs_cap(
-        &self,
-        r: &RequestRecord,
-    ) -> Result<MutexGuard<'_, ()>, String> {
-        let gate = self.limits_gate.lock().await;
+    pub(crate) async fn check_runs_cap(&self, r: &RequestRecord) -> Result<Exclusive, String> {
+        let store_down = |e: crate::store::StoreError| {
+            tracing::error!(error = %e, "could not check the runs in progress");
+            "The bot's store could not be reached; nothing was decided. Try again shortly."
+                .to_string()
+        };
+        let gate = self
+            .store
+            .exclusive(LIMITS_SECTION)
+            .await
+            .map_err(store_down)?;
         let in_progress = self
             .store
             .requests_in_states(&[State::Approved, State::Running])
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "could not list the runs in progress");
-                "The bot's store could not be reached; nothing was decided. Try again shortly."
-                    .to_string()
-            })?;
+            .map_err(store_down)?;
         let ids: Vec<String> = in_progress.into_iter().map(|r| r.id).collect();
         match limits::check_runs(&self.limits(), &ids) {
             Ok(()) => Ok(gate),

@@ -52,8 +52,6 @@ pub struct Service {
     bot_user: tokio::sync::OnceCell<String>,
     /// Members of the Slack user groups the allowlists name, read briefly (`groups.rs`).
     groups: groups::GroupCache,
-    /// Held from a limit check to the write it allows (see `limits`).
-    limits_gate: tokio::sync::Mutex<()>,
 }
 
 impl Service {
@@ -87,7 +85,6 @@ impl Service {
             running: Mutex::new(Default::default()),
             bot_user: tokio::sync::OnceCell::new(),
             groups: Default::default(),
-            limits_gate: tokio::sync::Mutex::new(()),
         });
         (svc, rx)
     }

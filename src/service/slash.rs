@@ -295,7 +295,15 @@ impl Service {
             return;
         }
         // From the limit check until the request is stored (see `limits`).
-        let gate = self.limits_gate.lock().await;
+        let gate = match self.store.exclusive(limits::LIMITS_SECTION).await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::error!(error = %e, "could not enter the limits section");
+                let _ = self.store.discard_staged(id.as_str()).await;
+                refuse("The bot's store could not be reached, so your request limits could not be checked. Nothing was changed; try again shortly.".into()).await;
+                return;
+            }
+        };
         let asking = if spec.dry_run {
             Asking::DryRun
         } else {

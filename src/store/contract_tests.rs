@@ -649,3 +649,55 @@ async fn a_requesters_recent_requests_are_listed_oldest_first_in_any_state() {
             .is_empty());
     }
 }
+
+#[tokio::test]
+async fn an_exclusive_section_has_one_holder_at_a_time_across_replicas() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for (store, _dir, url) in backends().await {
+        // Two replicas: on PostgreSQL a second store on the same schema (its own pool); SQLite
+        // serves one process, so its replicas are tasks sharing the store.
+        let other = if url.starts_with("postgres") {
+            open(&url).await.unwrap()
+        } else {
+            store.clone()
+        };
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let s = if i % 2 == 0 {
+                store.clone()
+            } else {
+                other.clone()
+            };
+            let (inside, most) = (inside.clone(), most.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..5 {
+                    let held = s.exclusive("limits").await.unwrap();
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    drop(held);
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 1, "{url}: two holders at once");
+        if url.starts_with("postgres") {
+            // Another section's name is not held by this one.
+            let a = store.exclusive("limits").await.unwrap();
+            let b = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                other.exclusive("something else"),
+            )
+            .await;
+            assert!(b.is_ok(), "sections are separate");
+            drop(b);
+            drop(a);
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! audit log. One trait, two adapters: the backend is chosen from the URL scheme —
 //! `sqlite://` (embedded default, one replica) or `postgres://` (several replicas).
 
+mod exclusive;
 mod postgres;
 mod postgres_audit;
 mod sqlite;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use exclusive::Exclusive;
 pub use postgres::{redact_url, scratch_schema_url, test_server_url, PgStore};
 pub use sqlite::SqliteStore;
 
@@ -228,6 +230,9 @@ pub trait Store: Send + Sync + 'static {
     /// Runs that ended (completed, stopped, cancelled after starting) without their summary in
     /// the thread, held by nobody at `now`: Slack was away longer than the run's own retries.
     async fn unsummarized_runs(&self, now: i64) -> StoreResult<Vec<String>>;
+    /// Waits until no other holder — in this process or in any replica sharing the store — is
+    /// inside the section `name`, and holds it until the guard is dropped.
+    async fn exclusive(&self, name: &str) -> StoreResult<Exclusive>;
     /// Records that the inbound event `key` (a Slack `event_id`, or a message's channel and ts)
     /// is being handled; false if it already was, so a retry or a second delivery is dropped.
     async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool>;

@@ -12,6 +12,9 @@ use super::*;
 
 pub struct PgStore {
     pool: PgPool,
+    /// The schema's share of advisory-lock keys: deployments (and tests) in other schemas of the
+    /// same database never wait on each other.
+    lock_space: i32,
 }
 
 impl PgStore {
@@ -31,7 +34,13 @@ impl PgStore {
         MIGRATOR.run(&pool).await?;
         super::postgres_audit::record_schema(&pool, known).await?;
         super::postgres_audit::seal_unchained(&pool).await?;
-        Ok(Self { pool })
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&pool)
+            .await?;
+        Ok(Self {
+            pool,
+            lock_space: super::exclusive::key_of(&schema),
+        })
     }
 
     /// The newest migration this build carries: the schema version it writes and understands.
@@ -557,6 +566,11 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(ids)
+    }
+
+    async fn exclusive(&self, name: &str) -> StoreResult<Exclusive> {
+        let conn = self.pool.acquire().await?;
+        Exclusive::postgres(conn, self.lock_space, name).await
     }
 
     async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool> {

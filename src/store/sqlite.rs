@@ -13,6 +13,8 @@ use super::*;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// `exclusive` sections: one process uses a SQLite store, so an in-process lock is enough.
+    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 const REQUEST_COLUMNS: &str =
@@ -64,7 +66,10 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await?;
         super::sqlite_audit::record_schema(&pool, known).await?;
         super::sqlite_audit::seal_unchained(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            gate: Default::default(),
+        })
     }
 
     /// The newest migration this build carries: the schema version it writes and understands.
@@ -545,6 +550,10 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(ids)
+    }
+
+    async fn exclusive(&self, _name: &str) -> StoreResult<Exclusive> {
+        Ok(Exclusive::local(&self.gate).await)
     }
 
     async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool> {
