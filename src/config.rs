@@ -86,6 +86,11 @@ pub struct PolicyConfig {
     pub approval_ttl_minutes: i64,
     pub max_targets: usize,
     pub require_reason: bool,
+    /// A request resetting more users than this needs two distinct approvers; `None`: one.
+    pub two_approvers_above: Option<usize>,
+    /// A run pauses after this many users (reset or failed) until an approver clicks
+    /// Continue; `None`: no canary.
+    pub canary_users: Option<usize>,
     /// Members of these groups (names or `00g…` ids) are never reset.
     pub protected_groups: Vec<String>,
     /// These logins are never reset (compared case-insensitively).
@@ -253,6 +258,10 @@ struct RawPolicy {
     max_targets: usize,
     #[serde(default = "default_true")]
     require_reason: bool,
+    #[serde(default)]
+    two_approvers_above: Option<usize>,
+    #[serde(default)]
+    canary_users: Option<usize>,
     #[serde(default)]
     protected_groups: Vec<String>,
     #[serde(default)]
@@ -584,6 +593,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     if raw.policy.max_targets == 0 {
         p.push("policy.max_targets: must be at least 1".into());
     }
+    sign_off_settings(&raw.policy, &requesters, &approvers, &mut p);
     let protected_groups = non_empty(
         "policy.protected_groups",
         &raw.policy.protected_groups,
@@ -638,6 +648,8 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             approval_ttl_minutes: raw.policy.approval_ttl_minutes,
             max_targets: raw.policy.max_targets,
             require_reason: raw.policy.require_reason,
+            two_approvers_above: raw.policy.two_approvers_above,
+            canary_users: raw.policy.canary_users,
             protected_groups,
             protected_logins,
         },
@@ -649,6 +661,45 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             format: raw.log.format,
         },
     })
+}
+
+/// `policy.two_approvers_above` and `policy.canary_users`: each must be able to apply, and two
+/// approvals must be possible for every requester.
+fn sign_off_settings(
+    raw: &RawPolicy,
+    requesters: &BTreeSet<SlackUserId>,
+    approvers: &BTreeSet<SlackUserId>,
+    p: &mut Vec<String>,
+) {
+    if let Some(above) = raw.two_approvers_above {
+        if above >= raw.max_targets {
+            p.push(format!(
+                "policy.two_approvers_above: {above} is not below policy.max_targets ({}), so it would never apply; lower it or remove it",
+                raw.max_targets
+            ));
+        }
+        let short: Vec<&str> = requesters
+            .iter()
+            .filter(|r| approvers.iter().filter(|a| a != r).count() < 2)
+            .map(|r| r.as_str())
+            .collect();
+        if !short.is_empty() && !approvers.is_empty() {
+            p.push(format!(
+                "policy.two_approvers_above is set, but the requester(s) {} would have fewer than two approvers other than themselves: their large requests could never be approved; add approvers",
+                short.join(", ")
+            ));
+        }
+    }
+    if let Some(n) = raw.canary_users {
+        if n == 0 {
+            p.push("policy.canary_users: must be at least 1 (remove it for no canary)".into());
+        } else if n >= raw.max_targets {
+            p.push(format!(
+                "policy.canary_users: {n} is not below policy.max_targets ({}), so no run would ever pause; lower it or remove it",
+                raw.max_targets
+            ));
+        }
+    }
 }
 
 /// Trimmed entries; an empty one is a mistake worth naming.

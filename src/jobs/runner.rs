@@ -7,7 +7,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::summary::post_summary;
-use super::{journal, lease, recover};
+use super::{canary, journal, lease, recover};
 use crate::domain::digest::snapshot_digest;
 use crate::domain::request::State;
 use crate::okta::OktaError;
@@ -114,6 +114,8 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
     };
     let now = svc.now();
     let resumed = r.state == State::Running;
+    // Approved with a start time: an approver continued it after its canary.
+    let continued = r.state == State::Approved && r.started_at.is_some();
     match r.state {
         State::Approved => match svc
             .store
@@ -177,6 +179,8 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         None,
         if resumed {
             "run_resumed"
+        } else if continued {
+            "run_continued_after_canary"
         } else {
             "run_started"
         },
@@ -223,8 +227,16 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         finished.clone(),
     );
 
+    // With a canary, only its first users are started; the run then pauses for a Continue.
+    let canary = canary::allowance(svc, &id, already, pending.len()).await;
+    let Ok(canary) = canary else { return };
+    let batch = match canary {
+        Some(n) => pending.into_iter().take(n).collect(),
+        None => pending,
+    };
+
     let concurrency = svc.config.okta.concurrency;
-    futures::stream::iter(pending)
+    futures::stream::iter(batch)
         .for_each_concurrent(concurrency, |t| {
             let svc = svc.clone();
             let id = id.clone();
@@ -280,6 +292,13 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         return;
     }
     let stopped = stop.lock().expect("stop").take();
+    if stopped.is_none()
+        && canary.is_some()
+        && !cancel.load(Ordering::SeqCst)
+        && canary::pause(svc, &r, &progress_of(&counters, total)).await
+    {
+        return;
+    }
     match stopped {
         Some(e) => finish_stopped(svc, &r, &format!("{e}. The remaining users were not attempted; fix the credentials and make a new request for them.")).await,
         None => {

@@ -19,7 +19,7 @@ const SUMMARY_ATTEMPTS: u32 = 5;
 
 /// Posts the summary once: skipped if one was already recorded, recorded only after Slack took
 /// it (a failed post is retried, so Slack being briefly down does not lose the summary).
-pub(super) async fn post_summary(svc: &Arc<Service>, id: &str) {
+pub async fn post_summary(svc: &Arc<Service>, id: &str) {
     let (Ok(Some(r)), Ok(targets)) = (svc.store.get_request(id).await, svc.store.targets(id).await)
     else {
         tracing::error!(request = id, "cannot read the request for its summary");
@@ -42,7 +42,11 @@ pub(super) async fn post_summary(svc: &Arc<Service>, id: &str) {
     )
     .await;
     let attached = attach_results(svc, &r, &targets).await;
-    let msg = summary_message(svc, &r, &targets, &attached);
+    let mut msg = summary_message(svc, &r, &targets, &attached);
+    // Both approvers of a two-approver request, and who continued after the canary.
+    if let Some(line) = render::sign_off_line(&r, &svc.sign_offs_for(&r).await) {
+        msg.blocks.insert(1, context(line));
+    }
     let mut posted = None;
     for attempt in 0..SUMMARY_ATTEMPTS {
         match svc

@@ -536,3 +536,5 @@ async fn old_event_claims_are_forgotten_and_can_be_claimed_again() {
         assert!(!store.claim_event("event:new", 300).await.unwrap());
     }
 }
+
+mod sign_offs;
