@@ -458,3 +458,58 @@ async fn a_guest_or_a_target_cannot_continue_a_paused_run() {
     app.wait_thread(&p, "Run complete").await;
     assert_eq!(app.w.okta.reset_calls().len(), 3);
 }
+
+#[tokio::test]
+async fn a_first_approval_does_not_stop_the_request_expiring() {
+    let app = spawn_with()
+        .manual_clock()
+        .config(|c| c.policy.two_approvers_above = Some(10))
+        .start()
+        .await;
+    let p = app.request(ASK).await;
+    app.click(APPROVER, &p, "approve").await;
+    app.wait_thread(&p, "1 of 2 approvals").await;
+    app.clock.as_ref().unwrap().advance_secs(31 * 60);
+    app.click(APPROVER_2, &p, "approve").await;
+    let msg = app.ephemeral_to(APPROVER_2, "expired").await;
+    assert!(
+        msg.contains("ask the requester to make a new request"),
+        "{msg}"
+    );
+    let r = app.wait_state(&p.id, State::Expired).await;
+    assert!(r.decision.is_none());
+    assert_eq!(
+        app.w
+            .app
+            .service
+            .store
+            .sign_offs(&p.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(app.w.okta.reset_calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_paused_run_does_not_expire_and_can_be_continued_days_later() {
+    let app = spawn_with()
+        .manual_clock()
+        .config(|c| c.policy.canary_users = Some(2))
+        .start()
+        .await;
+    let p = app.request(ASK).await;
+    app.click(APPROVER, &p, "approve").await;
+    app.wait_state(&p.id, State::Paused).await;
+    let button = wait_continue_button(&app, &p).await;
+    app.clock.as_ref().unwrap().advance_secs(3 * 24 * 3600);
+    app.w.app.service.expire_due().await;
+    assert_eq!(app.record(&p.id).await.state, State::Paused);
+    assert_eq!(app.w.okta.reset_calls().len(), 2);
+    // Continue is still accepted. (The rest of the run is not awaited here: the Okta pacer
+    // runs on the same manual clock, three days ahead of the simulator's rate-limit windows.)
+    click_continue(&app, APPROVER_2, &button.ts, &p).await;
+    app.wait_thread(&p, "▶️ Continued by <@U0003>").await;
+    assert_ne!(app.record(&p.id).await.state, State::Paused);
+}
