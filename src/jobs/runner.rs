@@ -204,6 +204,14 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         failed: AtomicUsize::new(all.iter().filter(|t| t.outcome == outcome::FAILED).count()),
     });
 
+    // With a canary, only its first users are started; the run then pauses for a Continue.
+    let canary = canary::allowance(svc, &id, already, pending.len()).await;
+    let Ok(canary) = canary else { return };
+    let batch = match canary {
+        Some(n) => pending.into_iter().take(n).collect(),
+        None => pending,
+    };
+
     let progress_ts = match &r.progress_ts {
         Some(ts) => Some(ts.clone()),
         None => {
@@ -226,14 +234,6 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         total,
         finished.clone(),
     );
-
-    // With a canary, only its first users are started; the run then pauses for a Continue.
-    let canary = canary::allowance(svc, &id, already, pending.len()).await;
-    let Ok(canary) = canary else { return };
-    let batch = match canary {
-        Some(n) => pending.into_iter().take(n).collect(),
-        None => pending,
-    };
 
     let concurrency = svc.config.okta.concurrency;
     futures::stream::iter(batch)

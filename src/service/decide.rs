@@ -39,15 +39,15 @@ impl Service {
             Decision::Approve | Decision::Deny => self.decide(&a).await,
         };
         if let Err(why) = done {
-            let (action, detail) = match a.decision {
-                Decision::Continue => ("continue_refused", json!({"why": why})),
-                _ => ("decision_refused", json!({"why": why})),
+            let action = match a.decision {
+                Decision::Continue => "continue_refused",
+                Decision::Approve | Decision::Deny => "decision_refused",
             };
             self.audit(
                 Some(a.request.as_str()),
                 Some(a.user.as_str()),
                 action,
-                detail,
+                json!({"why": why}),
             )
             .await;
             self.tell(a.channel.as_str(), a.user.as_str(), None, &why)
