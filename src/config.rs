@@ -94,6 +94,11 @@ pub struct PolicyConfig {
     /// Runs approved or running at once, org-wide; an approval past it is refused.
     pub max_runs_in_progress: usize,
     pub require_reason: bool,
+    /// A request resetting more users than this needs two distinct approvers; `None`: one.
+    pub two_approvers_above: Option<usize>,
+    /// A run pauses after this many users (reset or failed) until an approver clicks
+    /// Continue; `None`: no canary.
+    pub canary_users: Option<usize>,
     /// Members of these groups (names or `00g…` ids) are never reset.
     pub protected_groups: Vec<String>,
     /// These logins are never reset (compared case-insensitively).
@@ -268,6 +273,10 @@ struct RawPolicy {
     max_runs_in_progress: usize,
     #[serde(default = "default_true")]
     require_reason: bool,
+    #[serde(default)]
+    two_approvers_above: Option<usize>,
+    #[serde(default)]
+    canary_users: Option<usize>,
     #[serde(default)]
     protected_groups: Vec<String>,
     #[serde(default)]
@@ -605,6 +614,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         p.push("policy.max_targets: must be at least 1".into());
     }
     let max_targets_per_day = limits::check(&raw.policy, &mut p);
+    sign_off_settings(&raw.policy, &requesters, &approvers, &mut p);
     let protected_groups = non_empty(
         "policy.protected_groups",
         &raw.policy.protected_groups,
@@ -662,6 +672,8 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             max_targets_per_day,
             max_runs_in_progress: raw.policy.max_runs_in_progress,
             require_reason: raw.policy.require_reason,
+            two_approvers_above: raw.policy.two_approvers_above,
+            canary_users: raw.policy.canary_users,
             protected_groups,
             protected_logins,
         },
@@ -673,6 +685,48 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             format: raw.log.format,
         },
     })
+}
+
+/// `policy.two_approvers_above` and `policy.canary_users`: each must be able to apply, and two
+/// approvals must be possible for every requester. As for the two-person rule above, this is
+/// checked on the IDs listed directly, and only when no approver group is listed (a group's
+/// members are only known at run time).
+fn sign_off_settings(
+    raw: &RawPolicy,
+    requesters: &Allowlist,
+    approvers: &Allowlist,
+    p: &mut Vec<String>,
+) {
+    if let Some(above) = raw.two_approvers_above {
+        if above >= raw.max_targets {
+            p.push(format!(
+                "policy.two_approvers_above: {above} is not below policy.max_targets ({}), so it would never apply; lower it or remove it",
+                raw.max_targets
+            ));
+        }
+        let short: Vec<&str> = requesters
+            .users
+            .iter()
+            .filter(|r| approvers.users.iter().filter(|a| a != r).count() < 2)
+            .map(|r| r.as_str())
+            .collect();
+        if !short.is_empty() && !approvers.is_empty() && approvers.groups.is_empty() {
+            p.push(format!(
+                "policy.two_approvers_above is set, but the requester(s) {} would have fewer than two approvers other than themselves: their large requests could never be approved; add approvers",
+                short.join(", ")
+            ));
+        }
+    }
+    if let Some(n) = raw.canary_users {
+        if n == 0 {
+            p.push("policy.canary_users: must be at least 1 (remove it for no canary)".into());
+        } else if n >= raw.max_targets {
+            p.push(format!(
+                "policy.canary_users: {n} is not below policy.max_targets ({}), so no run would ever pause; lower it or remove it",
+                raw.max_targets
+            ));
+        }
+    }
 }
 
 /// Trimmed entries; an empty one is a mistake worth naming.

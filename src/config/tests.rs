@@ -525,3 +525,52 @@ fn zero_or_absurd_limits_are_refused_naming_the_key() {
         assert!(p[0].starts_with(key), "{to}: {p:?}");
     }
 }
+
+fn with_policy(extra: &str) -> String {
+    example_with(
+        "require_reason = true\n",
+        &format!("require_reason = true\n{extra}\n"),
+    )
+}
+
+#[test]
+fn sign_off_settings_default_to_off_and_parse() {
+    let c = Config::from_toml(EXAMPLE).unwrap();
+    assert_eq!(c.policy.two_approvers_above, None);
+    assert_eq!(c.policy.canary_users, None);
+    let c = Config::from_toml(&with_policy("two_approvers_above = 50\ncanary_users = 5")).unwrap();
+    assert_eq!(c.policy.two_approvers_above, Some(50));
+    assert_eq!(c.policy.canary_users, Some(5));
+}
+
+#[test]
+fn a_canary_of_zero_or_not_below_max_targets_is_refused() {
+    assert_eq!(
+        problems_of(&with_policy("canary_users = 0")),
+        vec!["policy.canary_users: must be at least 1 (remove it for no canary)".to_string()]
+    );
+    assert_eq!(
+        problems_of(&with_policy("canary_users = 1000")),
+        vec!["policy.canary_users: 1000 is not below policy.max_targets (1000), so no run would ever pause; lower it or remove it".to_string()]
+    );
+}
+
+#[test]
+fn two_approvers_above_must_be_reachable_and_satisfiable() {
+    assert_eq!(
+        problems_of(&with_policy("two_approvers_above = 1000")),
+        vec!["policy.two_approvers_above: 1000 is not below policy.max_targets (1000), so it would never apply; lower it or remove it".to_string()]
+    );
+    // U0001 asks; U0001 and U0002 approve: only one approver besides the requester.
+    let text = with_policy("two_approvers_above = 10").replacen(
+        "approvers = [\"U0002\", \"U0003\"]",
+        "approvers = [\"U0001\", \"U0002\"]",
+        1,
+    );
+    let p = problems_of(&text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("policy.two_approvers_above is set, but the requester(s) U0001 would have fewer than two approvers other than themselves"),
+        "{p:?}"
+    );
+}

@@ -1,5 +1,6 @@
 //! Pure domain logic: no I/O. Parsed at the edge, decided here.
 
+pub mod approvals;
 pub mod classify;
 pub mod command;
 pub mod digest;

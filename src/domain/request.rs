@@ -11,6 +11,10 @@ pub enum State {
     /// Approved; the runner will pick it up.
     Approved,
     Running,
+    /// The canary (`policy.canary_users`) is done: the run waits for an approver's Continue.
+    /// It is state in the store, so it survives a restart; it never continues by itself and
+    /// never expires, but it may be cancelled.
+    Paused,
     Completed,
     Denied,
     Expired,
@@ -27,6 +31,7 @@ impl State {
             Self::PendingApproval => "pending_approval",
             Self::Approved => "approved",
             Self::Running => "running",
+            Self::Paused => "paused",
             Self::Completed => "completed",
             Self::Denied => "denied",
             Self::Expired => "expired",
@@ -41,6 +46,7 @@ impl State {
             "pending_approval" => Self::PendingApproval,
             "approved" => Self::Approved,
             "running" => Self::Running,
+            "paused" => Self::Paused,
             "completed" => Self::Completed,
             "denied" => Self::Denied,
             "expired" => Self::Expired,
@@ -70,6 +76,7 @@ impl fmt::Display for State {
             Self::PendingApproval => "waiting for approval",
             Self::Approved => "approved, starting",
             Self::Running => "running",
+            Self::Paused => "paused after the canary",
             Self::Completed => "completed",
             Self::Denied => "denied",
             Self::Expired => "expired",
@@ -89,6 +96,11 @@ pub enum Event {
     Start,
     Finish,
     Stop,
+    /// The canary's users are done: the run waits for a Continue.
+    Pause,
+    /// An approver checked the canary: back to `Approved`, so the runner takes the run up like
+    /// any approved one and carries on from the journal (only users still pending).
+    Continue,
 }
 
 /// Why an event does not apply. Displayed to people, so each is a sentence.
@@ -119,13 +131,15 @@ pub fn transition(
         (S::PendingApproval, E::Approve) => Ok(S::Approved),
         (S::PendingApproval, E::Deny) => Ok(S::Denied),
         (S::PendingApproval, E::Expire) if expired => Ok(S::Expired),
-        (S::PendingApproval | S::Approved | S::Running, E::Cancel) => Ok(S::Cancelled),
+        (S::PendingApproval | S::Approved | S::Running | S::Paused, E::Cancel) => Ok(S::Cancelled),
         (s, E::Cancel) => Err(Refusal::NotCancellable(s)),
         (S::Expired, E::Approve | E::Deny) => Err(Refusal::Expired),
         (s, E::Approve | E::Deny) => Err(Refusal::AlreadyDecided(s)),
         (S::Approved | S::Running, E::Start) => Ok(S::Running),
         (S::Running, E::Finish) => Ok(S::Completed),
         (S::Running | S::Approved, E::Stop) => Ok(S::Stopped),
+        (S::Running, E::Pause) => Ok(S::Paused),
+        (S::Paused, E::Continue) => Ok(S::Approved),
         (s, _) => Err(Refusal::Invalid(s)),
     }
 }
@@ -135,10 +149,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ALL: [State; 9] = [
+    const ALL: [State; 10] = [
         State::PendingApproval,
         State::Approved,
         State::Running,
+        State::Paused,
         State::Completed,
         State::Denied,
         State::Expired,
@@ -146,7 +161,7 @@ mod tests {
         State::Stopped,
         State::DryRun,
     ];
-    const EVENTS: [Event; 7] = [
+    const EVENTS: [Event; 9] = [
         Event::Approve,
         Event::Deny,
         Event::Expire,
@@ -154,6 +169,8 @@ mod tests {
         Event::Start,
         Event::Finish,
         Event::Stop,
+        Event::Pause,
+        Event::Continue,
     ];
 
     #[test]
@@ -196,9 +213,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_canary_pauses_a_running_run_and_continue_hands_it_back_to_the_runner() {
+        assert_eq!(
+            transition(State::Running, Event::Pause, 0, 1),
+            Ok(State::Paused)
+        );
+        assert_eq!(
+            transition(State::Paused, Event::Continue, 5, 1),
+            Ok(State::Approved)
+        );
+        assert_eq!(
+            transition(State::Paused, Event::Cancel, 5, 1),
+            Ok(State::Cancelled)
+        );
+        assert_eq!(
+            transition(State::Paused, Event::Approve, 0, 100),
+            Err(Refusal::AlreadyDecided(State::Paused))
+        );
+        assert_eq!(
+            transition(State::Approved, Event::Continue, 0, 100),
+            Err(Refusal::Invalid(State::Approved))
+        );
+        assert!(!State::Paused.is_final());
+    }
+
     proptest! {
         #[test]
-        fn final_states_never_move(si in 0usize..9, ei in 0usize..7, now in 0i64..1000, exp in 0i64..1000) {
+        fn final_states_never_move(si in 0usize..10, ei in 0usize..9, now in 0i64..1000, exp in 0i64..1000) {
             let s = ALL[si];
             if s.is_final() {
                 prop_assert!(transition(s, EVENTS[ei], now, exp).is_err());
@@ -206,10 +248,32 @@ mod tests {
         }
 
         #[test]
-        fn only_a_pending_request_can_become_approved(si in 0usize..9, now in 0i64..1000, exp in 0i64..1000) {
+        fn only_a_pending_request_can_become_approved(si in 0usize..10, now in 0i64..1000, exp in 0i64..1000) {
             let s = ALL[si];
             let r = transition(s, Event::Approve, now, exp);
             prop_assert_eq!(r.is_ok(), s == State::PendingApproval && now < exp);
+        }
+
+        /// Only a running run pauses, only a paused one continues, and the approval's expiry
+        /// plays no part in either: a paused run waits for a person, however long.
+        #[test]
+        fn pause_and_continue_only_from_their_one_state(si in 0usize..10, now in 0i64..1000, exp in 0i64..1000) {
+            let s = ALL[si];
+            prop_assert_eq!(transition(s, Event::Pause, now, exp).ok(), (s == State::Running).then_some(State::Paused));
+            prop_assert_eq!(transition(s, Event::Continue, now, exp).ok(), (s == State::Paused).then_some(State::Approved));
+        }
+
+        /// Whatever happens to a paused run, it never reaches `Completed` without a Continue
+        /// first, and it can always be cancelled.
+        #[test]
+        fn a_paused_run_needs_a_continue_and_can_be_cancelled(ei in 0usize..9, now in 0i64..1000, exp in 0i64..1000) {
+            let e = EVENTS[ei];
+            let r = transition(State::Paused, e, now, exp);
+            match e {
+                Event::Continue => prop_assert_eq!(r, Ok(State::Approved)),
+                Event::Cancel => prop_assert_eq!(r, Ok(State::Cancelled)),
+                _ => prop_assert!(r.is_err()),
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The run: claims an approved request, resets each user on its frozen list, journals every
 //! outcome, keeps a progress message current and posts the summary once.
 
+mod canary;
 mod journal;
 mod lease;
 mod recover;
@@ -9,3 +10,4 @@ mod summary;
 
 pub use runner::{run_loop, take_over_orphans, DRAIN};
 pub use summary::post_overdue_summaries;
+pub use summary::post_summary;

@@ -7,7 +7,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::summary::post_summary;
-use super::{journal, lease, recover};
+use super::{canary, journal, lease, recover};
 use crate::domain::digest::snapshot_digest;
 use crate::domain::request::State;
 use crate::okta::OktaError;
@@ -114,6 +114,8 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
     };
     let now = svc.now();
     let resumed = r.state == State::Running;
+    // Approved with a start time: an approver continued it after its canary.
+    let continued = r.state == State::Approved && r.started_at.is_some();
     match r.state {
         State::Approved => match svc
             .store
@@ -177,6 +179,8 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         None,
         if resumed {
             "run_resumed"
+        } else if continued {
+            "run_continued_after_canary"
         } else {
             "run_started"
         },
@@ -200,6 +204,14 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         failed: AtomicUsize::new(all.iter().filter(|t| t.outcome == outcome::FAILED).count()),
     });
 
+    // With a canary, only its first users are started; the run then pauses for a Continue.
+    let canary = canary::allowance(svc, &id, already, pending.len()).await;
+    let Ok(canary) = canary else { return };
+    let batch = match canary {
+        Some(n) => pending.into_iter().take(n).collect(),
+        None => pending,
+    };
+
     // The progress message is posted by the ticker, beside the first resets: Slack paces
     // chat.postMessage to about one a second per channel, and the run should not wait for it.
     let finished = Arc::new(AtomicBool::new(false));
@@ -213,7 +225,7 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
     );
 
     let concurrency = svc.config.okta.concurrency;
-    futures::stream::iter(pending)
+    futures::stream::iter(batch)
         .for_each_concurrent(concurrency, |t| {
             let svc = svc.clone();
             let id = id.clone();
@@ -235,10 +247,10 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         })
         .await;
     finished.store(true, Ordering::SeqCst);
-    let progress = Closing {
+    let mut progress = Closing {
         svc,
         r: &r,
-        ticker,
+        ticker: Some(ticker),
         counters: &counters,
         total,
     };
@@ -270,6 +282,13 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         return;
     }
     let stopped = stop.lock().expect("stop").take();
+    if stopped.is_none() && canary.is_some() && !cancel.load(Ordering::SeqCst) {
+        // The progress message settles first: the pause puts its Continue button there.
+        progress.close().await;
+        if canary::pause(svc, &r, &progress_of(&counters, total)).await {
+            return;
+        }
+    }
     match stopped {
         Some(e) => {
             progress.close().await;
@@ -426,7 +445,9 @@ fn progress_ticker(
             None => {
                 if !resumed {
                     if let Some(d) = &r.decision {
-                        svc.say_in_thread(&r, &render::approved(&d.actor, d.decided_at))
+                        // Every approver of a two-approver request, or the one who decided.
+                        let who = svc.approved_by(&r.id, &d.actor).await;
+                        svc.say_in_thread(&r, &render::approved(&who, d.decided_at))
                             .await;
                     }
                 }
@@ -467,14 +488,18 @@ fn progress_ticker(
 struct Closing<'a> {
     svc: &'a Arc<Service>,
     r: &'a RequestRecord,
-    ticker: tokio::task::JoinHandle<Option<String>>,
+    ticker: Option<tokio::task::JoinHandle<Option<String>>>,
     counters: &'a Counters,
     total: usize,
 }
 
 impl Closing<'_> {
-    async fn close(self) {
-        let Ok(Some(ts)) = self.ticker.await else {
+    /// Once; later calls do nothing.
+    async fn close(&mut self) {
+        let Some(ticker) = self.ticker.take() else {
+            return;
+        };
+        let Ok(Some(ts)) = ticker.await else {
             return;
         };
         let p = progress_of(self.counters, self.total);

@@ -21,7 +21,7 @@ const SUMMARY_ATTEMPTS: u32 = 5;
 
 /// Posts the summary once: skipped if one was already recorded, recorded only after Slack took
 /// it (a failed post is retried, so Slack being briefly down does not lose the summary).
-pub(super) async fn post_summary(svc: &Arc<Service>, id: &str) {
+pub async fn post_summary(svc: &Arc<Service>, id: &str) {
     deliver(svc, id, SUMMARY_ATTEMPTS).await;
 }
 
@@ -101,6 +101,10 @@ async fn deliver(svc: &Arc<Service>, id: &str, attempts: u32) {
             "⏱️ Posted late: Slack could not be reached when the run ended {}.",
             slack_date(r.finished_at.unwrap_or(r.created_at))
         )));
+    }
+    // Both approvers of a two-approver request, and who continued after the canary.
+    if let Some(line) = render::sign_off_line(&r, &svc.sign_offs_for(&r).await) {
+        msg.blocks.insert(1, context(line));
     }
     let mut posted = None;
     for attempt in 0..attempts {

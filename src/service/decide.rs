@@ -15,6 +15,8 @@ use crate::store::Decision as StoredDecision;
 pub enum Decision {
     Approve,
     Deny,
+    /// Continue a run paused after its canary (see `canary.rs`).
+    Continue,
 }
 
 /// A button click after its signature was checked and its IDs parsed.
@@ -32,11 +34,19 @@ pub struct Action {
 
 impl Service {
     pub async fn on_action(self: &Arc<Self>, a: Action) {
-        if let Err(why) = self.decide(&a).await {
+        let done = match a.decision {
+            Decision::Continue => self.continue_after_canary(&a).await,
+            Decision::Approve | Decision::Deny => self.decide(&a).await,
+        };
+        if let Err(why) = done {
+            let action = match a.decision {
+                Decision::Continue => "continue_refused",
+                Decision::Approve | Decision::Deny => "decision_refused",
+            };
             self.audit(
                 Some(a.request.as_str()),
                 Some(a.user.as_str()),
-                "decision_refused",
+                action,
                 json!({"why": why}),
             )
             .await;
@@ -80,6 +90,7 @@ impl Service {
         let event = match a.decision {
             Decision::Approve => Event::Approve,
             Decision::Deny => Event::Deny,
+            Decision::Continue => return Err(format!("{id}: use Continue on a paused run.")),
         };
         let next = match transition(r.state, event, now, r.expires_at) {
             Ok(s) => s,
@@ -99,44 +110,26 @@ impl Service {
             }
             Err(refusal) => return Err(format!("{id}: {refusal}; nothing changed.")),
         };
+        // The org-wide cap on runs in progress (`limits`), held until the approval is stored.
+        // Checked before a first of two approvals is recorded too: a recorded approval that
+        // could not take effect would leave its approver unable to approve again.
+        let mut cap = None;
         if a.decision == Decision::Approve {
-            // The approver's own Okta account must not be among the users to reset.
-            let me = self.slack.user_info(a.user.as_str()).await.map_err(|e| {
-                tracing::warn!(error = %e, "users.info failed for an approver");
-                "Your Slack profile could not be read, so the bot cannot check that you are not among the targets. Try again shortly.".to_string()
-            })?;
-            if me.deleted || me.is_bot || me.is_guest {
-                return Err("Guest, bot and deactivated Slack accounts cannot approve.".into());
+            self.check_eligible_approver(a, &team, &requester).await?;
+            cap = Some(self.check_runs_cap(&r).await?);
+            // Above `policy.two_approvers_above` the first approval is recorded and the request
+            // stays pending; the approval that completes the count makes the decision below.
+            if !self.count_approval(a, &r, now).await? {
+                return Ok(());
             }
-            if me
-                .team_id
-                .as_deref()
-                .is_some_and(|t| t != self.policy.team.as_str())
-            {
-                return Err("People from another workspace (Slack Connect) cannot approve.".into());
-            }
-            let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
-            let is_target = self
-                .store
-                .resets_identity(id, &identities)
-                .await
-                .map_err(store_down)?;
-            self.policy
-                .check_approver(&team, &a.user, &requester, is_target, &groups)
-                .map_err(|e| e.to_string())?;
         }
         let decision = StoredDecision {
             decision: match a.decision {
-                Decision::Approve => "approved".into(),
+                Decision::Approve | Decision::Continue => "approved".into(),
                 Decision::Deny => "denied".into(),
             },
             actor: a.user.to_string(),
             decided_at: now,
-        };
-        // The org-wide cap on runs in progress (`limits`), held until the approval is stored.
-        let cap = match a.decision {
-            Decision::Approve => Some(self.check_runs_cap(&r).await?),
-            Decision::Deny => None,
         };
         let won = self
             .store

@@ -139,9 +139,9 @@ impl Service {
         Ok(limits::check_request(&self.limits(), &earlier, asking, now).err())
     }
 
-    /// At Approve: refused while `policy.max_runs_in_progress` runs are approved or running.
-    /// Returns the lock to hold until the approval is stored; `Err` is the sentence for the
-    /// approver (the request stays waiting for approval).
+    /// At Approve (and at Continue after a canary): refused while `policy.max_runs_in_progress`
+    /// runs are approved or running. Returns the lock to hold until the approval is stored; `Err`
+    /// is the sentence for the approver (the request stays waiting, or paused).
     pub(crate) async fn check_runs_cap(&self, r: &RequestRecord) -> Result<Exclusive, String> {
         let store_down = |e: crate::store::StoreError| {
             tracing::error!(error = %e, "could not check the runs in progress");
@@ -161,6 +161,12 @@ impl Service {
         let ids: Vec<String> = in_progress.into_iter().map(|r| r.id).collect();
         match limits::check_runs(&self.limits(), &ids) {
             Ok(()) => Ok(gate),
+            // A paused run (canary) waits for its Continue without expiring.
+            Err(refusal) if r.state == State::Paused => Err(format!(
+                "{} {} was not continued and stays paused; click Continue again once a run has finished.",
+                refusal.explain(IN_MESSAGES),
+                r.id,
+            )),
             Err(refusal) => Err(format!(
                 "{} {} was not approved and is still waiting for approval (until {}).",
                 refusal.explain(IN_MESSAGES),

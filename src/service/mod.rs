@@ -1,7 +1,9 @@
 //! The application layer: what the bot does with a slash command, a button click, an approved
 //! request. Handlers call in here; nothing in here knows about HTTP.
 
+mod approvers;
 mod attach;
+mod canary;
 mod decide;
 mod events;
 mod form;
@@ -169,7 +171,8 @@ impl Service {
                 return;
             }
         };
-        let msg = render::approval(&r, &targets, self.now());
+        let sign_offs = self.sign_offs_for(&r).await;
+        let msg = render::approval_with(&r, &targets, &sign_offs, self.now());
         if let Err(e) = self.slack.update(&r.channel_id, &ts, &msg).await {
             tracing::warn!(request = id, error = %e, "could not update the root message");
         }
@@ -240,6 +243,19 @@ impl Service {
             "max_targets_per_day": self.config.policy.max_targets_per_day,
             "max_runs_in_progress": self.config.policy.max_runs_in_progress,
         });
+        // Only when set: a policy without them keeps the digest it had before they existed.
+        let mut policy = policy;
+        for (key, value) in [
+            (
+                "two_approvers_above",
+                self.config.policy.two_approvers_above,
+            ),
+            ("canary_users", self.config.policy.canary_users),
+        ] {
+            if let Some(v) = value {
+                policy[key] = json!(v);
+            }
+        }
         let digest = crate::audit::chain::digest(&policy);
         let previous = match self.store.last_audit("policy_loaded").await {
             Ok(last) => last.and_then(|r| {

@@ -105,7 +105,7 @@ impl Service {
         }
         if !matches!(
             r.state,
-            State::PendingApproval | State::Approved | State::Running
+            State::PendingApproval | State::Approved | State::Running | State::Paused
         ) {
             return format!("{id} is {}, so it cannot be cancelled.", r.state);
         }
@@ -146,10 +146,10 @@ impl Service {
         )
         .await;
         self.refresh_root(id.as_str()).await;
-        let note = if r.state == State::Running {
-            "the calls in flight finish; no further user is reset"
-        } else {
-            "nothing was reset"
+        let note = match r.state {
+            State::Running => "the calls in flight finish; no further user is reset",
+            State::Paused => "the run was paused after its canary; no further user is reset",
+            _ => "nothing was reset",
         };
         self.say_in_thread(
             &r,
@@ -160,6 +160,12 @@ impl Service {
             )),
         )
         .await;
+        if r.state == State::Paused {
+            // No runner holds a paused run: the summary is posted from here, in the background
+            // so the answer to the command is not held up by the upload.
+            let (svc, r) = (self.clone(), r.clone());
+            tokio::spawn(async move { svc.end_paused(&r).await });
+        }
         format!("{id} is cancelled.")
     }
 
@@ -371,7 +377,8 @@ impl Service {
             refuse("the bot's store could not be read back.".into()).await;
             return;
         };
-        let msg = render::approval(&record, &targets, now);
+        let sign_offs = self.sign_offs_for(&record).await;
+        let msg = render::approval_with(&record, &targets, &sign_offs, now);
         match self.slack.post(channel, None, &msg).await {
             Ok(ts) => {
                 if let Err(e) = self.store.set_root_ts(id.as_str(), &ts).await {

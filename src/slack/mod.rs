@@ -7,6 +7,7 @@ pub mod modal;
 pub mod outbound;
 pub mod render;
 pub mod render_file;
+pub mod render_sign_offs;
 pub mod replay;
 pub mod scopes;
 pub mod socket;

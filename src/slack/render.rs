@@ -18,12 +18,17 @@ pub const FAILED_LISTED: usize = 20;
 
 pub const APPROVE: &str = "approve";
 pub const DENY: &str = "deny";
+/// Resumes a run paused after its canary (`policy.canary_users`).
+pub const CONTINUE: &str = "continue";
+
+use super::render_sign_offs::waiting_line;
+pub use super::render_sign_offs::{canary_paused, mentions, sign_off_line, SignOffs};
 
 fn md(text: impl Into<String>) -> sm::SlackBlockText {
     sm::SlackBlockText::MarkDown(sm::SlackBlockMarkDownText::new(text.into()))
 }
 
-fn section(text: impl Into<String>) -> SlackBlock {
+pub(super) fn section(text: impl Into<String>) -> SlackBlock {
     sm::SlackSectionBlock::new()
         .with_text(md(truncate(text.into(), 2900)))
         .into()
@@ -114,9 +119,19 @@ pub fn classification_counts(targets: &[TargetRecord]) -> String {
         .join(" · ")
 }
 
-/// The root message of a request's thread: what was asked, what was resolved, and either the
-/// buttons or what became of it.
+/// The root message of a one-approver request (see `approval_with`).
 pub fn approval(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Message {
+    approval_with(r, targets, &SignOffs::default(), now_ms)
+}
+
+/// The root message of a request's thread: what was asked, what was resolved, and either the
+/// buttons (with how many approvals it needs and who has approved so far) or what became of it.
+pub fn approval_with(
+    r: &RequestRecord,
+    targets: &[TargetRecord],
+    sign_offs: &SignOffs,
+    now_ms: i64,
+) -> Message {
     let mut blocks = vec![header(&format!("Password reset request {}", r.id))];
     let reason = r
         .reason
@@ -180,10 +195,7 @@ pub fn approval(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mes
     let status = status_line(r, now_ms);
     match r.state {
         State::PendingApproval if now_ms < r.expires_at && !r.dry_run => {
-            blocks.push(section(format!(
-                "Waiting for a second admin to approve. {} cannot approve their own request.",
-                mention(&r.requester)
-            )));
+            blocks.push(section(waiting_line(r, sign_offs)));
             blocks.push(
                 sm::SlackActionsBlock::new(vec![
                     button(
@@ -200,6 +212,9 @@ pub fn approval(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mes
         }
         _ => blocks.push(section(status)),
     }
+    if let Some(line) = sign_off_line(r, sign_offs) {
+        blocks.push(context(line));
+    }
     Message {
         text: format!(
             "Password reset request {} by {}: {} user(s) to reset. {}",
@@ -212,7 +227,7 @@ pub fn approval(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mes
     }
 }
 
-fn button(
+pub(super) fn button(
     action: &str,
     label: &str,
     value: &str,
@@ -244,6 +259,7 @@ pub fn status_line(r: &RequestRecord, now_ms: i64) -> String {
         State::PendingApproval => "⏳ Waiting for approval.".into(),
         State::Approved => format!("✅ *Approved* by {by}. ▶️ Running — progress in the thread."),
         State::Running => format!("✅ *Approved* by {by}. ▶️ Running — progress in the thread."),
+        State::Paused => format!("✅ *Approved* by {by}. ⏸️ *Paused after the canary* — an approver checks the users reset so far and clicks Continue in the thread."),
         State::Completed => format!("✅ *Approved* by {by}. ✔️ Completed — summary in the thread."),
         State::Denied => format!("⛔ *Denied* by {by}."),
         State::Expired => format!(
@@ -265,11 +281,11 @@ pub struct Progress {
     pub failed: usize,
 }
 
-/// The thread's note that a request was approved, by whom and when.
-pub fn approved(approver: &str, at_ms: i64) -> Message {
+/// The thread's note that a request was approved, by whom (`approvers`: mentions, from
+/// `mention`/`mentions`) and when.
+pub fn approved(approvers: &str, at_ms: i64) -> Message {
     Message::text(format!(
-        "✅ Approved by {} {}. The run starts now; progress follows in this thread.",
-        mention(approver),
+        "✅ Approved by {approvers} {}. The run starts now; progress follows in this thread.",
         slack_date(at_ms)
     ))
 }

@@ -3,6 +3,11 @@
 //! on PostgreSQL it is a session advisory lock, keyed by the store's schema and the section's
 //! name, held on one pooled connection until the guard is dropped. A replica that dies holding
 //! it drops its connection, and the server lets the lock go.
+//!
+//! On PostgreSQL the in-process lock is taken first, too: then at most one connection per
+//! replica waits on (or holds) the advisory lock. Without it, a burst of clicks would park every
+//! pooled connection in `pg_advisory_lock`, and the holder could not get one for its own
+//! queries (the fifty-approvals drill found this).
 
 use std::sync::Arc;
 
@@ -21,6 +26,8 @@ enum Inner {
     Postgres {
         conn: Option<PoolConnection<Postgres>>,
         key: (i32, i32),
+        /// Released after the advisory lock, so the next holder in this process finds it free.
+        local: Option<tokio::sync::OwnedMutexGuard<()>>,
     },
 }
 
@@ -32,10 +39,13 @@ impl Exclusive {
     }
 
     pub(super) async fn postgres(
-        mut conn: PoolConnection<Postgres>,
+        gate: &Arc<tokio::sync::Mutex<()>>,
+        pool: &sqlx::PgPool,
         space: i32,
         name: &str,
     ) -> StoreResult<Self> {
+        let local = gate.clone().lock_owned().await;
+        let mut conn = pool.acquire().await?;
         let key = (space, key_of(name));
         sqlx::query("SELECT pg_advisory_lock($1, $2)")
             .bind(key.0)
@@ -46,6 +56,7 @@ impl Exclusive {
             inner: Inner::Postgres {
                 conn: Some(conn),
                 key,
+                local: Some(local),
             },
         })
     }
@@ -53,11 +64,11 @@ impl Exclusive {
 
 impl Drop for Exclusive {
     fn drop(&mut self) {
-        let Inner::Postgres { conn, key } = &mut self.inner else {
+        let Inner::Postgres { conn, key, local } = &mut self.inner else {
             return;
         };
         let Some(mut conn) = conn.take() else { return };
-        let key = *key;
+        let (key, local) = (*key, local.take());
         let unlock = async move {
             let done = sqlx::query("SELECT pg_advisory_unlock($1, $2)")
                 .bind(key.0)
@@ -70,6 +81,7 @@ impl Drop for Exclusive {
                 tracing::warn!(error = %e, "could not release an advisory lock; closing its connection");
                 drop(conn.detach());
             }
+            drop(local);
         };
         // Without a runtime the process is ending, and its sessions (and locks) with it.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {

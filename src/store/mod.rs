@@ -5,8 +5,10 @@
 mod exclusive;
 mod postgres;
 mod postgres_audit;
+mod postgres_sign_offs;
 mod sqlite;
 mod sqlite_audit;
+mod sqlite_sign_offs;
 
 use std::sync::Arc;
 
@@ -86,6 +88,31 @@ pub struct Decision {
     pub decision: String,
     pub actor: String,
     pub decided_at: i64,
+}
+
+/// A sign-off beyond the decision row: an approval (`sign_off::APPROVE`) or the Continue after
+/// a canary pause (`sign_off::CONTINUE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOff {
+    pub kind: String,
+    pub actor: String,
+    pub at: i64,
+}
+
+pub mod sign_off {
+    pub const APPROVE: &str = "approve";
+    pub const CONTINUE: &str = "continue";
+}
+
+/// What `add_approval` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalAdded {
+    /// Recorded; the request's approvers so far, in the order they approved, this one included.
+    Added(Vec<String>),
+    /// This approver had already approved the request: nothing was recorded.
+    AlreadyApproved,
+    /// The request is no longer pending approval: nothing was recorded.
+    NotPending,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -194,6 +221,16 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
     ) -> StoreResult<bool>;
     async fn set_stop_reason(&self, id: &str, reason: &str) -> StoreResult<()>;
+    /// Records `approver`'s approval of `id` if the request is still pending approval and they
+    /// had not approved it yet, in one transaction that the request's decision cannot
+    /// interleave with; returns every approver so far. The caller makes the request approved
+    /// (with `transition`) once enough distinct approvers are recorded.
+    async fn add_approval(&self, id: &str, approver: &str, at: i64) -> StoreResult<ApprovalAdded>;
+    /// Moves a paused run back to `approved` and records who continued it, atomically; false
+    /// if it was no longer paused (cancelled, or continued by someone else).
+    async fn continue_run(&self, id: &str, actor: &str, at: i64) -> StoreResult<bool>;
+    /// The request's sign-offs (approvals, Continue), oldest first.
+    async fn sign_offs(&self, id: &str) -> StoreResult<Vec<SignOff>>;
     async fn targets(&self, id: &str) -> StoreResult<Vec<TargetRecord>>;
     /// Targets classified `reset` whose outcome is still `pending`.
     async fn pending_resets(&self, id: &str) -> StoreResult<Vec<TargetRecord>>;

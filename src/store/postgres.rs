@@ -15,6 +15,8 @@ pub struct PgStore {
     /// The schema's share of advisory-lock keys: deployments (and tests) in other schemas of the
     /// same database never wait on each other.
     lock_space: i32,
+    /// This process's turn at `exclusive` sections, taken before the advisory lock.
+    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl PgStore {
@@ -40,6 +42,7 @@ impl PgStore {
         Ok(Self {
             pool,
             lock_space: super::exclusive::key_of(&schema),
+            gate: Default::default(),
         })
     }
 
@@ -430,6 +433,18 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn add_approval(&self, id: &str, approver: &str, at: i64) -> StoreResult<ApprovalAdded> {
+        super::postgres_sign_offs::add_approval(&self.pool, id, approver, at).await
+    }
+
+    async fn continue_run(&self, id: &str, actor: &str, at: i64) -> StoreResult<bool> {
+        super::postgres_sign_offs::continue_run(&self.pool, id, actor, at).await
+    }
+
+    async fn sign_offs(&self, id: &str) -> StoreResult<Vec<SignOff>> {
+        super::postgres_sign_offs::sign_offs(&self.pool, id).await
+    }
+
     async fn targets(&self, id: &str) -> StoreResult<Vec<TargetRecord>> {
         let sql =
             format!("SELECT {TARGET_COLUMNS} FROM targets WHERE request_id = $1 ORDER BY seq");
@@ -569,8 +584,7 @@ impl Store for PgStore {
     }
 
     async fn exclusive(&self, name: &str) -> StoreResult<Exclusive> {
-        let conn = self.pool.acquire().await?;
-        Exclusive::postgres(conn, self.lock_space, name).await
+        Exclusive::postgres(&self.gate, &self.pool, self.lock_space, name).await
     }
 
     async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool> {

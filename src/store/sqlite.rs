@@ -414,6 +414,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn add_approval(&self, id: &str, approver: &str, at: i64) -> StoreResult<ApprovalAdded> {
+        super::sqlite_sign_offs::add_approval(&self.pool, id, approver, at).await
+    }
+
+    async fn continue_run(&self, id: &str, actor: &str, at: i64) -> StoreResult<bool> {
+        super::sqlite_sign_offs::continue_run(&self.pool, id, actor, at).await
+    }
+
+    async fn sign_offs(&self, id: &str) -> StoreResult<Vec<SignOff>> {
+        super::sqlite_sign_offs::sign_offs(&self.pool, id).await
+    }
+
     async fn targets(&self, id: &str) -> StoreResult<Vec<TargetRecord>> {
         let sql =
             format!("SELECT {TARGET_COLUMNS} FROM targets WHERE request_id = ?1 ORDER BY seq");

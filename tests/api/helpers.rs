@@ -248,6 +248,7 @@ impl TestApp {
                 PendingApproval,
                 Approved,
                 Running,
+                Paused,
                 Completed,
                 Denied,
                 Expired,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use okta_reset::clock::ManualClock;
 use okta_reset::domain::request::State;
+use okta_reset::sim::world::CHANNEL;
 use okta_reset::slack::modal::{KIND_USERS, USERS};
 use okta_reset::slack::render::slack_date;
 use serde_json::json;
@@ -352,4 +353,89 @@ async fn two_requests_sent_together_never_pass_the_hourly_limit_together() {
     app.settle().await;
     assert_eq!(app.all_requests().await.len(), 1);
     assert_eq!(app.roots().len(), 1);
+}
+
+#[tokio::test]
+async fn a_first_of_two_approvals_past_the_cap_is_refused_and_not_recorded() {
+    // Every request needs two approvals; one run at a time.
+    let app = spawn_with()
+        .config(|c| {
+            c.policy.max_runs_in_progress = 1;
+            c.policy.two_approvers_above = Some(0);
+        })
+        .start()
+        .await;
+    let a = ask(&app, 1, &format!("user:{} reason:\"INC-1\"", user(1))).await;
+    let b = ask(&app, 2, &format!("user:{} reason:\"INC-2\"", user(2))).await;
+    app.w.okta.set_latency(Duration::from_secs(120));
+    app.click(APPROVER, &a, "approve").await;
+    app.wait_thread(&a, "1 of 2 approvals").await;
+    app.click(APPROVER_2, &a, "approve").await;
+    app.wait_state(&a.id, State::Running).await;
+
+    // B's first approval is refused by the cap and not recorded: its approver can come back.
+    app.click(APPROVER, &b, "approve").await;
+    let msg = app.ephemeral_to(APPROVER, "in progress").await;
+    assert!(msg.contains(&format!("{} was not approved", b.id)), "{msg}");
+    app.settle().await;
+    let store = &app.w.app.service.store;
+    assert!(store.sign_offs(&b.id).await.unwrap().is_empty());
+    assert_eq!(app.record(&b.id).await.state, State::PendingApproval);
+
+    let ack = app.slash(REQUESTER, &format!("cancel {}", a.id)).await;
+    assert!(
+        ack == format!("{} is cancelled.", a.id) || ack.starts_with("Still working on it"),
+        "{ack}"
+    );
+    app.wait_state(&a.id, State::Cancelled).await;
+    app.w.okta.set_latency(Duration::from_millis(0));
+    app.click(APPROVER, &b, "approve").await;
+    app.wait_thread(&b, "1 of 2 approvals").await;
+    app.click(APPROVER_2, &b, "approve").await;
+    app.wait_state(&b.id, State::Completed).await;
+}
+
+#[tokio::test]
+async fn continuing_a_canary_past_the_cap_is_refused_and_the_run_stays_paused() {
+    let app = spawn_with()
+        .config(|c| {
+            c.policy.max_runs_in_progress = 1;
+            c.policy.canary_users = Some(1);
+        })
+        .start()
+        .await;
+    // A: two users, paused after the first. B: one user, no pause, kept running by a slow Okta.
+    let a = ask(
+        &app,
+        1,
+        &format!("user:{},{} reason:\"INC-1\"", user(1), user(2)),
+    )
+    .await;
+    let b = ask(&app, 2, &format!("user:{} reason:\"INC-2\"", user(3))).await;
+    app.click(APPROVER, &a, "approve").await;
+    app.wait_state(&a.id, State::Paused).await;
+    app.w.okta.set_latency(Duration::from_secs(120));
+    app.click(APPROVER, &b, "approve").await;
+    app.wait_state(&b.id, State::Running).await;
+
+    let progress = app
+        .thread(&a)
+        .into_iter()
+        .find(|m| m.blocks.to_string().contains("\"action_id\":\"continue\""))
+        .expect("the Continue button");
+    let r = app
+        .w
+        .driver
+        .click(APPROVER_2, CHANNEL, &progress.ts, "continue", &a.id)
+        .await;
+    assert_eq!(r.status, 200);
+    let msg = app.ephemeral_to(APPROVER_2, "in progress").await;
+    assert!(
+        msg.contains(&format!("{} was not continued and stays paused", a.id)),
+        "{msg}"
+    );
+    app.settle().await;
+    assert_eq!(app.record(&a.id).await.state, State::Paused);
+    let second = app.w.okta.user_id_by_login(&user(2)).unwrap();
+    assert_eq!(app.w.okta.reset_count(&second), 0);
 }

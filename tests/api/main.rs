@@ -1,6 +1,7 @@
 //! End-to-end tests: signed requests over HTTP to the real bot, against the simulated Okta org
 //! and Slack workspace (one harness, `helpers`).
 
+mod approvals;
 mod audit_cli;
 mod audit_trail;
 mod check;

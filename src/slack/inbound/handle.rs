@@ -13,7 +13,7 @@ use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use crate::service::{Action, DecisionKind, Service, SlashCommand};
 use crate::slack::events::{self, Envelope};
 use crate::slack::modal;
-use crate::slack::render::{APPROVE, DENY};
+use crate::slack::render::{APPROVE, CONTINUE, DENY};
 
 /// The content of an acknowledgement.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +98,7 @@ pub fn parse_block_action(p: &Value) -> Option<Action> {
     let decision = match action.get("action_id")?.as_str()? {
         APPROVE => DecisionKind::Approve,
         DENY => DecisionKind::Deny,
+        CONTINUE => DecisionKind::Continue,
         _ => return None,
     };
     let team = match p.get("team") {
@@ -168,6 +169,11 @@ mod tests {
         assert_eq!(a.team.unwrap().as_str(), "T0001");
         assert_eq!(a.decision, DecisionKind::Approve);
         assert_eq!(a.request.as_str(), "R-ABCDEFGH");
+        p["actions"][0]["action_id"] = json!("continue");
+        assert_eq!(
+            parse_block_action(&p).unwrap().decision,
+            DecisionKind::Continue
+        );
         p["team"] = Value::Null;
         assert!(parse_block_action(&p).unwrap().team.is_none());
         p["actions"][0]["action_id"] = json!("something_else");

@@ -1,0 +1,177 @@
+//! Who may sign a request off, and the two-approver rule (`policy.two_approvers_above`): the
+//! checks an Approve and a Continue share, the first of two approvals, and the approval message's
+//! view of who has signed so far.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::decide::Action;
+use super::Service;
+use crate::domain::approvals::{approval_step, approvals_required, ApprovalStep};
+use crate::domain::ids::{SlackTeamId, SlackUserId};
+use crate::slack::outbound::Message;
+use crate::slack::render::{self, SignOffs};
+use crate::store::{sign_off, ApprovalAdded, RequestRecord};
+
+fn store_down(e: crate::store::StoreError) -> String {
+    tracing::error!(error = %e, "store failed during a sign-off");
+    "The bot's store could not be reached; nothing was decided. Try again shortly.".to_string()
+}
+
+impl Service {
+    /// Every check on the person who clicks Approve or Continue, on Slack user IDs: on the
+    /// approver list, not the requester, not a guest, bot or deactivated account, not from
+    /// another workspace, and their own Okta account not among the users to reset.
+    pub(super) async fn check_eligible_approver(
+        &self,
+        a: &Action,
+        team: &SlackTeamId,
+        requester: &SlackUserId,
+    ) -> Result<(), String> {
+        let id = a.request.as_str();
+        // The approver's own Okta account must not be among the users to reset.
+        let me = self.slack.user_info(a.user.as_str()).await.map_err(|e| {
+            tracing::warn!(error = %e, "users.info failed for an approver");
+            "Your Slack profile could not be read, so the bot cannot check that you are not among the targets. Try again shortly.".to_string()
+        })?;
+        if me.deleted || me.is_bot || me.is_guest {
+            return Err("Guest, bot and deactivated Slack accounts cannot approve.".into());
+        }
+        if me
+            .team_id
+            .as_deref()
+            .is_some_and(|t| t != self.policy.team.as_str())
+        {
+            return Err("People from another workspace (Slack Connect) cannot approve.".into());
+        }
+        let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
+        let is_target = self
+            .store
+            .resets_identity(id, &identities)
+            .await
+            .map_err(store_down)?;
+        // Approvers listed through a Slack user group: membership read (cached briefly).
+        let groups = self
+            .membership(&a.user, super::groups::Role::Approver)
+            .await;
+        self.policy
+            .check_approver(team, &a.user, requester, is_target, &groups)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Approvals this request needs under the policy in force now.
+    pub(super) fn approvals_required(&self, r: &RequestRecord) -> usize {
+        approvals_required(
+            r.reset_count.max(0) as usize,
+            self.config.policy.two_approvers_above,
+        )
+    }
+
+    /// For a request that needs two approvals: records this eligible approver's approval and
+    /// says whether the count is now complete (the caller then makes the request approved, with
+    /// the store's compare-and-set). A first approval is announced here and leaves the request
+    /// pending; the same approver twice is refused and changes nothing. One-approver requests
+    /// record nothing here and are complete at once.
+    pub(super) async fn count_approval(
+        self: &Arc<Self>,
+        a: &Action,
+        r: &RequestRecord,
+        now: i64,
+    ) -> Result<bool, String> {
+        let need = self.approvals_required(r);
+        if need <= 1 {
+            return Ok(true);
+        }
+        let id = a.request.as_str();
+        let approvers = match self
+            .store
+            .add_approval(id, a.user.as_str(), now)
+            .await
+            .map_err(store_down)?
+        {
+            ApprovalAdded::Added(approvers) => approvers,
+            ApprovalAdded::AlreadyApproved => {
+                return Err(format!(
+                    "You have already approved {id}. It needs {need} approvals from different approvers, so another approver must approve; nothing changed."
+                ))
+            }
+            ApprovalAdded::NotPending => {
+                let state = match self.store.get_request(id).await {
+                    Ok(Some(now)) => now.state.to_string(),
+                    _ => "decided".into(),
+                };
+                return Err(format!("{id} is {state} meanwhile; nothing changed."));
+            }
+        };
+        match approval_step(approvers.len(), need) {
+            ApprovalStep::Complete => Ok(true),
+            ApprovalStep::Recorded { have, need } => {
+                self.audit(
+                    Some(id),
+                    Some(a.user.as_str()),
+                    "approval_recorded",
+                    json!({"approvals": have, "needed": need, "digest": r.digest}),
+                )
+                .await;
+                self.refresh_root(id).await;
+                let missing = need - have;
+                self.say_in_thread(
+                    r,
+                    &Message::text(format!(
+                        "☑️ {have} of {need} approvals: {} {}; {} must approve before the run starts.",
+                        render::mention(a.user.as_str()),
+                        render::slack_date(now),
+                        if missing == 1 {
+                            "another approver".to_string()
+                        } else {
+                            format!("{missing} more approvers")
+                        }
+                    )),
+                )
+                .await;
+                Ok(false)
+            }
+        }
+    }
+
+    /// The approvers of an approved request as mentions: every recorded approval, or the one
+    /// who decided (`decider`) when none were recorded (a one-approver request).
+    pub(crate) async fn approved_by(&self, id: &str, decider: &str) -> String {
+        let view = self.sign_offs_of(id, 1).await;
+        if view.approvers.len() > 1 {
+            render::mentions(&view.approvers)
+        } else {
+            render::mention(decider)
+        }
+    }
+
+    /// What the approval message shows about sign-offs. A store error shows none (the message
+    /// is re-rendered at the next change) rather than no message.
+    pub(super) async fn sign_offs_of(&self, id: &str, required: usize) -> SignOffs {
+        let rows = match self.store.sign_offs(id).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(request = id, error = %e, "could not read the sign-offs");
+                Vec::new()
+            }
+        };
+        SignOffs {
+            required,
+            approvers: rows
+                .iter()
+                .filter(|s| s.kind == sign_off::APPROVE)
+                .map(|s| s.actor.clone())
+                .collect(),
+            continued_by: rows
+                .iter()
+                .find(|s| s.kind == sign_off::CONTINUE)
+                .map(|s| s.actor.clone()),
+        }
+    }
+
+    /// The sign-off view of a request with the approvals it needs now.
+    pub(crate) async fn sign_offs_for(&self, r: &RequestRecord) -> SignOffs {
+        self.sign_offs_of(&r.id, self.approvals_required(r)).await
+    }
+}

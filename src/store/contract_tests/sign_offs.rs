@@ -1,0 +1,108 @@
+//! The contract for sign-offs: approvals counted once per approver and only while pending, and a
+//! paused run continued once. Run on both backends like the rest of the suite.
+
+use super::*;
+
+#[tokio::test]
+async fn approvals_count_each_approver_once_and_only_while_pending() {
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        let id = "R-00000001";
+        assert_eq!(
+            store.add_approval(id, "U0002", 1_100).await.unwrap(),
+            ApprovalAdded::Added(vec!["U0002".into()])
+        );
+        assert_eq!(
+            store.add_approval(id, "U0002", 1_200).await.unwrap(),
+            ApprovalAdded::AlreadyApproved
+        );
+        assert_eq!(
+            store.add_approval(id, "U0003", 1_300).await.unwrap(),
+            ApprovalAdded::Added(vec!["U0002".into(), "U0003".into()])
+        );
+        assert!(store
+            .transition(id, State::PendingApproval, State::Denied, None, 1_400)
+            .await
+            .unwrap());
+        assert_eq!(
+            store.add_approval(id, "U0004", 1_500).await.unwrap(),
+            ApprovalAdded::NotPending
+        );
+        assert_eq!(
+            store
+                .add_approval("R-NOPE0000", "U0004", 1_500)
+                .await
+                .unwrap(),
+            ApprovalAdded::NotPending
+        );
+        let s = store.sign_offs(id).await.unwrap();
+        assert_eq!(
+            s,
+            vec![
+                SignOff {
+                    kind: sign_off::APPROVE.into(),
+                    actor: "U0002".into(),
+                    at: 1_100
+                },
+                SignOff {
+                    kind: sign_off::APPROVE.into(),
+                    actor: "U0003".into(),
+                    at: 1_300
+                },
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_approver_racing_themself_is_recorded_once() {
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        let (a, b) = tokio::join!(
+            store.add_approval("R-00000001", "U0002", 1_100),
+            store.add_approval("R-00000001", "U0002", 1_100),
+        );
+        let results = [a.unwrap(), b.unwrap()];
+        assert_eq!(
+            results
+                .iter()
+                .filter(|r| matches!(r, ApprovalAdded::Added(_)))
+                .count(),
+            1,
+            "{results:?}"
+        );
+        assert!(results.contains(&ApprovalAdded::AlreadyApproved));
+        assert_eq!(store.sign_offs("R-00000001").await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_paused_run_is_continued_once_and_the_continue_recorded() {
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        let id = "R-00000001";
+        assert!(!store.continue_run(id, "U0003", 1_100).await.unwrap());
+        for (from, to) in [
+            (State::PendingApproval, State::Approved),
+            (State::Approved, State::Running),
+            (State::Running, State::Paused),
+        ] {
+            assert!(store.transition(id, from, to, None, 1_050).await.unwrap());
+        }
+        // A paused run is nobody's to run: no lease, not taken over.
+        assert!(!store.claim_run(id, "a", 1_060, 9_999).await.unwrap());
+        assert!(store.runs_without_holder(1_060).await.unwrap().is_empty());
+        let (a, b) = tokio::join!(
+            store.continue_run(id, "U0003", 1_100),
+            store.continue_run(id, "U0002", 1_100),
+        );
+        assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(), 1);
+        let r = store.get_request(id).await.unwrap().unwrap();
+        assert_eq!(r.state, State::Approved);
+        assert_eq!(r.started_at, Some(1_050), "the run keeps its start time");
+        let s = store.sign_offs(id).await.unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].kind, sign_off::CONTINUE);
+        assert_eq!(store.runs_without_holder(1_200).await.unwrap(), vec![id]);
+    }
+}

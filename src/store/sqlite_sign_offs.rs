@@ -1,0 +1,97 @@
+//! SQLite: the sign-offs beyond the decision row (the first of two approvals, a Continue
+//! after a canary). See `Store::add_approval`.
+
+use sqlx::{Row, SqlitePool};
+
+use super::{ApprovalAdded, SignOff, State, StoreResult};
+
+pub(super) async fn add_approval(
+    pool: &SqlitePool,
+    id: &str,
+    approver: &str,
+    at: i64,
+) -> StoreResult<ApprovalAdded> {
+    // The insert comes first, so the transaction holds SQLite's write lock from its first
+    // statement: a decision cannot land between the state check and the count.
+    let mut tx = pool.begin().await?;
+    let added = sqlx::query(
+        "INSERT INTO sign_offs (request_id, kind, actor, at) SELECT ?1, 'approve', ?2, ?3 \
+         WHERE EXISTS (SELECT 1 FROM requests WHERE id = ?1 AND state = 'pending_approval') \
+         ON CONFLICT (request_id, kind, actor) DO NOTHING",
+    )
+    .bind(id)
+    .bind(approver)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !added {
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM requests WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        return Ok(if state.as_deref() == Some(State::PendingApproval.code()) {
+            ApprovalAdded::AlreadyApproved
+        } else {
+            ApprovalAdded::NotPending
+        });
+    }
+    let approvers: Vec<String> = sqlx::query_scalar(
+        "SELECT actor FROM sign_offs WHERE request_id = ?1 AND kind = 'approve' \
+         ORDER BY at, actor",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ApprovalAdded::Added(approvers))
+}
+
+pub(super) async fn continue_run(
+    pool: &SqlitePool,
+    id: &str,
+    actor: &str,
+    at: i64,
+) -> StoreResult<bool> {
+    let mut tx = pool.begin().await?;
+    let changed =
+        sqlx::query("UPDATE requests SET state = 'approved' WHERE id = ?1 AND state = 'paused'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+    if !changed {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO sign_offs (request_id, kind, actor, at) VALUES (?1, 'continue', ?2, ?3) \
+         ON CONFLICT (request_id, kind, actor) DO NOTHING",
+    )
+    .bind(id)
+    .bind(actor)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn sign_offs(pool: &SqlitePool, id: &str) -> StoreResult<Vec<SignOff>> {
+    let rows = sqlx::query(
+        "SELECT kind, actor, at FROM sign_offs WHERE request_id = ?1 ORDER BY at, kind, actor",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(SignOff {
+                kind: row.try_get("kind")?,
+                actor: row.try_get("actor")?,
+                at: row.try_get("at")?,
+            })
+        })
+        .collect()
+}
