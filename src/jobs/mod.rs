@@ -4,6 +4,7 @@
 mod canary;
 mod journal;
 mod lease;
+mod progress;
 mod recover;
 mod runner;
 mod summary;

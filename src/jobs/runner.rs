@@ -6,6 +6,7 @@ use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::progress::{progress_of, progress_ticker, Closing, Counters};
 use super::summary::post_summary;
 use super::{canary, journal, lease, recover};
 use crate::domain::digest::snapshot_digest;
@@ -13,12 +14,9 @@ use crate::domain::request::State;
 use crate::okta::OktaError;
 use crate::service::Service;
 use crate::slack::outbound::Message;
-use crate::slack::render::{self, Progress};
+use crate::slack::render;
 use crate::store::{outcome, RequestRecord, TargetRecord};
 use tracing::Instrument;
-
-/// The progress message is edited at most this often (chat.update is Tier 3: ~50/min).
-pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// How long a shutdown waits for the calls in flight to finish and be journalled.
 pub const DRAIN: Duration = Duration::from_secs(10);
@@ -69,12 +67,6 @@ pub async fn take_over_orphans(svc: &Arc<Service>) {
         }
         Err(e) => tracing::warn!(error = %e, "could not list runs to take on"),
     }
-}
-
-struct Counters {
-    done: AtomicUsize,
-    reset: AtomicUsize,
-    failed: AtomicUsize,
 }
 
 pub async fn run(svc: Arc<Service>, id: String) {
@@ -417,102 +409,6 @@ async fn reset_verified(
         }
     }
     result
-}
-
-fn progress_of(c: &Counters, total: usize) -> Progress {
-    Progress {
-        done: c.done.load(Ordering::Relaxed),
-        total,
-        reset: c.reset.load(Ordering::Relaxed),
-        failed: c.failed.load(Ordering::Relaxed),
-    }
-}
-
-/// Announces the approval and posts the progress message (unless an earlier holder of the run
-/// did), then edits it every
-/// `PROGRESS_EVERY` while the count moves, until `finished`. Returns the message's ts.
-fn progress_ticker(
-    svc: Arc<Service>,
-    r: RequestRecord,
-    resumed: bool,
-    c: Arc<Counters>,
-    total: usize,
-    finished: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<Option<String>> {
-    tokio::spawn(async move {
-        let ts = match &r.progress_ts {
-            Some(ts) => ts.clone(),
-            None => {
-                if !resumed {
-                    if let Some(d) = &r.decision {
-                        // Every approver of a two-approver request, or the one who decided.
-                        let who = svc.approved_by(&r.id, &d.actor).await;
-                        svc.say_in_thread(&r, &render::approved(&who, d.decided_at))
-                            .await;
-                    }
-                }
-                let p = progress_of(&c, total);
-                let ts = svc
-                    .say_in_thread(&r, &render::progress(&p, svc.now()))
-                    .await?;
-                let _ = svc.store.set_progress_ts(&r.id, &ts).await;
-                ts
-            }
-        };
-        let mut last_done = usize::MAX;
-        loop {
-            // Sleep in short steps so the ticker ends promptly with the run.
-            for _ in 0..(PROGRESS_EVERY.as_millis() / 100) {
-                if finished.load(Ordering::SeqCst) {
-                    return Some(ts);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            let p = progress_of(&c, total);
-            if p.done != last_done {
-                last_done = p.done;
-                if let Err(e) = svc
-                    .slack
-                    .update(&r.channel_id, &ts, &render::progress(&p, svc.now()))
-                    .await
-                {
-                    tracing::warn!(request = %r.id, error = %e, "progress update failed; will try again");
-                }
-            }
-        }
-    })
-}
-
-/// The end of a run's progress message: the ticker stopped, then one last edit with the final
-/// counts.
-struct Closing<'a> {
-    svc: &'a Arc<Service>,
-    r: &'a RequestRecord,
-    ticker: Option<tokio::task::JoinHandle<Option<String>>>,
-    counters: &'a Counters,
-    total: usize,
-}
-
-impl Closing<'_> {
-    /// Once; later calls do nothing.
-    async fn close(&mut self) {
-        let Some(ticker) = self.ticker.take() else {
-            return;
-        };
-        let Ok(Some(ts)) = ticker.await else {
-            return;
-        };
-        let p = progress_of(self.counters, self.total);
-        let _ = self
-            .svc
-            .slack
-            .update(
-                &self.r.channel_id,
-                &ts,
-                &render::progress(&p, self.svc.now()),
-            )
-            .await;
-    }
 }
 
 async fn finish_stopped(svc: &Arc<Service>, r: &RequestRecord, why: &str) {
