@@ -57,7 +57,10 @@ impl Service {
             .await;
         self.policy
             .check_approver(team, &a.user, requester, is_target, &groups)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        self.audit_group_admission(Some(id), &a.user, super::groups::Role::Approver, &groups)
+            .await;
+        Ok(())
     }
 
     /// Approvals this request needs under the policy in force now.

@@ -77,6 +77,33 @@ impl Service {
         m
     }
 
+    /// Puts on record that `user` was let in as `role` through a listed Slack user group rather
+    /// than by ID, and which group: membership changes outside the bot, so the audit log must
+    /// say what admitted the person at the time. Nothing is written for people listed by ID.
+    pub(crate) async fn audit_group_admission(
+        &self,
+        request: Option<&str>,
+        user: &SlackUserId,
+        role: Role,
+        m: &Membership,
+    ) {
+        if m.member_of.is_empty() || self.allowlist(role).contains(user) {
+            return;
+        }
+        let groups: Vec<&str> = m.member_of.iter().map(|g| g.as_str()).collect();
+        let role = match role {
+            Role::Requester => "requester",
+            Role::Approver => "approver",
+        };
+        self.audit(
+            request,
+            Some(user.as_str()),
+            "admitted_through_group",
+            serde_json::json!({"role": role, "groups": groups}),
+        )
+        .await;
+    }
+
     /// Whether `user` is on `role`'s allowlist, by ID or through a group that could be read (for
     /// `status` and `cancel`, which say who may use them in their own words).
     pub(crate) async fn on_allowlist(&self, user: &SlackUserId, role: Role) -> bool {

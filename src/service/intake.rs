@@ -96,7 +96,11 @@ impl Service {
         // Members of the requester groups are read only for someone not listed by ID.
         let groups = self.membership(user, Role::Requester).await;
         let refusal = match self.policy.check_requester(team, channel, user, &groups) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                self.audit_group_admission(None, user, Role::Requester, &groups)
+                    .await;
+                return Ok(());
+            }
             Err(r) => r.to_string(),
         };
         self.refused(channel, user, &refusal).await;

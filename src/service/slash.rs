@@ -191,6 +191,8 @@ impl Service {
             .await;
             return refusal.to_string();
         }
+        self.audit_group_admission(None, &cmd.user, Role::Requester, &groups)
+            .await;
         if let Err(refusal) = self
             .check_limits_at(&cmd.channel, &cmd.user, spec.dry_run, limits::IN_MESSAGES)
             .await

@@ -47,6 +47,32 @@ async fn a_member_of_a_listed_group_may_request_and_a_member_of_another_may_appr
     assert!(!app.w.okta.reset_calls().is_empty());
     // One read of each group; a person listed by ID costs no Slack call.
     assert_eq!(app.w.slack.api_calls(LIST), 2);
+    // The audit log says which group let each of them in.
+    let store = &app.w.app.service.store;
+    let mut admitted: Vec<(Option<String>, Option<String>, serde_json::Value)> = store
+        .audit_events(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "admitted_through_group")
+        .map(|e| (e.request_id, e.actor, e.detail))
+        .collect();
+    admitted.sort_by_key(|(r, _, _)| r.is_some());
+    assert_eq!(
+        admitted,
+        vec![
+            (
+                None,
+                Some(OUTSIDER.to_string()),
+                serde_json::json!({"role": "requester", "groups": [REQUESTER_GROUP]})
+            ),
+            (
+                Some(p.id.clone()),
+                Some(REQUESTER.to_string()),
+                serde_json::json!({"role": "approver", "groups": [APPROVER_GROUP]})
+            ),
+        ]
+    );
     // The group's member may look the request up; U0002, listed by ID, costs no Slack call.
     let status = app.slash(REQUESTER, &format!("status {}", p.id)).await;
     assert!(status.contains("Completed"), "{status}");
