@@ -20,6 +20,25 @@ fn store_down(e: crate::store::StoreError) -> String {
 }
 
 impl Service {
+    /// The cheap checks on the person who clicks Approve or Continue, before any Okta lookup
+    /// (Slack only for approver groups, cached): on the approver list and not the requester.
+    /// Returns the workspace and the requester, for `check_eligible_approver`.
+    pub(super) async fn check_listed_approver(
+        &self,
+        a: &Action,
+        r: &RequestRecord,
+    ) -> Result<(SlackTeamId, SlackUserId), String> {
+        let team = a.team.clone().unwrap_or_else(|| self.policy.team.clone());
+        let requester = SlackUserId::parse(&r.requester).map_err(|e| e.to_string())?;
+        let groups = self
+            .membership(&a.user, super::groups::Role::Approver)
+            .await;
+        self.policy
+            .check_approver(&team, &a.user, &requester, false, &groups)
+            .map_err(|e| e.to_string())?;
+        Ok((team, requester))
+    }
+
     /// Every check on the person who clicks Approve or Continue, on Slack user IDs: on the
     /// approver list, not the requester, not a guest, bot or deactivated account, not from
     /// another workspace, and their own Okta account not among the users to reset.

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use super::decide::Action;
 use super::Service;
-use crate::domain::ids::SlackUserId;
 use crate::domain::request::{transition, Event, State};
 use crate::slack::outbound::Message;
 use crate::slack::render::{self, Progress};
@@ -31,15 +30,8 @@ impl Service {
                     .to_string()
             })?
             .ok_or_else(|| format!("There is no request {id}."))?;
-        let team = a.team.clone().unwrap_or_else(|| self.policy.team.clone());
-        let requester = SlackUserId::parse(&r.requester).map_err(|e| e.to_string())?;
         // Cheap refusals first: no Okta lookup (Slack only for approver groups, cached).
-        let groups = self
-            .membership(&a.user, super::groups::Role::Approver)
-            .await;
-        self.policy
-            .check_approver(&team, &a.user, &requester, false, &groups)
-            .map_err(|e| e.to_string())?;
+        let (team, requester) = self.check_listed_approver(a, &r).await?;
         let now = self.now();
         if transition(r.state, Event::Continue, now, r.expires_at).is_err() {
             return Err(format!(

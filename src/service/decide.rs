@@ -77,15 +77,8 @@ impl Service {
                 r.root_ts = Some(ts.clone());
             }
         }
-        let team = a.team.clone().unwrap_or_else(|| self.policy.team.clone());
-        let requester = SlackUserId::parse(&r.requester).map_err(|e| e.to_string())?;
         // Cheap refusals first: no Okta lookup (Slack only for approver groups, cached).
-        let groups = self
-            .membership(&a.user, super::groups::Role::Approver)
-            .await;
-        self.policy
-            .check_approver(&team, &a.user, &requester, false, &groups)
-            .map_err(|e| e.to_string())?;
+        let (team, requester) = self.check_listed_approver(a, &r).await?;
         let now = self.now();
         let event = match a.decision {
             Decision::Approve => Event::Approve,

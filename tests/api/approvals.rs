@@ -2,7 +2,7 @@
 //! the canary (`policy.canary_users`) that pauses a run until an approver clicks Continue.
 
 use okta_reset::domain::request::State;
-use okta_reset::sim::world::CHANNEL;
+use okta_reset::sim::slack::SimMessage;
 
 use crate::helpers::*;
 
@@ -23,31 +23,12 @@ async fn spawn_canary(n: usize) -> TestApp {
         .await
 }
 
-async fn audit_actions(app: &TestApp, id: &str) -> Vec<String> {
-    app.w
-        .app
-        .service
-        .store
-        .audit_events(Some(id))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect()
-}
-
-/// The root message as it is now (text and blocks).
-async fn wait_root_contains(app: &TestApp, p: &Posted, needle: &str) -> String {
-    app.w
-        .slack
-        .wait_for(&format!("the root with {needle:?}"), WAIT, |s| {
-            s.messages()
-                .iter()
-                .any(|m| m.ts == p.ts && format!("{}{}", m.text, m.blocks).contains(needle))
-        })
-        .await
-        .unwrap();
-    app.root_text(p)
+/// `approver` approves; waits for the run to pause after its canary and returns the message
+/// carrying the Continue button.
+async fn approve_until_paused(app: &TestApp, approver: &str, p: &Posted) -> SimMessage {
+    app.click(approver, p, "approve").await;
+    app.wait_state(&p.id, State::Paused).await;
+    app.wait_continue_button(p).await
 }
 
 #[tokio::test]
@@ -71,7 +52,9 @@ async fn above_the_threshold_two_distinct_approvers_are_needed() {
             && line.contains("another approver must approve"),
         "{line}"
     );
-    let root = wait_root_contains(&app, &p, "Approved so far (1 of 2):* <@U0002>").await;
+    let root = app
+        .wait_root_contains(&p, "Approved so far (1 of 2):* <@U0002>")
+        .await;
     assert!(
         root.contains("\"action_id\":\"approve\""),
         "still open: {root}"
@@ -93,17 +76,7 @@ async fn above_the_threshold_two_distinct_approvers_are_needed() {
     );
     app.settle().await;
     assert_eq!(app.record(&p.id).await.state, State::PendingApproval);
-    assert_eq!(
-        app.w
-            .app
-            .service
-            .store
-            .sign_offs(&p.id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(app.sign_offs(&p.id).await.len(), 1);
     assert!(app.w.okta.reset_calls().is_empty());
 
     // A second, different approver: approved, and the run goes.
@@ -118,20 +91,18 @@ async fn above_the_threshold_two_distinct_approvers_are_needed() {
     let r = app.wait_state(&p.id, State::Completed).await;
     assert_eq!(r.decision.unwrap().actor, APPROVER_2);
     assert_eq!(app.w.okta.reset_calls().len(), 28);
-    let root = wait_root_contains(&app, &p, "Completed").await;
+    let root = app.wait_root_contains(&p, "Completed").await;
     assert!(root.contains("Approvals: <@U0002> and <@U0003>."), "{root}");
-    let actions = audit_actions(&app, &p.id).await;
-    for a in [
-        "approval_recorded",
-        "decision_refused",
-        "approved",
-        "run_started",
-    ] {
-        assert!(
-            actions.iter().any(|x| x == a),
-            "audit lacks {a}: {actions:?}"
-        );
-    }
+    app.assert_audited(
+        &p.id,
+        &[
+            "approval_recorded",
+            "decision_refused",
+            "approved",
+            "run_started",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -144,38 +115,20 @@ async fn at_or_below_the_threshold_one_approval_suffices() {
     app.click(APPROVER, &p, "approve").await;
     app.wait_thread(&p, "Run complete").await;
     assert_eq!(app.w.okta.reset_calls().len(), 28);
-    assert!(app
-        .w
-        .app
-        .service
-        .store
-        .sign_offs(&p.id)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(app.sign_offs(&p.id).await.is_empty());
 }
 
 #[tokio::test]
 async fn the_requester_cannot_be_the_first_or_the_second_approver() {
     let app = spawn_two_approvers(10).await;
     // U0002 is both a requester and an approver in the test workspace.
-    let ack = app.slash(APPROVER, ASK).await;
-    assert!(ack.starts_with("Looking up the targets"), "{ack}");
-    let p = app.wait_root().await;
+    let p = app.request_as(APPROVER, ASK).await;
     let own = "You asked for this reset, so you can't approve it: another approver must.";
 
     app.click(APPROVER, &p, "approve").await;
     assert_eq!(app.ephemeral_to(APPROVER, "you can't approve").await, own);
     app.settle().await;
-    assert!(app
-        .w
-        .app
-        .service
-        .store
-        .sign_offs(&p.id)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(app.sign_offs(&p.id).await.is_empty());
 
     app.click(APPROVER_2, &p, "approve").await;
     app.wait_thread(&p, "1 of 2 approvals: <@U0003>").await;
@@ -191,17 +144,7 @@ async fn the_requester_cannot_be_the_first_or_the_second_approver() {
     assert_eq!(refusals, 2, "the second attempt was refused too");
     let r = app.record(&p.id).await;
     assert_eq!(r.state, State::PendingApproval);
-    assert_eq!(
-        app.w
-            .app
-            .service
-            .store
-            .sign_offs(&p.id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(app.sign_offs(&p.id).await.len(), 1);
     assert!(app.w.okta.reset_calls().is_empty());
 }
 
@@ -227,71 +170,27 @@ async fn a_deny_after_the_first_approval_denies() {
 async fn two_approvals_at_once_make_one_decision_and_one_run() {
     let app = spawn_two_approvers(10).await;
     let p = app.request(ASK).await;
-    tokio::join!(
-        app.click(APPROVER, &p, "approve"),
-        app.click(APPROVER_2, &p, "approve")
-    );
+    app.approve_at_once(&p).await;
     app.wait_thread(&p, "Run complete").await;
     app.settle().await;
-    let approved_lines = app
-        .thread(&p)
-        .iter()
-        .filter(|m| m.text.contains("✅ Approved by"))
-        .count();
-    assert_eq!(approved_lines, 1);
+    assert_eq!(app.thread_count(&p, "✅ Approved by"), 1);
     let calls = app.w.okta.reset_calls();
     assert_eq!(calls.len(), 28, "every user once, not twice");
-    let targets = app.w.app.service.store.targets(&p.id).await.unwrap();
-    for t in targets
-        .iter()
-        .filter(|t| t.target.classification == "reset")
-    {
-        assert_eq!(
-            app.w.okta.reset_count(t.target.okta_id.as_deref().unwrap()),
-            1
-        );
-    }
-}
-
-/// The message carrying the Continue button, once the run paused.
-async fn wait_continue_button(app: &TestApp, p: &Posted) -> okta_reset::sim::slack::SimMessage {
-    let has = |m: &okta_reset::sim::slack::SimMessage| {
-        m.thread_ts.as_deref() == Some(p.ts.as_str())
-            && m.blocks.to_string().contains("\"action_id\":\"continue\"")
-    };
-    app.w
-        .slack
-        .wait_for("a Continue button in the thread", WAIT, |s| {
-            s.messages().iter().any(has)
-        })
-        .await
-        .unwrap();
-    app.w.slack.messages().into_iter().find(has).unwrap()
-}
-
-async fn click_continue(app: &TestApp, user: &str, ts: &str, p: &Posted) {
-    let r = app
-        .w
-        .driver
-        .click(user, CHANNEL, ts, "continue", &p.id)
-        .await;
-    assert_eq!(r.status, 200, "click answered {}: {}", r.status, r.body);
+    app.assert_each_target_reset_once(&p.id).await;
 }
 
 #[tokio::test]
 async fn the_canary_pauses_after_n_and_only_an_approver_continues_it() {
     let app = spawn_canary(3).await;
     let p = app.request(ASK).await;
-    app.click(APPROVER, &p, "approve").await;
-    app.wait_state(&p.id, State::Paused).await;
-    let button = wait_continue_button(&app, &p).await;
+    let button = approve_until_paused(&app, APPROVER, &p).await;
     let shown = format!("{}{}", button.text, button.blocks);
     assert!(
         shown.contains("Canary: 3 users reset; check them, then an approver clicks Continue"),
         "{shown}"
     );
     app.wait_thread(&p, "on the progress message above").await;
-    wait_root_contains(&app, &p, "Paused after the canary").await;
+    app.wait_root_contains(&p, "Paused after the canary").await;
     app.settle().await;
     assert_eq!(
         app.w.okta.reset_calls().len(),
@@ -300,12 +199,12 @@ async fn the_canary_pauses_after_n_and_only_an_approver_continues_it() {
     );
 
     // Not on the approver list; the requester: refused, nothing changes.
-    click_continue(&app, OUTSIDER, &button.ts, &p).await;
+    app.click_continue(OUTSIDER, &button, &p).await;
     assert_eq!(
         app.ephemeral_to(OUTSIDER, "approvers").await,
         "You are not on the list of approvers for password resets."
     );
-    click_continue(&app, REQUESTER, &button.ts, &p).await;
+    app.click_continue(REQUESTER, &button, &p).await;
     assert_eq!(
         app.ephemeral_to(REQUESTER, "can't approve").await,
         "You asked for this reset, so you can't approve it: another approver must."
@@ -314,7 +213,7 @@ async fn the_canary_pauses_after_n_and_only_an_approver_continues_it() {
     assert_eq!(app.record(&p.id).await.state, State::Paused);
     assert_eq!(app.w.okta.reset_calls().len(), 3);
 
-    click_continue(&app, APPROVER_2, &button.ts, &p).await;
+    app.click_continue(APPROVER_2, &button, &p).await;
     app.wait_thread(&p, "▶️ Continued by <@U0003>").await;
     let summary = app.wait_thread(&p, "Run complete").await;
     assert!(
@@ -325,43 +224,31 @@ async fn the_canary_pauses_after_n_and_only_an_approver_continues_it() {
     app.wait_state(&p.id, State::Completed).await;
     let calls = app.w.okta.reset_calls();
     assert_eq!(calls.len(), 28, "every user reset once, none left behind");
-    let targets = app.w.app.service.store.targets(&p.id).await.unwrap();
-    for t in targets
-        .iter()
-        .filter(|t| t.target.classification == "reset")
-    {
-        assert_eq!(
-            app.w.okta.reset_count(t.target.okta_id.as_deref().unwrap()),
-            1
-        );
+    for t in app.assert_each_target_reset_once(&p.id).await {
         assert_eq!(t.outcome, "reset");
     }
     // A second Continue on the old button changes nothing.
-    click_continue(&app, APPROVER, &button.ts, &p).await;
+    app.click_continue(APPROVER, &button, &p).await;
     app.ephemeral_to(APPROVER, "no paused run to continue")
         .await;
-    let actions = audit_actions(&app, &p.id).await;
-    for a in [
-        "run_paused_for_canary",
-        "continue_refused",
-        "run_continued",
-        "run_continued_after_canary",
-        "run_finished",
-    ] {
-        assert!(
-            actions.iter().any(|x| x == a),
-            "audit lacks {a}: {actions:?}"
-        );
-    }
+    app.assert_audited(
+        &p.id,
+        &[
+            "run_paused_for_canary",
+            "continue_refused",
+            "run_continued",
+            "run_continued_after_canary",
+            "run_finished",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_paused_run_can_be_cancelled_and_then_not_continued() {
     let app = spawn_canary(3).await;
     let p = app.request(ASK).await;
-    app.click(APPROVER, &p, "approve").await;
-    app.wait_state(&p.id, State::Paused).await;
-    let button = wait_continue_button(&app, &p).await;
+    let button = approve_until_paused(&app, APPROVER, &p).await;
     let ack = app.slash(REQUESTER, &format!("cancel {}", p.id)).await;
     assert_eq!(ack, format!("{} is cancelled.", p.id));
     let summary = app.wait_thread(&p, "Run cancelled").await;
@@ -369,7 +256,7 @@ async fn a_paused_run_can_be_cancelled_and_then_not_continued() {
     assert!(summary.contains("25 not attempted"), "{summary}");
     app.wait_thread(&p, "paused after its canary; no further user is reset")
         .await;
-    click_continue(&app, APPROVER_2, &button.ts, &p).await;
+    app.click_continue(APPROVER_2, &button, &p).await;
     app.ephemeral_to(APPROVER_2, "no paused run to continue")
         .await;
     app.settle().await;
@@ -393,9 +280,7 @@ async fn a_paused_run_can_be_cancelled_and_then_not_continued() {
 async fn a_paused_run_stays_paused_across_a_restart_and_continues_after() {
     let app = spawn_canary(5).await;
     let p = app.request(ASK).await;
-    app.click(APPROVER, &p, "approve").await;
-    app.wait_state(&p.id, State::Paused).await;
-    let button = wait_continue_button(&app, &p).await;
+    let button = approve_until_paused(&app, APPROVER, &p).await;
     let TestApp { w, clock } = app;
     let w = w.restart_app().await.unwrap();
     let app = TestApp { w, clock };
@@ -406,7 +291,7 @@ async fn a_paused_run_stays_paused_across_a_restart_and_continues_after() {
         "not resumed by itself"
     );
     assert_eq!(app.w.okta.reset_calls().len(), 5);
-    click_continue(&app, APPROVER_2, &button.ts, &p).await;
+    app.click_continue(APPROVER_2, &button, &p).await;
     app.wait_thread(&p, "Run complete").await;
     assert_eq!(app.w.okta.reset_calls().len(), 28);
 }
@@ -432,29 +317,19 @@ async fn a_guest_or_a_target_cannot_continue_a_paused_run() {
     let p = app
         .request(r#"user:bob@example.com,c01.lee@contractors.example.com,c07.reyes@contractors.example.com reason:"x""#)
         .await;
-    app.click(APPROVER_2, &p, "approve").await;
-    app.wait_state(&p.id, State::Paused).await;
-    let button = wait_continue_button(&app, &p).await;
+    let button = approve_until_paused(&app, APPROVER_2, &p).await;
 
-    click_continue(&app, APPROVER, &button.ts, &p).await;
+    app.click_continue(APPROVER, &button, &p).await;
     let msg = app.ephemeral_to(APPROVER, "Your own Okta account").await;
     assert!(msg.contains("another approver must"), "{msg}");
-    click_continue(&app, "UGUEST1", &button.ts, &p).await;
+    app.click_continue("UGUEST1", &button, &p).await;
     app.ephemeral_to("UGUEST1", "cannot approve").await;
     app.settle().await;
     assert_eq!(app.record(&p.id).await.state, State::Paused);
     assert_eq!(app.w.okta.reset_calls().len(), 1);
-    assert!(app
-        .w
-        .app
-        .service
-        .store
-        .sign_offs(&p.id)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(app.sign_offs(&p.id).await.is_empty());
 
-    click_continue(&app, APPROVER_2, &button.ts, &p).await;
+    app.click_continue(APPROVER_2, &button, &p).await;
     app.wait_thread(&p, "Run complete").await;
     assert_eq!(app.w.okta.reset_calls().len(), 3);
 }
@@ -470,25 +345,8 @@ async fn a_first_approval_does_not_stop_the_request_expiring() {
     app.click(APPROVER, &p, "approve").await;
     app.wait_thread(&p, "1 of 2 approvals").await;
     app.clock.as_ref().unwrap().advance_secs(31 * 60);
-    app.click(APPROVER_2, &p, "approve").await;
-    let msg = app.ephemeral_to(APPROVER_2, "expired").await;
-    assert!(
-        msg.contains("ask the requester to make a new request"),
-        "{msg}"
-    );
-    let r = app.wait_state(&p.id, State::Expired).await;
-    assert!(r.decision.is_none());
-    assert_eq!(
-        app.w
-            .app
-            .service
-            .store
-            .sign_offs(&p.id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    app.assert_approval_refused_as_expired(APPROVER_2, &p).await;
+    assert_eq!(app.sign_offs(&p.id).await.len(), 1);
     assert!(app.w.okta.reset_calls().is_empty());
 }
 
@@ -500,16 +358,14 @@ async fn a_paused_run_does_not_expire_and_can_be_continued_days_later() {
         .start()
         .await;
     let p = app.request(ASK).await;
-    app.click(APPROVER, &p, "approve").await;
-    app.wait_state(&p.id, State::Paused).await;
-    let button = wait_continue_button(&app, &p).await;
+    let button = approve_until_paused(&app, APPROVER, &p).await;
     app.clock.as_ref().unwrap().advance_secs(3 * 24 * 3600);
     app.w.app.service.expire_due().await;
     assert_eq!(app.record(&p.id).await.state, State::Paused);
     assert_eq!(app.w.okta.reset_calls().len(), 2);
     // Continue is still accepted. (The rest of the run is not awaited here: the Okta pacer
     // runs on the same manual clock, three days ahead of the simulator's rate-limit windows.)
-    click_continue(&app, APPROVER_2, &button.ts, &p).await;
+    app.click_continue(APPROVER_2, &button, &p).await;
     app.wait_thread(&p, "▶️ Continued by <@U0003>").await;
     assert_ne!(app.record(&p.id).await.state, State::Paused);
 }

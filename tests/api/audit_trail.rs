@@ -13,21 +13,11 @@ use crate::helpers::*;
 
 const ASK: &str = r#"group:contractors reason:"INC-4312 phishing""#;
 
-async fn events(app: &TestApp, id: &str) -> Vec<AuditEvent> {
-    app.w
-        .app
-        .service
-        .store
-        .audit_events(Some(id))
-        .await
-        .unwrap()
-}
-
 /// The request's events once `action` is among them (the bot writes some after Slack answers).
 async fn wait_event(app: &TestApp, id: &str, action: &str) -> Vec<AuditEvent> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let ev = events(app, id).await;
+        let ev = app.audit_events(id).await;
         if ev.iter().any(|e| e.action == action) {
             return ev;
         }

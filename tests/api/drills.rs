@@ -3,26 +3,9 @@
 
 use std::time::Duration;
 
-use okta_reset::sim::world::CHANNEL;
-
 use crate::helpers::*;
 
 const ASK: &str = r#"group:contractors reason:"INC-4312 phishing""#;
-
-/// Nobody in Okta's reset log more than once.
-fn assert_nobody_twice(app: &TestApp) {
-    let mut ids: Vec<String> = app
-        .w
-        .okta
-        .reset_calls()
-        .into_iter()
-        .map(|c| c.user_id)
-        .collect();
-    let n = ids.len();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), n, "someone was reset twice");
-}
 
 #[tokio::test]
 async fn okta_answering_30_percent_5xx_still_ends_with_a_summary_and_no_double_reset() {
@@ -32,7 +15,7 @@ async fn okta_answering_30_percent_5xx_still_ends_with_a_summary_and_no_double_r
     app.click(APPROVER, &p, "approve").await;
     let summary = app.wait_thread(&p, "Run complete").await;
     assert!(app.w.okta.stats().server_errors > 0, "no 5xx was injected");
-    assert_nobody_twice(&app);
+    app.assert_nobody_reset_twice();
     // Every eligible user ends reset or failed (with Okta's answer as the reason).
     let reset = app.w.okta.reset_calls().len();
     let failed = 28 - reset;
@@ -44,18 +27,8 @@ async fn okta_answering_30_percent_5xx_still_ends_with_a_summary_and_no_double_r
 
 #[tokio::test]
 async fn okta_hanging_times_out_each_call_without_repeating_it() {
-    let app = spawn_with()
-        .config(|c| {
-            c.okta.call_timeout_secs = 1;
-            c.okta.concurrency = 2;
-        })
-        .start()
-        .await;
-    let p = app
-        .request(
-            r#"user:c01.lee@contractors.example.com,c02.moss@contractors.example.com reason:"x""#,
-        )
-        .await;
+    let app = spawn_with().config(okta_times_out_after_1s).start().await;
+    let p = app.request(ASK_LEE_AND_MOSS).await;
     app.w.okta.hang_resets(Some(Duration::from_secs(3)));
     app.click(APPROVER, &p, "approve").await;
     let summary = app.wait_thread(&p, "Run complete").await;
@@ -65,8 +38,7 @@ async fn okta_hanging_times_out_each_call_without_repeating_it() {
         summary.contains("*2 reset*, 0 skipped, 0 failed"),
         "{summary}"
     );
-    assert_eq!(app.w.okta.reset_calls().len(), 2);
-    assert_nobody_twice(&app);
+    app.assert_okta_reset_each_once(2);
 }
 
 #[tokio::test]
@@ -77,7 +49,7 @@ async fn slack_429_on_chat_update_slows_progress_but_the_summary_arrives() {
     app.click(APPROVER, &p, "approve").await;
     let summary = app.wait_thread(&p, "Run complete").await;
     assert!(summary.contains("*28 reset*"), "{summary}");
-    assert_nobody_twice(&app);
+    app.assert_nobody_reset_twice();
 }
 
 #[tokio::test]
@@ -90,31 +62,13 @@ async fn slack_down_during_a_run_gets_the_summary_when_it_returns() {
         .fail_next("chat.postMessage", 4, "internal_error");
     app.w.slack.fail_next("chat.update", 4, "internal_error");
     app.click(APPROVER, &p, "approve").await;
-    app.w
-        .slack
-        .wait_for(
-            "the summary once Slack is back",
-            Duration::from_secs(90),
-            |s| {
-                s.thread(CHANNEL, &p.ts)
-                    .iter()
-                    .any(|m| m.text.contains("Run complete"))
-            },
-        )
-        .await
-        .unwrap();
-    let summary = app.wait_thread(&p, "Run complete").await;
+    // The summary once Slack is back.
+    let summary = app
+        .wait_thread_within(&p, "Run complete", Duration::from_secs(90))
+        .await;
     assert!(summary.contains("*28 reset*"), "{summary}");
-    assert_eq!(app.w.okta.reset_calls().len(), 28);
-    assert_nobody_twice(&app);
-    let store = &app.w.app.service.store;
-    assert!(store
-        .get_request(&p.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .summary_ts
-        .is_some());
+    app.assert_okta_reset_each_once(28);
+    assert!(app.record(&p.id).await.summary_ts.is_some());
 }
 
 #[tokio::test]
@@ -131,41 +85,18 @@ async fn a_slack_outage_longer_than_the_runs_retries_still_gets_the_summary_post
         .slack
         .fail_next("chat.postMessage", 8, "internal_error");
     app.click(APPROVER, &p, "approve").await;
-    app.w
-        .slack
-        .wait_for(
-            "the summary once Slack is back",
-            Duration::from_secs(150),
-            |s| {
-                s.thread(CHANNEL, &p.ts)
-                    .iter()
-                    .any(|m| m.text.contains("Run complete"))
-            },
-        )
-        .await
-        .unwrap();
-    let summary = app.wait_thread(&p, "Run complete").await;
+    // The summary once Slack is back.
+    let summary = app
+        .wait_thread_within(&p, "Run complete", Duration::from_secs(150))
+        .await;
     assert!(summary.contains("*28 reset*"), "{summary}");
     assert!(summary.contains("Posted late"), "{summary}");
     // Once, even though every sweep since the run ended could have posted it.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let summaries = app
-        .thread(&p)
-        .into_iter()
-        .filter(|m| m.text.contains("Run complete"))
-        .count();
-    assert_eq!(summaries, 1);
-    assert_eq!(app.w.okta.reset_calls().len(), 28);
-    assert_nobody_twice(&app);
-    let store = &app.w.app.service.store;
-    assert!(store
-        .get_request(&p.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .summary_ts
-        .is_some());
-    let events = store.audit_events(Some(&p.id)).await.unwrap();
+    assert_eq!(app.thread_count(&p, "Run complete"), 1);
+    app.assert_okta_reset_each_once(28);
+    assert!(app.record(&p.id).await.summary_ts.is_some());
+    let events = app.audit_events(&p.id).await;
     let finished = events.iter().filter(|e| e.action == "run_finished").count();
     let attached = events
         .iter()

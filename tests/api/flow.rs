@@ -37,8 +37,7 @@ async fn the_whole_flow_resets_exactly_the_eligible_users_once() {
     let calls = app.w.okta.reset_calls();
     assert_eq!(calls.len(), 28);
     assert!(calls.iter().all(|c| c.send_email && !c.revoke_sessions));
-    let targets = app.w.app.service.store.targets(&p.id).await.unwrap();
-    for t in &targets {
+    for t in &app.targets(&p.id).await {
         let id = t.target.okta_id.as_deref().unwrap();
         let want = usize::from(t.target.classification == "reset");
         assert_eq!(app.w.okta.reset_count(id), want, "{:?}", t.target.login);
@@ -50,47 +49,26 @@ async fn the_whole_flow_resets_exactly_the_eligible_users_once() {
     // The root now says who approved, and has no buttons.
     let r = app.wait_state(&p.id, State::Completed).await;
     assert_eq!(r.decision.unwrap().actor, APPROVER);
-    app.w
-        .slack
-        .wait_for("root shows completion", WAIT, |s| {
-            s.messages()
-                .iter()
-                .any(|m| m.ts == p.ts && m.text.contains("Completed"))
-        })
-        .await
-        .unwrap();
-    let root = app.root_text(&p);
+    let root = app.wait_root_contains(&p, "Completed").await;
     assert!(root.contains("*Approved* by <@U0002>"), "{root}");
     assert!(
         !root.contains("\"action_id\":\"approve\""),
         "buttons gone: {root}"
     );
     // Each step is in the audit log.
-    let actions: Vec<String> = app
-        .w
-        .app
-        .service
-        .store
-        .audit_events(Some(&p.id))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
-    for a in [
-        "request_received",
-        "targets_resolved",
-        "approval_posted",
-        "approved",
-        "run_started",
-        "user_outcome",
-        "run_finished",
-    ] {
-        assert!(
-            actions.iter().any(|x| x == a),
-            "audit lacks {a}: {actions:?}"
-        );
-    }
+    app.assert_audited(
+        &p.id,
+        &[
+            "request_received",
+            "targets_resolved",
+            "approval_posted",
+            "approved",
+            "run_started",
+            "user_outcome",
+            "run_finished",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -162,33 +140,20 @@ async fn a_second_approval_is_harmless() {
     );
     app.settle().await;
     assert_eq!(app.w.okta.reset_calls().len(), 28, "one run only");
-    let summaries = app
-        .thread(&p)
-        .iter()
-        .filter(|m| m.text.contains("Run complete"))
-        .count();
-    assert_eq!(summaries, 1);
+    assert_eq!(app.thread_count(&p, "Run complete"), 1);
 }
 
 #[tokio::test]
 async fn two_approvers_clicking_at_once_make_one_decision_and_one_run() {
     let app = spawn().await;
     let p = app.request(ASK).await;
-    tokio::join!(
-        app.click(APPROVER, &p, "approve"),
-        app.click(APPROVER_2, &p, "approve")
-    );
+    app.approve_at_once(&p).await;
     app.wait_thread(&p, "Run complete").await;
     app.settle().await;
     assert_eq!(app.w.okta.reset_calls().len(), 28);
     let decided: Vec<String> = app
-        .w
-        .app
-        .service
-        .store
-        .audit_events(Some(&p.id))
+        .audit_events(&p.id)
         .await
-        .unwrap()
         .into_iter()
         .filter(|e| e.action == "approved")
         .filter_map(|e| e.actor)
@@ -201,24 +166,9 @@ async fn an_expired_request_cannot_be_approved_and_says_so() {
     let app = spawn_with().manual_clock().start().await;
     let p = app.request(ASK).await;
     app.clock.as_ref().unwrap().advance_secs(31 * 60);
-    app.click(APPROVER, &p, "approve").await;
-    let msg = app.ephemeral_to(APPROVER, "expired").await;
-    assert!(
-        msg.contains("ask the requester to make a new request"),
-        "{msg}"
-    );
-    let r = app.wait_state(&p.id, State::Expired).await;
-    assert!(r.decision.is_none());
-    app.w
-        .slack
-        .wait_for("root edited to expired", WAIT, |s| {
-            s.messages()
-                .iter()
-                .any(|m| m.ts == p.ts && m.text.contains("Expired"))
-        })
-        .await
-        .unwrap();
-    assert!(!app.root_text(&p).contains("\"action_id\":\"approve\""));
+    app.assert_approval_refused_as_expired(APPROVER, &p).await;
+    let root = app.wait_root_contains(&p, "Expired").await;
+    assert!(!root.contains("\"action_id\":\"approve\""));
     assert!(app.w.okta.reset_calls().is_empty());
 }
 

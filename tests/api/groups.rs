@@ -22,6 +22,14 @@ fn with_groups() -> Spawn {
     })
 }
 
+/// Starts the bot as `with_groups`, with `requesters` in S0REQ and `approvers` in S0APPR.
+async fn spawn_with_members(requesters: &[&str], approvers: &[&str]) -> TestApp {
+    let app = with_groups().start().await;
+    app.w.slack.put_usergroup(REQUESTER_GROUP, requesters);
+    app.w.slack.put_usergroup(APPROVER_GROUP, approvers);
+    app
+}
+
 fn no_resets(app: &TestApp) {
     assert!(
         app.w.okta.reset_calls().is_empty(),
@@ -31,13 +39,9 @@ fn no_resets(app: &TestApp) {
 
 #[tokio::test]
 async fn a_member_of_a_listed_group_may_request_and_a_member_of_another_may_approve() {
-    let app = with_groups().start().await;
     // U0004 is listed nowhere by ID; U0001 is a requester by ID but an approver only by group.
-    app.w.slack.put_usergroup(REQUESTER_GROUP, &[OUTSIDER]);
-    app.w.slack.put_usergroup(APPROVER_GROUP, &[REQUESTER]);
-    let ack = app.slash(OUTSIDER, ASK).await;
-    assert!(ack.starts_with("Looking up the targets"), "{ack}");
-    let p = app.wait_root().await;
+    let app = spawn_with_members(&[OUTSIDER], &[REQUESTER]).await;
+    let p = app.request_as(OUTSIDER, ASK).await;
     assert!(app.root_text(&p).contains("Requested by* <@U0004>"));
     app.click(REQUESTER, &p, "approve").await;
     let summary = app.wait_thread(&p, "Run complete").await;
@@ -83,9 +87,7 @@ async fn a_member_of_a_listed_group_may_request_and_a_member_of_another_may_appr
 
 #[tokio::test]
 async fn a_non_member_is_refused_as_requester_and_as_approver() {
-    let app = with_groups().start().await;
-    app.w.slack.put_usergroup(REQUESTER_GROUP, &[APPROVER_2]);
-    app.w.slack.put_usergroup(APPROVER_GROUP, &[APPROVER_2]);
+    let app = spawn_with_members(&[APPROVER_2], &[APPROVER_2]).await;
     let ack = app.slash(OUTSIDER, ASK).await;
     assert_eq!(
         ack,
@@ -142,9 +144,7 @@ async fn a_membership_change_is_seen_once_the_cached_list_is_older_than_the_cach
 
 #[tokio::test]
 async fn slack_failing_to_list_a_group_refuses_in_words_and_changes_nothing() {
-    let app = with_groups().start().await;
-    app.w.slack.put_usergroup(REQUESTER_GROUP, &[OUTSIDER]);
-    app.w.slack.put_usergroup(APPROVER_GROUP, &[REQUESTER]);
+    let app = spawn_with_members(&[OUTSIDER], &[REQUESTER]).await;
     app.w.slack.fail_next(LIST, 1, "fatal_error");
     let ack = app.slash(OUTSIDER, ASK).await;
     assert_eq!(

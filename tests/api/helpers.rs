@@ -15,6 +15,16 @@ pub use okta_reset::sim::world::{APPROVER, APPROVER_2, OUTSIDER, REQUESTER};
 
 pub const WAIT: Duration = Duration::from_secs(20);
 
+/// Two demo contractors, both eligible for a reset.
+pub const ASK_LEE_AND_MOSS: &str =
+    r#"user:c01.lee@contractors.example.com,c02.moss@contractors.example.com reason:"x""#;
+
+/// Okta calls time out after a second, two at a time: for drills where Okta hangs.
+pub fn okta_times_out_after_1s(c: &mut Config) {
+    c.okta.call_timeout_secs = 1;
+    c.okta.concurrency = 2;
+}
+
 pub struct TestApp {
     pub w: World,
     pub clock: Option<ManualClock>,
@@ -51,6 +61,11 @@ impl Spawn {
     }
     pub fn okta(mut self, okta: OktaSimConfig) -> Self {
         self.okta = okta;
+        self
+    }
+    /// Okta answers list calls in pages of at most `n` users.
+    pub fn okta_pages_of(mut self, n: usize) -> Self {
+        self.okta.page_limit_max = n;
         self
     }
     /// Slack reaches the bot over Socket Mode (the sim's WebSocket), not HTTP.
@@ -121,20 +136,44 @@ impl TestApp {
 
     /// Asks for a reset and waits for its approval message.
     pub async fn request(&self, text: &str) -> Posted {
-        let ack = self.slash(REQUESTER, text).await;
-        assert!(ack.starts_with("Looking up the targets"), "{ack}");
+        self.request_as(REQUESTER, text).await
+    }
+
+    /// `user` asks for a reset and waits for its approval message.
+    pub async fn request_as(&self, user: &str, text: &str) -> Posted {
+        self.ask(user, text).await;
         self.wait_root().await
     }
 
+    /// Asks for a reset and waits for the `n`th approval message (1-based) in the channel.
+    pub async fn request_nth(&self, n: usize, text: &str) -> Posted {
+        self.ask(REQUESTER, text).await;
+        self.wait_nth_root(n).await
+    }
+
+    async fn ask(&self, user: &str, text: &str) {
+        let ack = self.slash(user, text).await;
+        assert!(ack.starts_with("Looking up the targets"), "{ack}");
+    }
+
     pub async fn wait_root(&self) -> Posted {
+        self.wait_nth_root(1).await
+    }
+
+    /// Waits for the `n`th approval message (1-based) and returns it.
+    pub async fn wait_nth_root(&self, n: usize) -> Posted {
         self.w
             .slack
-            .wait_for("an approval message", WAIT, |s| {
-                s.messages().iter().any(|m| m.thread_ts.is_none())
+            .wait_for(&format!("approval message {n}"), WAIT, |s| {
+                s.messages()
+                    .iter()
+                    .filter(|m| m.thread_ts.is_none())
+                    .count()
+                    >= n
             })
             .await
-            .unwrap();
-        let m = self.roots().remove(0);
+            .unwrap_or_else(|e| panic!("{e}; ephemerals: {:#?}", self.w.slack.ephemerals()));
+        let m = self.roots().remove(n - 1);
         let at = m.text.find("R-").expect("request id in the root text");
         Posted {
             id: m.text[at..at + 10].to_string(),
@@ -162,16 +201,39 @@ impl TestApp {
         format!("{}\n{}", m.text, m.blocks)
     }
 
+    /// Waits until the root message (text or blocks) contains `needle`; returns it as it is now.
+    pub async fn wait_root_contains(&self, p: &Posted, needle: &str) -> String {
+        self.w
+            .slack
+            .wait_for(&format!("the root with {needle:?}"), WAIT, |s| {
+                s.messages()
+                    .iter()
+                    .any(|m| m.ts == p.ts && format!("{}{}", m.text, m.blocks).contains(needle))
+            })
+            .await
+            .unwrap();
+        self.root_text(p)
+    }
+
     pub fn thread(&self, p: &Posted) -> Vec<SimMessage> {
         self.w.slack.thread(CHANNEL, &p.ts)
     }
 
+    /// How many messages in the request's thread contain `needle`.
+    pub fn thread_count(&self, p: &Posted, needle: &str) -> usize {
+        self.thread(p)
+            .iter()
+            .filter(|m| m.text.contains(needle))
+            .count()
+    }
+
     pub async fn click(&self, user: &str, p: &Posted, action: &str) {
-        let r = self
-            .w
-            .driver
-            .click(user, CHANNEL, &p.ts, action, &p.id)
-            .await;
+        self.click_message(user, &p.ts, action, &p.id).await;
+    }
+
+    /// Clicks a button on the message `ts` (the root, or a message in the thread) for request `id`.
+    pub async fn click_message(&self, user: &str, ts: &str, action: &str, id: &str) {
+        let r = self.w.driver.click(user, CHANNEL, ts, action, id).await;
         assert_eq!(r.status, 200, "click answered {}: {}", r.status, r.body);
     }
 
@@ -195,10 +257,15 @@ impl TestApp {
     }
 
     pub async fn wait_thread(&self, p: &Posted, needle: &str) -> String {
+        self.wait_thread_within(p, needle, WAIT).await
+    }
+
+    /// `wait_thread` for a message that may take longer than `WAIT` (e.g. after a Slack outage).
+    pub async fn wait_thread_within(&self, p: &Posted, needle: &str, within: Duration) -> String {
         let ch = CHANNEL;
         self.w
             .slack
-            .wait_for(&format!("a thread message with {needle:?}"), WAIT, |s| {
+            .wait_for(&format!("a thread message with {needle:?}"), within, |s| {
                 s.thread(ch, &p.ts).iter().any(|m| m.text.contains(needle))
             })
             .await

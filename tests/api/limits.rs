@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use okta_reset::clock::ManualClock;
+use okta_reset::config::Config;
 use okta_reset::domain::request::State;
-use okta_reset::sim::world::CHANNEL;
 use okta_reset::slack::modal::{KIND_USERS, USERS};
 use okta_reset::slack::render::slack_date;
 use serde_json::json;
@@ -22,32 +22,40 @@ fn user(n: usize) -> String {
     format!("c{:02}.{}@contractors.example.com", n, SLUGS[n - 1])
 }
 
-/// Waits for the `n`th approval message (1-based) and returns it.
-async fn nth_root(app: &TestApp, n: usize) -> Posted {
-    app.w
-        .slack
-        .wait_for(&format!("approval message {n}"), WAIT, |s| {
-            s.messages()
-                .iter()
-                .filter(|m| m.thread_ts.is_none())
-                .count()
-                >= n
-        })
-        .await
-        .unwrap();
-    let m = app.roots().remove(n - 1);
-    let at = m.text.find("R-").expect("request id in the root text");
-    Posted {
-        id: m.text[at..at + 10].to_string(),
-        ts: m.ts,
-    }
+/// Asks for user `n` alone, with `INC-n` as the reason.
+fn one_user(n: usize) -> String {
+    format!("user:{} reason:\"INC-{n}\"", user(n))
 }
 
-/// Asks as the requester and waits for the `n`th approval message.
-async fn ask(app: &TestApp, n: usize, text: &str) -> Posted {
-    let ack = app.slash(REQUESTER, text).await;
-    assert!(ack.starts_with("Looking up the targets"), "{ack}");
-    nth_root(app, n).await
+/// At most `n` requests an hour per requester (`policy.max_requests_per_hour`).
+fn hourly_limit(n: usize) -> Spawn {
+    spawn_with().config(move |c| c.policy.max_requests_per_hour = n)
+}
+
+/// One run in progress at a time (`policy.max_runs_in_progress` = 1), with `more` settings.
+fn one_run_at_a_time(more: impl FnOnce(&mut Config) + Send + 'static) -> Spawn {
+    spawn_with().config(move |c| {
+        c.policy.max_runs_in_progress = 1;
+        more(c);
+    })
+}
+
+/// The requester cancels `p`'s run; waits until it is cancelled.
+async fn cancel_run(app: &TestApp, p: &Posted) {
+    let ack = app.slash(REQUESTER, &format!("cancel {}", p.id)).await;
+    // Slack paces the bot's messages per channel, so the answer may come after the ack.
+    assert!(
+        ack == format!("{} is cancelled.", p.id) || ack.starts_with("Still working on it"),
+        "{ack}"
+    );
+    app.wait_state(&p.id, State::Cancelled).await;
+}
+
+/// Two approvers approve `p` (it needs two approvals).
+async fn approve_twice(app: &TestApp, p: &Posted) {
+    app.click(APPROVER, p, "approve").await;
+    app.wait_thread(p, "1 of 2 approvals").await;
+    app.click(APPROVER_2, p, "approve").await;
 }
 
 /// Moves a manual clock on a second every 10 ms while held. The Okta pacer spreads a request's
@@ -84,32 +92,21 @@ async fn last_refusal(app: &TestApp) -> serde_json::Value {
 
 #[tokio::test]
 async fn the_hourly_request_limit_refuses_saying_when_it_lifts_and_lifts_then() {
-    let app = spawn_with()
-        .manual_clock()
-        .config(|c| c.policy.max_requests_per_hour = 2)
-        .start()
-        .await;
+    let app = hourly_limit(2).manual_clock().start().await;
     let clock = app.clock.clone().unwrap();
     // Dry runs count: they read Okta too.
-    let first = ask(
-        &app,
-        1,
-        &format!("user:{} reason:\"INC-1\" --dry-run", user(1)),
-    )
-    .await;
+    let first = app
+        .request_nth(1, &format!("{} --dry-run", one_user(1)))
+        .await;
     let t0 = app.record(&first.id).await.created_at;
     clock.advance_secs(10 * 60);
-    ask(
-        &app,
-        2,
-        &format!("user:{} reason:\"INC-2\" --dry-run", user(2)),
-    )
-    .await;
+    app.request_nth(2, &format!("{} --dry-run", one_user(2)))
+        .await;
     clock.advance_secs(10 * 60);
 
     let before = app.snapshot().await;
     let okta_calls = app.w.okta.stats().total_calls;
-    let third = format!("user:{} reason:\"INC-3\"", user(3));
+    let third = one_user(3);
     let ack = app.slash(REQUESTER, &third).await;
     assert_eq!(
         ack,
@@ -132,7 +129,7 @@ async fn the_hourly_request_limit_refuses_saying_when_it_lifts_and_lifts_then() 
 
     // At the hour, one more fits.
     clock.advance_secs(1);
-    let p = ask(&app, 3, &third).await;
+    let p = app.request_nth(3, &third).await;
     assert_eq!(app.record(&p.id).await.state, State::PendingApproval);
 }
 
@@ -150,7 +147,7 @@ async fn the_daily_user_limit_counts_what_was_asked_and_refuses_saying_when_it_l
     // Three users asked, then denied: they still count (what was asked to be reset).
     let three = format!("user:{},{},{} reason:\"INC-1\"", user(1), user(2), user(3));
     let tick = ticking(&clock);
-    let first = ask(&app, 1, &three).await;
+    let first = app.request_nth(1, &three).await;
     app.click(APPROVER, &first, "deny").await;
     app.wait_state(&first.id, State::Denied).await;
     let t0 = app.record(&first.id).await.created_at;
@@ -178,8 +175,9 @@ async fn the_daily_user_limit_counts_what_was_asked_and_refuses_saying_when_it_l
 
     // A dry run never counts; one more user fits exactly.
     let tick = ticking(&clock);
-    ask(&app, 2, &format!("{two} --dry-run")).await;
-    ask(&app, 3, &format!("user:{} reason:\"INC-3\"", user(4))).await;
+    app.request_nth(2, &format!("{two} --dry-run")).await;
+    app.request_nth(3, &format!("user:{} reason:\"INC-3\"", user(4)))
+        .await;
     drop(tick);
 
     // Now the day is full: refused at once, before Okta is asked anything.
@@ -204,22 +202,15 @@ async fn the_daily_user_limit_counts_what_was_asked_and_refuses_saying_when_it_l
     // A day after the first request, its three users have left the window.
     clock.advance_secs(23 * HOUR);
     let _tick = ticking(&clock);
-    ask(&app, 4, &one).await;
+    app.request_nth(4, &one).await;
 }
 
 #[tokio::test]
 async fn the_form_and_a_shared_file_are_held_to_the_same_limits() {
-    let app = spawn_with()
-        .manual_clock()
-        .config(|c| c.policy.max_requests_per_hour = 1)
-        .start()
+    let app = hourly_limit(1).manual_clock().start().await;
+    let first = app
+        .request_nth(1, &format!("{} --dry-run", one_user(1)))
         .await;
-    let first = ask(
-        &app,
-        1,
-        &format!("user:{} reason:\"INC-1\" --dry-run", user(1)),
-    )
-    .await;
     let lifts = app.record(&first.id).await.created_at + HOUR * 1000;
     let before = app.snapshot().await;
     let okta_calls = app.w.okta.stats().total_calls;
@@ -249,13 +240,10 @@ async fn the_form_and_a_shared_file_are_held_to_the_same_limits() {
 
 #[tokio::test]
 async fn approval_past_the_cap_on_runs_in_progress_is_refused_and_the_request_waits() {
-    let app = spawn_with()
-        .config(|c| c.policy.max_runs_in_progress = 1)
-        .start()
-        .await;
-    let a = ask(&app, 1, &format!("user:{} reason:\"INC-1\"", user(1))).await;
-    let b = ask(&app, 2, &format!("user:{} reason:\"INC-2\"", user(2))).await;
-    let c = ask(&app, 3, &format!("user:{} reason:\"INC-3\"", user(3))).await;
+    let app = one_run_at_a_time(|_| {}).start().await;
+    let a = app.request_nth(1, &one_user(1)).await;
+    let b = app.request_nth(2, &one_user(2)).await;
+    let c = app.request_nth(3, &one_user(3)).await;
     // Okta slows to a crawl, so A's run stays in progress.
     app.w.okta.set_latency(Duration::from_secs(120));
     app.click(APPROVER, &a, "approve").await;
@@ -288,13 +276,8 @@ async fn approval_past_the_cap_on_runs_in_progress_is_refused_and_the_request_wa
     let b_user = app.w.okta.user_id_by_login(&user(2)).unwrap();
     assert_eq!(app.w.okta.reset_count(&b_user), 0);
     let refused = app
-        .w
-        .app
-        .service
-        .store
-        .audit_events(Some(&b.id))
+        .audit_events(&b.id)
         .await
-        .unwrap()
         .into_iter()
         .find(|e| e.action == "decision_refused")
         .expect("the refusal is audited");
@@ -302,13 +285,7 @@ async fn approval_past_the_cap_on_runs_in_progress_is_refused_and_the_request_wa
     assert!(refused.detail["why"].as_str().unwrap().contains(&a.id));
 
     // Once A is over, B can be approved.
-    let ack = app.slash(REQUESTER, &format!("cancel {}", a.id)).await;
-    // Slack paces the bot's messages per channel, so the answer may come after the ack.
-    assert!(
-        ack == format!("{} is cancelled.", a.id) || ack.starts_with("Still working on it"),
-        "{ack}"
-    );
-    app.wait_state(&a.id, State::Cancelled).await;
+    cancel_run(&app, &a).await;
     app.click(APPROVER_2, &b, "approve").await;
     app.wait_thread(&b, "Approved by <@U0003>").await;
     let r = app.record(&b.id).await;
@@ -321,18 +298,12 @@ async fn approval_past_the_cap_on_runs_in_progress_is_refused_and_the_request_wa
 
 #[tokio::test]
 async fn two_requests_sent_together_never_pass_the_hourly_limit_together() {
-    let app = spawn_with()
-        .config(|c| c.policy.max_requests_per_hour = 1)
-        .start()
-        .await;
-    let (a, b) = (
-        format!("user:{} reason:\"INC-1\"", user(1)),
-        format!("user:{} reason:\"INC-2\"", user(2)),
-    );
+    let app = hourly_limit(1).start().await;
+    let (a, b) = (one_user(1), one_user(2));
     // Both may pass the quick check before either is stored; the check before storing, under
     // the lock, lets only one through.
     let (ack_a, ack_b) = tokio::join!(app.slash(REQUESTER, &a), app.slash(REQUESTER, &b));
-    nth_root(&app, 1).await;
+    app.wait_nth_root(1).await;
     let acks = [ack_a, ack_b];
     assert!(
         acks.iter().any(|a| a.starts_with("Looking up the targets")),
@@ -358,19 +329,13 @@ async fn two_requests_sent_together_never_pass_the_hourly_limit_together() {
 #[tokio::test]
 async fn a_first_of_two_approvals_past_the_cap_is_refused_and_not_recorded() {
     // Every request needs two approvals; one run at a time.
-    let app = spawn_with()
-        .config(|c| {
-            c.policy.max_runs_in_progress = 1;
-            c.policy.two_approvers_above = Some(0);
-        })
+    let app = one_run_at_a_time(|c| c.policy.two_approvers_above = Some(0))
         .start()
         .await;
-    let a = ask(&app, 1, &format!("user:{} reason:\"INC-1\"", user(1))).await;
-    let b = ask(&app, 2, &format!("user:{} reason:\"INC-2\"", user(2))).await;
+    let a = app.request_nth(1, &one_user(1)).await;
+    let b = app.request_nth(2, &one_user(2)).await;
     app.w.okta.set_latency(Duration::from_secs(120));
-    app.click(APPROVER, &a, "approve").await;
-    app.wait_thread(&a, "1 of 2 approvals").await;
-    app.click(APPROVER_2, &a, "approve").await;
+    approve_twice(&app, &a).await;
     app.wait_state(&a.id, State::Running).await;
 
     // B's first approval is refused by the cap and not recorded: its approver can come back.
@@ -378,57 +343,35 @@ async fn a_first_of_two_approvals_past_the_cap_is_refused_and_not_recorded() {
     let msg = app.ephemeral_to(APPROVER, "in progress").await;
     assert!(msg.contains(&format!("{} was not approved", b.id)), "{msg}");
     app.settle().await;
-    let store = &app.w.app.service.store;
-    assert!(store.sign_offs(&b.id).await.unwrap().is_empty());
+    assert!(app.sign_offs(&b.id).await.is_empty());
     assert_eq!(app.record(&b.id).await.state, State::PendingApproval);
 
-    let ack = app.slash(REQUESTER, &format!("cancel {}", a.id)).await;
-    assert!(
-        ack == format!("{} is cancelled.", a.id) || ack.starts_with("Still working on it"),
-        "{ack}"
-    );
-    app.wait_state(&a.id, State::Cancelled).await;
+    cancel_run(&app, &a).await;
     app.w.okta.set_latency(Duration::from_millis(0));
-    app.click(APPROVER, &b, "approve").await;
-    app.wait_thread(&b, "1 of 2 approvals").await;
-    app.click(APPROVER_2, &b, "approve").await;
+    approve_twice(&app, &b).await;
     app.wait_state(&b.id, State::Completed).await;
 }
 
 #[tokio::test]
 async fn continuing_a_canary_past_the_cap_is_refused_and_the_run_stays_paused() {
-    let app = spawn_with()
-        .config(|c| {
-            c.policy.max_runs_in_progress = 1;
-            c.policy.canary_users = Some(1);
-        })
+    let app = one_run_at_a_time(|c| c.policy.canary_users = Some(1))
         .start()
         .await;
     // A: two users, paused after the first. B: one user, no pause, kept running by a slow Okta.
-    let a = ask(
-        &app,
-        1,
-        &format!("user:{},{} reason:\"INC-1\"", user(1), user(2)),
-    )
-    .await;
-    let b = ask(&app, 2, &format!("user:{} reason:\"INC-2\"", user(3))).await;
+    let a = app
+        .request_nth(1, &format!("user:{},{} reason:\"INC-1\"", user(1), user(2)))
+        .await;
+    let b = app
+        .request_nth(2, &format!("user:{} reason:\"INC-2\"", user(3)))
+        .await;
     app.click(APPROVER, &a, "approve").await;
     app.wait_state(&a.id, State::Paused).await;
     app.w.okta.set_latency(Duration::from_secs(120));
     app.click(APPROVER, &b, "approve").await;
     app.wait_state(&b.id, State::Running).await;
 
-    let progress = app
-        .thread(&a)
-        .into_iter()
-        .find(|m| m.blocks.to_string().contains("\"action_id\":\"continue\""))
-        .expect("the Continue button");
-    let r = app
-        .w
-        .driver
-        .click(APPROVER_2, CHANNEL, &progress.ts, "continue", &a.id)
-        .await;
-    assert_eq!(r.status, 200);
+    let progress = app.wait_continue_button(&a).await;
+    app.click_continue(APPROVER_2, &progress, &a).await;
     let msg = app.ephemeral_to(APPROVER_2, "in progress").await;
     assert!(
         msg.contains(&format!("{} was not continued and stays paused", a.id)),

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use okta_reset::sim::okta::{Malform, OktaSimConfig};
+use okta_reset::sim::okta::Malform;
 use okta_reset::store::TargetRecord;
 
 use crate::helpers::*;
@@ -15,40 +15,16 @@ fn id_of(app: &TestApp, slug_login: &str) -> String {
     app.w.okta.user_id_by_login(slug_login).expect("demo user")
 }
 
-async fn rows(app: &TestApp, id: &str) -> Vec<TargetRecord> {
-    app.w.app.service.store.targets(id).await.unwrap()
-}
-
 fn row<'a>(rows: &'a [TargetRecord], login: &str) -> &'a TargetRecord {
     rows.iter()
         .find(|t| t.target.login.as_deref() == Some(login))
         .unwrap_or_else(|| panic!("no row for {login}"))
 }
 
-fn assert_nobody_twice(app: &TestApp) {
-    let mut ids: Vec<String> = app
-        .w
-        .okta
-        .reset_calls()
-        .into_iter()
-        .map(|c| c.user_id)
-        .collect();
-    let n = ids.len();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), n, "someone was reset twice");
-}
-
 #[tokio::test]
 async fn malformed_entries_on_group_pages_are_skipped_with_the_field_named_and_the_rest_run() {
     // Pages of 10: the 40 contractors come in four pages.
-    let app = spawn_with()
-        .okta(OktaSimConfig {
-            page_limit_max: 10,
-            ..OktaSimConfig::default()
-        })
-        .start()
-        .await;
+    let app = spawn_with().okta_pages_of(10).start().await;
     let okta = &app.w.okta;
     let lee = "c01.lee@contractors.example.com";
     let moss = "c02.moss@contractors.example.com";
@@ -73,7 +49,7 @@ async fn malformed_entries_on_group_pages_are_skipped_with_the_field_named_and_t
     assert!(root.contains("*24 will reset*"), "{root}");
     assert!(root.contains("4 skipped: unreadable in Okta"), "{root}");
 
-    let targets = rows(&app, &p.id).await;
+    let targets = app.targets(&p.id).await;
     let unreadable: Vec<&TargetRecord> = targets
         .iter()
         .filter(|t| t.target.classification == "skip_malformed")
@@ -105,7 +81,7 @@ async fn malformed_entries_on_group_pages_are_skipped_with_the_field_named_and_t
         summary.contains("*24 reset*, 16 skipped, 0 failed"),
         "{summary}"
     );
-    assert_nobody_twice(&app);
+    app.assert_nobody_reset_twice();
     for login in [moss, nash, evans, ibsen] {
         assert_eq!(okta.reset_count(&id_of(&app, login)), 0, "{login}");
     }
@@ -148,7 +124,7 @@ async fn a_malformed_entry_on_a_search_page_is_skipped_and_the_other_runs() {
     let root = app.root_text(&p);
     assert!(root.contains("*1 will reset*"), "{root}");
     assert!(root.contains("1 skipped: unreadable in Okta"), "{root}");
-    let targets = rows(&app, &p.id).await;
+    let targets = app.targets(&p.id).await;
     let bad = targets
         .iter()
         .find(|t| t.target.classification == "skip_malformed")
@@ -170,18 +146,10 @@ async fn a_malformed_entry_on_a_search_page_is_skipped_and_the_other_runs() {
 
 #[tokio::test]
 async fn a_malformed_answer_when_reading_a_user_back_fails_that_user_and_the_run_goes_on() {
-    let app = spawn_with()
-        .config(|c| {
-            c.okta.call_timeout_secs = 1;
-            c.okta.concurrency = 2;
-        })
-        .start()
-        .await;
+    let app = spawn_with().config(okta_times_out_after_1s).start().await;
     let lee = "c01.lee@contractors.example.com";
     let moss = "c02.moss@contractors.example.com";
-    let p = app
-        .request(&format!(r#"user:{lee},{moss} reason:"x""#))
-        .await;
+    let p = app.request(ASK_LEE_AND_MOSS).await;
     // Each reset is applied but answered too late, so the run reads each user back; Okta's
     // answer for one of them is unusable.
     app.w.okta.hang_resets(Some(Duration::from_secs(3)));
@@ -194,7 +162,7 @@ async fn a_malformed_answer_when_reading_a_user_back_fails_that_user_and_the_run
         summary.contains("*1 reset*, 0 skipped, 1 failed"),
         "{summary}"
     );
-    let targets = rows(&app, &p.id).await;
+    let targets = app.targets(&p.id).await;
     let failed = row(&targets, lee);
     assert_eq!(failed.outcome, "failed");
     let why = failed.outcome_reason.as_deref().unwrap_or_default();
@@ -204,8 +172,7 @@ async fn a_malformed_answer_when_reading_a_user_back_fails_that_user_and_the_run
     );
     assert_eq!(row(&targets, moss).outcome, "reset");
     // Not sent again on a guess.
-    assert_eq!(app.w.okta.reset_calls().len(), 2);
-    assert_nobody_twice(&app);
+    app.assert_okta_reset_each_once(2);
 }
 
 #[tokio::test]
@@ -213,11 +180,7 @@ async fn a_reset_answered_with_a_body_that_is_not_json_counts_once_as_done() {
     // The reset's answer body is not read (with sendEmail=true Okta returns `{}`): a 200 is the
     // reset, so a garbled body neither fails the user nor leads to a second reset.
     let app = spawn().await;
-    let p = app
-        .request(
-            r#"user:c01.lee@contractors.example.com,c02.moss@contractors.example.com reason:"x""#,
-        )
-        .await;
+    let p = app.request(ASK_LEE_AND_MOSS).await;
     app.w.okta.garble_reset_bodies();
     app.click(APPROVER, &p, "approve").await;
     let summary = app.wait_thread(&p, "Run complete").await;
@@ -225,6 +188,5 @@ async fn a_reset_answered_with_a_body_that_is_not_json_counts_once_as_done() {
         summary.contains("*2 reset*, 0 skipped, 0 failed"),
         "{summary}"
     );
-    assert_eq!(app.w.okta.reset_calls().len(), 2);
-    assert_nobody_twice(&app);
+    app.assert_okta_reset_each_once(2);
 }

@@ -31,10 +31,6 @@ fn with_apps(apps: Vec<SimOAuthApp>) -> OktaSimConfig {
     }
 }
 
-async fn target_rows(app: &TestApp, id: &str) -> Vec<okta_reset::store::TargetRecord> {
-    app.w.app.service.store.targets(id).await.unwrap()
-}
-
 #[tokio::test]
 async fn admins_protected_groups_and_logins_are_skipped_as_protected_and_never_run() {
     // Engineering (Okta group) holds three contractors and Alice, an Okta admin.
@@ -54,7 +50,7 @@ async fn admins_protected_groups_and_logins_are_skipped_as_protected_and_never_r
     let root = app.root_text(&p);
     assert!(root.contains("*2 will reset*"), "{root}");
     assert!(root.contains("3 skipped: protected"), "{root}");
-    let rows = target_rows(&app, &p.id).await;
+    let rows = app.targets(&p.id).await;
     let why = |login: &str| {
         rows.iter()
             .find(|t| t.target.login.as_deref() == Some(login))
@@ -120,19 +116,13 @@ async fn a_protected_group_missing_from_okta_refuses_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_search_target_resolves_page_by_page_and_runs() {
-    let app = spawn_with()
-        .okta(OktaSimConfig {
-            page_limit_max: 2,
-            ..OktaSimConfig::default()
-        })
-        .start()
-        .await;
+    let app = spawn_with().okta_pages_of(2).start().await;
     let p = app
         .request(r#"search:'profile.department eq "Sales"' reason:"INC-9""#)
         .await;
     let root = app.root_text(&p);
     assert!(root.contains("*3 will reset*"), "{root}");
-    let rows = target_rows(&app, &p.id).await;
+    let rows = app.targets(&p.id).await;
     assert!(rows
         .iter()
         .all(|t| t.target.source == r#"search:profile.department eq "Sales""#));
@@ -192,7 +182,7 @@ async fn every_call_names_the_request_and_each_reset_keeps_okta_s_request_id() {
         app.w.okta.user_agents(),
         [format!("okta-reset/{version} (request {})", p.id)]
     );
-    let rows = target_rows(&app, &p.id).await;
+    let rows = app.targets(&p.id).await;
     for call in app.w.okta.reset_calls() {
         let row = rows
             .iter()
@@ -361,13 +351,7 @@ async fn answers_without_rate_limit_headers_get_a_conservative_pace_not_a_crash(
 
 #[tokio::test]
 async fn a_link_to_another_host_is_refused_and_never_followed() {
-    let app = spawn_with()
-        .okta(OktaSimConfig {
-            page_limit_max: 10,
-            ..OktaSimConfig::default()
-        })
-        .start()
-        .await;
+    let app = spawn_with().okta_pages_of(10).start().await;
     app.w.okta.send_links_to_host("evil.example");
     app.slash(REQUESTER, r#"group:contractors reason:"x""#)
         .await;
@@ -427,17 +411,13 @@ async fn a_reset_that_times_out_is_retried_only_after_okta_shows_it_did_not_happ
         })
         .start()
         .await;
-    let p = app
-        .request(
-            r#"user:c01.lee@contractors.example.com,c02.moss@contractors.example.com reason:"x""#,
-        )
-        .await;
+    let p = app.request(ASK_LEE_AND_MOSS).await;
     // From now on every reset answers after 1.5 s: longer than the 1 s timeout.
     app.w.okta.set_latency(Duration::from_millis(1500));
     app.click(APPROVER, &p, "approve").await;
     let summary = app.wait_thread(&p, "Run complete").await;
     assert!(summary.contains("2 failed"), "{summary}");
-    let rows = target_rows(&app, &p.id).await;
+    let rows = app.targets(&p.id).await;
     for t in rows.iter().filter(|t| t.target.classification == "reset") {
         assert_eq!(t.outcome, "failed");
         let why = t.outcome_reason.as_deref().unwrap();

@@ -47,7 +47,7 @@ async fn a_revoked_token_stops_the_run_at_once_with_a_plain_message() {
     let r = app.wait_state(&p.id, State::Stopped).await;
     assert!(r.stop_reason.unwrap().contains("E0000011"));
     // No user was marked failed because of the token: they are left not attempted.
-    let targets = app.w.app.service.store.targets(&p.id).await.unwrap();
+    let targets = app.targets(&p.id).await;
     assert_eq!(targets.iter().filter(|t| t.outcome == "failed").count(), 0);
     let done = app.w.okta.reset_calls().len();
     assert!(
@@ -93,12 +93,7 @@ async fn rate_limits_are_waited_out_and_nobody_is_left_behind_or_reset_twice() {
         summary.contains("*28 reset*, 12 skipped, 0 failed"),
         "{summary}"
     );
-    let calls = app.w.okta.reset_calls();
-    assert_eq!(calls.len(), 28);
-    let mut ids: Vec<&str> = calls.iter().map(|c| c.user_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), 28, "someone was reset twice");
+    app.assert_okta_reset_each_once(28);
 }
 
 #[tokio::test]
@@ -209,15 +204,7 @@ async fn a_run_interrupted_by_a_restart_resumes_without_resetting_anyone_twice()
         summary.contains("*28 reset*, 12 skipped, 0 failed"),
         "{summary}"
     );
-    let calls = app.w.okta.reset_calls();
-    let mut ids: Vec<&str> = calls.iter().map(|c| c.user_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(
-        (calls.len(), ids.len()),
-        (28, 28),
-        "every eligible user exactly once"
-    );
+    app.assert_okta_reset_each_once(28);
     app.wait_thread(&p, "This run was interrupted").await;
     let paused = app.wait_thread(&p, "The bot is shutting down").await;
     assert!(
@@ -225,12 +212,7 @@ async fn a_run_interrupted_by_a_restart_resumes_without_resetting_anyone_twice()
         "{paused}"
     );
     app.settle().await;
-    let summaries = app
-        .thread(&p)
-        .iter()
-        .filter(|m| m.text.contains("Run complete"))
-        .count();
-    assert_eq!(summaries, 1);
+    assert_eq!(app.thread_count(&p, "Run complete"), 1);
 }
 
 #[tokio::test]

@@ -94,26 +94,6 @@ fn blocks_text(v: &Value) -> String {
     }
 }
 
-async fn wait_roots(app: &TestApp, n: usize) -> Posted {
-    app.w
-        .slack
-        .wait_for(&format!("{n} approval message(s)"), WAIT, |s| {
-            s.messages()
-                .iter()
-                .filter(|m| m.thread_ts.is_none())
-                .count()
-                >= n
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}: {:#?}", app.w.slack.ephemerals()));
-    let m = app.roots().remove(n - 1);
-    let at = m.text.find("R-").expect("request id in the root text");
-    Posted {
-        id: m.text[at..at + 10].to_string(),
-        ts: m.ts,
-    }
-}
-
 #[tokio::test]
 async fn hostile_text_in_every_field_never_reaches_slack_unescaped() {
     // The scan itself catches each kind of hole.
@@ -148,7 +128,7 @@ async fn hostile_text_in_every_field_never_reaches_slack_unescaped() {
     );
     let ack = app.slash(REQUESTER, &ask).await;
     assert!(ack.starts_with("Looking up"), "{ack}");
-    let p1 = wait_roots(&app, 1).await;
+    let p1 = app.wait_nth_root(1).await;
     let root = app.root_text(&p1);
     assert!(root.contains("*4 will reset*"), "{root}");
     app.w
@@ -178,7 +158,7 @@ async fn hostile_text_in_every_field_never_reaches_slack_unescaped() {
     let file = app.upload(REQUESTER, "ops & <!channel> <@U0EVIL>.csv", csv);
     app.share(REQUESTER, &format!("<@UBOT> reason:\"{reason}\""), &[file])
         .await;
-    let p2 = wait_roots(&app, 2).await;
+    let p2 = app.wait_nth_root(2).await;
     app.click(APPROVER, &p2, "approve").await;
     let summary = app.wait_thread(&p2, "Run complete").await;
     assert!(summary.contains("*2 reset*"), "{summary}");

@@ -57,13 +57,8 @@ async fn a_rockstar_export_shared_with_a_mention_is_approved_run_and_summarised(
     // Two deliveries of one message made one request.
     assert_eq!(app.all_requests().await.len(), 1);
     let audit: Vec<String> = app
-        .w
-        .app
-        .service
-        .store
-        .audit_events(Some(&p.id))
+        .audit_events(&p.id)
         .await
-        .unwrap()
         .into_iter()
         .map(|e| format!("{} {}", e.action, e.detail))
         .collect();
@@ -90,7 +85,7 @@ async fn an_okta_report_with_bom_and_crlf_is_read_by_login() {
     let root = app.root_text(&p);
     assert!(root.contains("*6 will reset*"), "{root}");
     assert!(root.contains("sam.seller@example.com"), "{root}");
-    let targets = app.w.app.service.store.targets(&p.id).await.unwrap();
+    let targets = app.targets(&p.id).await;
     assert_eq!(targets.len(), 6);
     assert!(targets
         .iter()
@@ -136,7 +131,7 @@ async fn unusable_rows_are_reported_by_number_and_the_valid_rows_go_on() {
         assert!(root.contains(count), "{count}: {root}");
     }
     // Every row is stored, each unusable one with its row number and reason.
-    let targets = app.w.app.service.store.targets(&p.id).await.unwrap();
+    let targets = app.targets(&p.id).await;
     assert_eq!(targets.len(), 8);
     let mention = targets
         .iter()
