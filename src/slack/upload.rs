@@ -92,6 +92,8 @@ async fn post_bytes(url: &url::Url, bytes: &[u8]) -> Result<(), UploadError> {
         .send()
         .await
         .map_err(|e| {
+            // Without the URL: Slack's upload URL is a one-time capability, not for the log.
+            let e = e.without_url();
             tracing::warn!(error = %e, "file upload step failed");
             refused("no answer from Slack".into())
         })?;
