@@ -28,7 +28,9 @@ fn failed(step: &'static str, e: SlackClientError) -> UploadError {
         SlackClientError::RateLimitError(_) => "ratelimited".to_string(),
         _ => "no answer from Slack".to_string(),
     };
-    tracing::warn!(step, error = %e, "file upload step failed");
+    // The short reason, not the error: a protocol error's text carries Slack's whole answer,
+    // which for files.getUploadURLExternal holds the one-time upload URL.
+    tracing::warn!(step, reason = %reason, "file upload step failed");
     UploadError { step, reason }
 }
 
