@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use crate::domain::request::State;
 use crate::service::Service;
 
 pub struct Lease {
@@ -31,18 +32,27 @@ pub fn hold(svc: Arc<Service>, id: String) -> Lease {
                     .claim_run(&id, &svc.replica, now, now + svc.lease_ms())
                     .await
                 {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        // Refused: either the run ended (cancelled, finished) — nothing to hold —
-                        // or the lease lapsed and another replica took the run.
-                        let still_live = matches!(
-                            svc.store.get_request(&id).await,
-                            Ok(Some(r)) if !r.state.is_final()
-                        );
-                        if still_live {
-                            lost.store(true, Ordering::SeqCst);
+                    Ok(renewed) => {
+                        let state = svc
+                            .store
+                            .get_request(&id)
+                            .await
+                            .ok()
+                            .flatten()
+                            .map(|r| r.state);
+                        // A cancel made on another replica reaches this run only through the
+                        // store: stop taking users, as a cancel made here would.
+                        if state == Some(State::Cancelled) {
+                            svc.cancel_flag(&id).store(true, Ordering::SeqCst);
                         }
-                        return;
+                        if !renewed {
+                            // Refused: either the run ended (cancelled, finished) — nothing to
+                            // hold — or the lease lapsed and another replica took the run.
+                            if state.is_some_and(|s| !s.is_final()) {
+                                lost.store(true, Ordering::SeqCst);
+                            }
+                            return;
+                        }
                     }
                     // The store is away: keep trying; the journal pauses the run meanwhile.
                     Err(e) => {

@@ -228,3 +228,37 @@ async fn a_summary_survives_slack_failing_for_a_moment() {
     app.wait_thread(&p, "Run complete").await;
     assert_eq!(app.w.okta.reset_calls().len(), 1);
 }
+
+#[tokio::test]
+async fn a_cancel_stored_by_another_replica_stops_this_replicas_run() {
+    // A short lease, so the run's heartbeat reads the store often.
+    let app = spawn_with()
+        .okta(slow(150))
+        .config(|c| {
+            c.okta.concurrency = 1;
+            c.store.lease_secs = 2;
+        })
+        .start()
+        .await;
+    let p = app.request(ASK).await;
+    app.click(APPROVER, &p, "approve").await;
+    wait_resets(&app, 2).await;
+    // Another replica took the cancel: all this replica can see of it is the store.
+    let store = &app.w.app.service.store;
+    assert!(store
+        .transition(&p.id, State::Running, State::Cancelled, None, 1)
+        .await
+        .unwrap());
+    let summary = app.wait_thread(&p, "Run cancelled").await;
+    assert!(summary.contains("not attempted"), "{summary}");
+    app.settle().await;
+    let n = app.w.okta.reset_calls().len();
+    assert!(n < 28, "the run went on to the end: {n}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.w.okta.reset_calls().len(),
+        n,
+        "resets went on after the cancel"
+    );
+    assert_eq!(app.record(&p.id).await.state, State::Cancelled);
+}
