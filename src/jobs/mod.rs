@@ -10,5 +10,4 @@ mod runner;
 mod summary;
 
 pub use runner::{run_loop, take_over_orphans, DRAIN};
-pub use summary::post_overdue_summaries;
-pub use summary::post_summary;
+pub use summary::{post_overdue_summaries, post_summary_after_pause};

@@ -21,7 +21,7 @@ const SUMMARY_ATTEMPTS: u32 = 5;
 
 /// Posts the summary once: skipped if one was already recorded, recorded only after Slack took
 /// it (a failed post is retried, so Slack being briefly down does not lose the summary).
-pub async fn post_summary(svc: &Arc<Service>, id: &str) {
+pub(super) async fn post_summary(svc: &Arc<Service>, id: &str) {
     deliver(svc, id, SUMMARY_ATTEMPTS).await;
 }
 
@@ -37,21 +37,34 @@ pub async fn post_overdue_summaries(svc: &Arc<Service>) {
         }
     };
     for id in ids {
-        if !svc.begin_running(&id) {
-            continue; // this replica's run is still posting it
-        }
-        let now = svc.now();
-        if let Ok(true) = svc
-            .store
-            .claim_run(&id, &svc.replica, now, now + svc.lease_ms())
-            .await
-        {
-            let lease = super::lease::hold(svc.clone(), id.clone());
-            deliver(svc, &id, 1).await;
-            lease.release().await;
-        }
-        svc.end_running(&id);
+        post_summary_held(svc, &id, 1).await;
     }
+}
+
+/// Posts the summary of a run that ended away from its runner (the sweep, a cancelled paused
+/// run) under the run's lease, so no other replica posts it meanwhile; does nothing when this
+/// replica or another already holds it (that holder posts it).
+pub async fn post_summary_held(svc: &Arc<Service>, id: &str, attempts: u32) {
+    if !svc.begin_running(id) {
+        return;
+    }
+    let now = svc.now();
+    if let Ok(true) = svc
+        .store
+        .claim_run(id, &svc.replica, now, now + svc.lease_ms())
+        .await
+    {
+        let lease = super::lease::hold(svc.clone(), id.to_string());
+        deliver(svc, id, attempts).await;
+        lease.release().await;
+        svc.forget_cancel_flag(id);
+    }
+    svc.end_running(id);
+}
+
+/// A cancelled paused run's summary: the run had already left its runner.
+pub async fn post_summary_after_pause(svc: &Arc<Service>, id: &str) {
+    post_summary_held(svc, id, SUMMARY_ATTEMPTS).await;
 }
 
 /// What an earlier attempt already did for this request's end, from its audit trail: the

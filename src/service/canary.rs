@@ -126,6 +126,7 @@ impl Service {
         debug_assert_eq!(r.state, State::Paused);
         let p = self.progress_now(r).await;
         self.show_progress(r, &p).await;
-        crate::jobs::post_summary(self, &r.id).await;
+        // Under the run's lease, like the sweep: the two never both post it.
+        crate::jobs::post_summary_after_pause(self, &r.id).await;
     }
 }
