@@ -11,7 +11,8 @@
 //!   or shown as a dry run — whatever became of it (denied, expired, cancelled, completed). The
 //!   point is to bound how often one person can make the bot read Okta and ask approvers, and a
 //!   denied request cost both. Requests refused before they were stored (unknown group, a limit)
-//!   do not count: nothing was posted.
+//!   do not count: nothing was posted; nor does one withdrawn because its approval message could
+//!   not be posted (`service::limits` leaves it out).
 //! - **Targets per day**: the users to reset (`reset_count`, after protected and unmanaged users
 //!   were skipped) of that person's stored requests that were not dry runs, whatever became of
 //!   them: what was *asked* to be reset. A denied thousand-user request still counts, or it could

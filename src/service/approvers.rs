@@ -12,7 +12,7 @@ use crate::domain::approvals::{approval_step, approvals_required, ApprovalStep};
 use crate::domain::ids::{SlackTeamId, SlackUserId};
 use crate::slack::outbound::Message;
 use crate::slack::render::{self, SignOffs};
-use crate::store::{sign_off, ApprovalAdded, RequestRecord};
+use crate::store::{sign_off, ApprovalAdded, Exclusive, RequestRecord};
 
 fn store_down(e: crate::store::StoreError) -> String {
     tracing::error!(error = %e, "store failed during a sign-off");
@@ -95,11 +95,14 @@ impl Service {
     /// the store's compare-and-set). A first approval is announced here and leaves the request
     /// pending; the same approver twice is refused and changes nothing. One-approver requests
     /// record nothing here and are complete at once.
+    /// `cap` (the limits section, see `limits`) is let go before a first approval is announced:
+    /// Slack's pacing must not hold every other request and approval in the org.
     pub(super) async fn count_approval(
         self: &Arc<Self>,
         a: &Action,
         r: &RequestRecord,
         now: i64,
+        cap: &mut Option<Exclusive>,
     ) -> Result<bool, String> {
         let need = self.approvals_required(r);
         if need <= 1 {
@@ -114,9 +117,19 @@ impl Service {
         {
             ApprovalAdded::Added(approvers) => approvers,
             ApprovalAdded::AlreadyApproved => {
+                // This approval completed the count before, but the decision was not stored
+                // (the store failed in between): the retry goes on to make it.
+                let recorded = self.store.sign_offs(id).await.map_err(store_down)?;
+                let approvals = recorded
+                    .iter()
+                    .filter(|s| s.kind == sign_off::APPROVE)
+                    .count();
+                if approvals >= need {
+                    return Ok(true);
+                }
                 return Err(format!(
                     "You have already approved {id}. It needs {need} approvals from different approvers, so another approver must approve; nothing changed."
-                ))
+                ));
             }
             ApprovalAdded::NotPending => {
                 let state = match self.store.get_request(id).await {
@@ -129,6 +142,7 @@ impl Service {
         match approval_step(approvers.len(), need) {
             ApprovalStep::Complete => Ok(true),
             ApprovalStep::Recorded { have, need } => {
+                drop(cap.take());
                 self.audit(
                     Some(id),
                     Some(a.user.as_str()),

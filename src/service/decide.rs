@@ -112,7 +112,7 @@ impl Service {
             cap = Some(self.check_runs_cap(&r).await?);
             // Above `policy.two_approvers_above` the first approval is recorded and the request
             // stays pending; the approval that completes the count makes the decision below.
-            if !self.count_approval(a, &r, now).await? {
+            if !self.count_approval(a, &r, now, &mut cap).await? {
                 return Ok(());
             }
         }

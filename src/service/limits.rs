@@ -83,18 +83,20 @@ impl Service {
         Err(why)
     }
 
-    /// The limits once request `id`'s users to reset are known. Call it inside `LIMITS_SECTION`
-    /// until the request is stored. A refusal is audited and told to the person here; `false`
-    /// means the caller stops (and discards what it staged).
+    /// The limits once request `id`'s users to reset are known, inside `LIMITS_SECTION` (`gate`):
+    /// allowed, the section comes back, to be held until the request is stored. A refusal lets
+    /// the section go before it is audited and told to the person (Slack's pacing must not hold
+    /// everyone else's requests); `None` means the caller stops (and discards what it staged).
     pub(crate) async fn check_limits_resolved(
         &self,
         id: &str,
         channel: &SlackChannelId,
         user: &SlackUserId,
         asking: Asking,
-    ) -> bool {
+        gate: Exclusive,
+    ) -> Option<Exclusive> {
         let (why, limit, lifts_at) = match self.limit_refusal(user.as_str(), asking).await {
-            Ok(None) => return true,
+            Ok(None) => return Some(gate),
             Ok(Some(r)) => (
                 format!("{} Nothing was posted or changed.", r.explain(IN_MESSAGES)),
                 Some(r.code()),
@@ -102,6 +104,7 @@ impl Service {
             ),
             Err(why) => (why, None, None),
         };
+        drop(gate);
         self.audit(
             Some(id),
             Some(user.as_str()),
@@ -116,7 +119,7 @@ impl Service {
             &format!("Request {id} was not made: {why}"),
         )
         .await;
-        false
+        None
     }
 
     /// `Ok(None)` when the person may make the request; `Err` when the store could not say.
@@ -135,7 +138,13 @@ impl Service {
                 tracing::error!(error = %e, "could not read the requester's recent requests");
                 "The bot's store could not be read, so your request limits could not be checked. Nothing was looked up or changed; try again shortly.".to_string()
             })?;
-        let earlier: Vec<Earlier> = earlier.iter().map(earlier_of).collect();
+        // A request withdrawn because its approval message could not be posted (the bot is not
+        // in the channel) never reached anyone: it does not count against the person.
+        let earlier: Vec<Earlier> = earlier
+            .iter()
+            .filter(|r| !(r.state == State::Cancelled && r.root_ts.is_none()))
+            .map(earlier_of)
+            .collect();
         Ok(limits::check_request(&self.limits(), &earlier, asking, now).err())
     }
 

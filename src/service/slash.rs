@@ -317,14 +317,13 @@ impl Service {
         } else {
             Asking::Resets(resolution.to_reset as u64)
         };
-        if !self
-            .check_limits_resolved(id.as_str(), &req.channel, &req.user, asking)
+        let Some(gate) = self
+            .check_limits_resolved(id.as_str(), &req.channel, &req.user, asking, gate)
             .await
-        {
-            drop(gate);
+        else {
             let _ = self.store.discard_staged(id.as_str()).await;
             return;
-        }
+        };
         let now = self.now();
         let state = if spec.dry_run {
             State::DryRun
