@@ -56,7 +56,7 @@ pub struct ResolveSettings<'a> {
 pub enum ResolveError {
     #[error("No Okta group is named {}. Check the spelling, or give the group id: `group:00g…`.", code(.0))]
     GroupNotFound(String),
-    #[error("The group name {} matches {} groups in Okta: {}. Give the id of the one you mean, e.g. `group:{}`.", code(.name), .ids.len(), .ids.iter().map(|i| code(i)).collect::<Vec<_>>().join(", "), .ids[0])]
+    #[error("The group name {} matches {} groups in Okta: {}. Give the id of the one you mean, e.g. {}.", code(.name), .ids.len(), .ids.iter().map(|i| code(i)).collect::<Vec<_>>().join(", "), code(&format!("group:{}", .ids[0])))]
     AmbiguousGroup { name: String, ids: Vec<String> },
     #[error("No Okta group has the id {}.", code(.0))]
     GroupIdNotFound(String),
