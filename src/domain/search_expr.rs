@@ -238,6 +238,19 @@ impl Parser {
     }
 }
 
+/// Joins the parsed pieces with one space, none after `(` or before `)`. Done piece by piece,
+/// never by rewriting the joined text, so a value such as `" )"` reaches Okta exactly as typed.
+fn canonical(pieces: &[String]) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        if !(out.is_empty() || out.ends_with('(') || piece == ")") {
+            out.push(' ');
+        }
+        out.push_str(piece);
+    }
+    out
+}
+
 impl SearchExpr {
     pub fn parse(text: &str) -> Result<Self, SearchError> {
         let text = text.trim();
@@ -260,8 +273,7 @@ impl SearchExpr {
             Some(Tok::Close) => return Err(SearchError::UnbalancedParens),
             t => return Err(SearchError::ExpectedJoin { found: shown(t) }),
         }
-        let canonical = p.out.join(" ").replace("( ", "(").replace(" )", ")");
-        Ok(SearchExpr(canonical))
+        Ok(SearchExpr(canonical(&p.out)))
     }
 }
 
@@ -291,6 +303,11 @@ mod tests {
             r#"profile.title eq "say \"hi\" \\o/""#
         );
         assert_eq!(ok("profile.mobilePhone pr"), "profile.mobilePhone pr");
+        // Parentheses and spaces inside a value are the admin's, not the grammar's.
+        assert_eq!(
+            ok(r#"(profile.department eq " )" or profile.title eq "( x ( ")"#),
+            r#"(profile.department eq " )" or profile.title eq "( x ( ")"#
+        );
         assert_eq!(
             ok(r#"lastUpdated gt "2026-01-01T00:00:00.000Z""#),
             r#"lastUpdated gt "2026-01-01T00:00:00.000Z""#
