@@ -137,7 +137,10 @@ fn write(f: &File) -> (Vec<u8>, Vec<(usize, Vec<String>)>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    // 400 cases by default (each file is large); PROPTEST_CASES still raises it for a long run.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(400)
+    ))]
 
     #[test]
     fn every_row_is_a_target_or_a_reported_error(mut f in file()) {

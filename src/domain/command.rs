@@ -26,7 +26,7 @@ pub const USAGE: &str = "\
 • `/okta-reset` alone (or `/okta-reset form`) — a form, with a CSV file upload
 • `group:NAME`, `group:\"Name With Spaces\"` or `group:00g…` — everyone in an Okta group
 • `user:alice@example.com,bob@example.com,00u…` — named users (logins, emails or Okta ids)
-• `search:'profile.department eq \"Sales\"'` — users matching an Okta search (eq, ne, sw, co, pr, gt, ge, lt, le; and/or)
+• `search:'profile.department eq \"Sales\"'` — users matching an Okta search (eq, sw, gt, lt; co on profile.firstName/lastName/email/login; and/or)
 • `reason:\"why this is needed\"` — recorded with the request
 • `--dry-run` — list who would be reset, change nothing
 • `--revoke-sessions` — also sign them out everywhere

@@ -3,6 +3,14 @@
 //! from a fixed set, parentheses balanced, comparisons joined by `and`/`or`. What is sent is not
 //! the typed text but a canonical form rebuilt from the parsed pieces, with every value's quotes
 //! and backslashes escaped again — nothing typed can reach Okta outside a quoted value.
+//!
+//! The operators are those Okta's spec documents for `GET /api/v1/users?search=` (`listUsers`,
+//! management spec 2026.06.3): `eq`, `sw` and `co` — `co` only on `profile.firstName`,
+//! `profile.lastName`, `profile.email` and `profile.login` — and `gt`/`lt`, which the same text
+//! uses in its examples and as the way round `ne` ("isn't supported"). `ge`, `le` and `pr` are
+//! Okta filter operators the search description never mentions: they are refused here too, with
+//! the documented way to say the same, because a search Okta refuses can only be corrected by the
+//! requester, and an answer before Okta is asked is clearer than Okta's "Invalid search criteria".
 
 use std::fmt;
 
@@ -10,8 +18,15 @@ use super::ids::clip_for_display;
 
 /// Longest accepted expression, in characters.
 pub const MAX_SEARCH_CHARS: usize = 512;
-/// Operators passed to Okta's `search` (`pr` takes no value).
-pub const OPERATORS: [&str; 9] = ["eq", "ne", "sw", "co", "pr", "gt", "ge", "lt", "le"];
+/// Operators Okta's user search documents, as the bot passes them on.
+pub const OPERATORS: [&str; 5] = ["eq", "sw", "co", "gt", "lt"];
+/// The only attributes Okta's user search allows `co` on (property names are case-sensitive).
+pub const CONTAINS_ATTRIBUTES: [&str; 4] = [
+    "profile.firstName",
+    "profile.lastName",
+    "profile.email",
+    "profile.login",
+];
 const MAX_DEPTH: usize = 8;
 
 /// A validated expression, in canonical form.
@@ -38,8 +53,13 @@ pub enum SearchError {
     TooLong { chars: usize },
     #[error("a double quote in the search is never closed; put each value in a pair of double quotes, e.g. profile.department eq \"Sales\"")]
     UnbalancedQuote,
-    #[error("`{op}` is not a search operator I accept; use eq, ne, sw, co, pr, gt, ge, lt or le")]
+    #[error("`{op}` is not a search operator I accept; use eq, sw, co, gt or lt")]
     UnsupportedOperator { op: String },
+    /// An operator Okta's user search does not support, with the documented way to say the same.
+    #[error("Okta's user search does not support `{op}`; write {instead} instead")]
+    OktaUnsupported { op: String, instead: String },
+    #[error("Okta's user search allows `co` only on profile.firstName, profile.lastName, profile.email and profile.login, not on `{attr}`; use sw (starts with) or eq instead")]
+    ContainsNotAllowed { attr: String },
     #[error("the parentheses in the search do not balance")]
     UnbalancedParens,
     #[error("the search has `{found}` where an attribute such as profile.department should be")]
@@ -142,6 +162,26 @@ fn shown(t: Option<&Tok>) -> String {
     })
 }
 
+/// Filter operators Okta's user search does not support, each refused with its way round.
+const WAYS_ROUND: [&str; 4] = ["ne", "ge", "le", "pr"];
+
+/// The refusal of `attr op "v"` (`ne`, `ge`, `le`, `pr`), naming what to write instead: for `ne`
+/// the form Okta's spec gives, `(attr lt "v" or attr gt "v")`.
+fn unsupported(attr: &str, op: &str, v: Option<&str>) -> SearchError {
+    let v = v.map(|v| clip_for_display(&quote(v))).unwrap_or_default();
+    let attr = clip_for_display(attr);
+    let instead = match op {
+        "ne" => format!("`({attr} lt {v} or {attr} gt {v})`"),
+        "ge" => format!("`({attr} gt {v} or {attr} eq {v})`"),
+        "le" => format!("`({attr} lt {v} or {attr} eq {v})`"),
+        _ => format!("a comparison with a value, e.g. `{attr} sw \"a\"`"),
+    };
+    SearchError::OktaUnsupported {
+        op: op.to_string(),
+        instead,
+    }
+}
+
 /// `"…"` with `\` and `"` escaped, as Okta reads a value.
 fn quote(v: &str) -> String {
     format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
@@ -208,19 +248,26 @@ impl Parser {
                         })
                     }
                 };
-                if !OPERATORS.contains(&op.as_str()) {
+                if !OPERATORS.contains(&op.as_str()) && !WAYS_ROUND.contains(&op.as_str()) {
                     return Err(SearchError::UnsupportedOperator {
                         op: clip_for_display(&op),
                     });
                 }
                 self.pos += 1;
                 if op == "pr" {
-                    self.out.push(format!("{attr} pr"));
-                    return Ok(());
+                    return Err(unsupported(&attr, &op, None));
                 }
                 match self.peek().cloned() {
                     Some(Tok::Str(v)) => {
                         self.pos += 1;
+                        if WAYS_ROUND.contains(&op.as_str()) {
+                            return Err(unsupported(&attr, &op, Some(&v)));
+                        }
+                        if op == "co" && !CONTAINS_ATTRIBUTES.contains(&attr.as_str()) {
+                            return Err(SearchError::ContainsNotAllowed {
+                                attr: clip_for_display(&attr),
+                            });
+                        }
                         self.out.push(format!("{attr} {op} {}", quote(&v)));
                         Ok(())
                     }
@@ -302,7 +349,10 @@ mod tests {
             ok(r#"profile.title eq "say \"hi\" \\o/""#),
             r#"profile.title eq "say \"hi\" \\o/""#
         );
-        assert_eq!(ok("profile.mobilePhone pr"), "profile.mobilePhone pr");
+        assert_eq!(
+            ok(r#"profile.login CO "smith" or profile.email co "@x.com""#),
+            r#"profile.login co "smith" or profile.email co "@x.com""#
+        );
         // Parentheses and spaces inside a value are the admin's, not the grammar's.
         assert_eq!(
             ok(r#"(profile.department eq " )" or profile.title eq "( x ( ")"#),
@@ -369,14 +419,53 @@ mod tests {
         ));
         assert_eq!(
             UnsupportedOperator { op: "like".into() }.to_string(),
-            "`like` is not a search operator I accept; use eq, ne, sw, co, pr, gt, ge, lt or le"
+            "`like` is not a search operator I accept; use eq, sw, co, gt or lt"
         );
+    }
+
+    /// Okta's spec for `listUsers`' `search`: `ne` "isn't supported" (use `lt … or … gt`), `co`
+    /// only on four profile attributes; `ge`, `le` and `pr` are not documented for search.
+    #[test]
+    fn what_okta_search_refuses_is_refused_with_what_to_write_instead() {
+        let refusal = |s: &str| SearchExpr::parse(s).unwrap_err().to_string();
+        assert_eq!(
+            refusal(r#"profile.department ne "Sales""#),
+            "Okta's user search does not support `ne`; write `(profile.department lt \"Sales\" or profile.department gt \"Sales\")` instead"
+        );
+        assert_eq!(
+            refusal(r#"status eq "ACTIVE" and profile.department co "Sal""#),
+            "Okta's user search allows `co` only on profile.firstName, profile.lastName, profile.email and profile.login, not on `profile.department`; use sw (starts with) or eq instead"
+        );
+        // Property names are case-sensitive in Okta: `profile.Login` is not `profile.login`.
+        assert!(matches!(
+            SearchExpr::parse(r#"profile.Login co "a""#),
+            Err(SearchError::ContainsNotAllowed { .. })
+        ));
+        assert_eq!(
+            refusal(r#"created GE "2026-01-01T00:00:00.000Z""#),
+            "Okta's user search does not support `ge`; write `(created gt \"2026-01-01T00:00:00.000Z\" or created eq \"2026-01-01T00:00:00.000Z\")` instead"
+        );
+        assert!(refusal(r#"created le "2026""#)
+            .contains("`(created lt \"2026\" or created eq \"2026\")`"));
+        assert_eq!(
+            refusal("profile.mobilePhone pr"),
+            "Okta's user search does not support `pr`; write a comparison with a value, e.g. `profile.mobilePhone sw \"a\"` instead"
+        );
+        // What the spec shows is accepted: eq, sw, co on the four, gt and lt.
+        for fine in [
+            r#"(status lt "STAGED" or status gt "STAGED")"#,
+            r#"profile.firstName co "an" and profile.lastName co "x""#,
+            r#"profile.department sw "Sal""#,
+        ] {
+            assert!(SearchExpr::parse(fine).is_ok(), "{fine}");
+        }
     }
 
     proptest! {
         #[test]
-        fn any_value_round_trips_inside_its_quotes(v in ".{0,40}", op in prop::sample::select(vec!["eq", "sw", "co", "ne"])) {
-            let typed = format!("profile.department {op} {}", quote(&v));
+        fn any_value_round_trips_inside_its_quotes(v in ".{0,40}", op in prop::sample::select(vec!["eq", "sw", "co", "gt", "lt"])) {
+            let attr = if op == "co" { "profile.login" } else { "profile.department" };
+            let typed = format!("{attr} {op} {}", quote(&v));
             let e = SearchExpr::parse(&typed).unwrap();
             prop_assert_eq!(e.as_str(), typed.as_str());
             // Canonical text parses back to itself.

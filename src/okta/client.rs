@@ -282,7 +282,7 @@ impl OktaClient {
             return Err(OktaError::classify(
                 status.as_u16(),
                 &err.error_code,
-                &err.error_summary,
+                &err.summary_with_causes(),
             ));
         }
     }

@@ -90,4 +90,52 @@ pub struct OktaErrorBody {
     pub error_code: String,
     #[serde(default)]
     pub error_summary: String,
+    /// `[{"errorSummary": "…"}, …]`; read loosely, so an odd shape never costs the code.
+    #[serde(default)]
+    pub error_causes: serde_json::Value,
+}
+
+impl OktaErrorBody {
+    /// `errorSummary`, followed by each of `errorCauses`' summaries: Okta often puts what was
+    /// actually wrong (the attribute, the operator) only in the causes.
+    pub fn summary_with_causes(&self) -> String {
+        let causes: Vec<&str> = self
+            .error_causes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["errorSummary"].as_str())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if causes.is_empty() {
+            self.error_summary.clone()
+        } else {
+            format!("{} ({})", self.error_summary, causes.join("; "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod error_body_tests {
+    use super::OktaErrorBody;
+
+    #[test]
+    fn causes_follow_the_summary_and_an_odd_shape_keeps_the_code() {
+        let b: OktaErrorBody = serde_json::from_str(
+            r#"{"errorCode":"E0000031","errorSummary":"Invalid search criteria.","errorCauses":[{"errorSummary":"bad op"},{"errorSummary":"bad attr"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            b.summary_with_causes(),
+            "Invalid search criteria. (bad op; bad attr)"
+        );
+        let b: OktaErrorBody = serde_json::from_str(
+            r#"{"errorCode":"E0000031","errorSummary":"x","errorCauses":"?"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (b.error_code.as_str(), b.summary_with_causes().as_str()),
+            ("E0000031", "x")
+        );
+    }
 }

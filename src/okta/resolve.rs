@@ -80,6 +80,15 @@ pub enum ResolveError {
     /// turns it into a skipped target rather than a refusal.
     #[error("{}", escape(&.0.reason()))]
     Malformed(Malformed),
+    /// Okta answered 400 to a `search:` the bot's own check let through (an attribute the org
+    /// does not have, a value Okta cannot compare): only a different search can work, so the
+    /// answer quotes Okta and never says "try again".
+    #[error("Okta refused the search {}: {} ({}). Nothing was changed; correct the search and ask again (`/okta-reset help` lists what a search may use).", code(.search), escape(.summary), escape(.error_code))]
+    SearchRefused {
+        search: String,
+        error_code: String,
+        summary: String,
+    },
     #[error("Okta could not be asked: {}. Nothing was changed; try again shortly.", escape(&.0.to_string()))]
     Okta(#[from] OktaError),
     /// The detail goes to the log, not to Slack (database errors are internals).
@@ -493,7 +502,16 @@ async fn resolve_staged(
             }
             TargetSpec::Search(expr) => {
                 let first = okta.user_search_url(expr.as_str());
-                c.add_pages(first, &format!("search:{expr}")).await?;
+                match c.add_pages(first, &format!("search:{expr}")).await {
+                    Err(ResolveError::Okta(OktaError::BadRequest { code, summary })) => {
+                        return Err(ResolveError::SearchRefused {
+                            search: expr.to_string(),
+                            error_code: code,
+                            summary,
+                        })
+                    }
+                    other => other?,
+                }
             }
             TargetSpec::User(UserRef::Id(id)) => {
                 let source = format!("user:{id}");

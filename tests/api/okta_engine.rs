@@ -142,7 +142,16 @@ async fn bad_searches_are_refused_before_okta_is_asked() {
         ),
         (
             r#"search:'profile.department like "Sales"' reason:x"#,
-            "`like` is not a search operator I accept; use eq, ne, sw, co, pr, gt, ge, lt or le",
+            "`like` is not a search operator I accept; use eq, sw, co, gt or lt",
+        ),
+        // Okta's spec: `ne` is not supported in a user search, `co` only on four attributes.
+        (
+            r#"search:'profile.department ne "Sales"' reason:x"#,
+            "Okta's user search does not support `ne`; write `(profile.department lt \"Sales\" or profile.department gt \"Sales\")` instead",
+        ),
+        (
+            r#"search:'profile.department co "Sal"' reason:x"#,
+            "Okta's user search allows `co` only on profile.firstName, profile.lastName, profile.email and profile.login, not on `profile.department`; use sw (starts with) or eq instead",
         ),
     ] {
         let answer = app.slash(REQUESTER, text).await;
@@ -159,6 +168,31 @@ async fn bad_searches_are_refused_before_okta_is_asked() {
         calls_before,
         "Okta was asked"
     );
+}
+
+/// A search the bot's check lets through but Okta refuses (here an attribute the org does not
+/// have) is a plain refusal quoting Okta's summary and causes: a different search is needed, so
+/// the requester is never told to try again.
+#[tokio::test]
+async fn a_search_okta_refuses_is_refused_with_okta_s_words_not_try_again() {
+    let app = spawn().await;
+    let ack = app
+        .slash(
+            REQUESTER,
+            r#"search:'profile.costCenter eq "<!channel> & 7"' reason:"INC-9""#,
+        )
+        .await;
+    assert!(ack.starts_with("Looking up"), "{ack}");
+    let answer = app.ephemeral_to(REQUESTER, "Okta refused the search").await;
+    let (_, said) = answer.split_once(" was not made: ").expect(&answer);
+    assert_eq!(
+        said,
+        "Okta refused the search `profile.costCenter eq \"&lt;!channel&gt; &amp; 7\"`: Invalid search criteria. (unknown attribute profile.costCenter) (E0000031). Nothing was changed; correct the search and ask again (`/okta-reset help` lists what a search may use)."
+    );
+    assert!(!answer.contains("try again"), "{answer}");
+    app.settle().await;
+    app.assert_nothing_changed().await;
+    assert!(app.w.okta.reset_calls().is_empty());
 }
 
 #[tokio::test]

@@ -176,6 +176,20 @@ pub fn default_code(status: StatusCode) -> (&'static str, &'static str) {
 
 /// An Okta error body.
 pub fn error(status: StatusCode, code: &str, summary: &str) -> Response {
+    error_with_causes(status, code, summary, &[])
+}
+
+/// An Okta error body whose `errorCauses` each carry an `errorSummary`.
+pub fn error_with_causes(
+    status: StatusCode,
+    code: &str,
+    summary: &str,
+    causes: &[String],
+) -> Response {
+    let causes: Vec<Value> = causes
+        .iter()
+        .map(|c| json!({ "errorSummary": c }))
+        .collect();
     json_response(
         status,
         &json!({
@@ -183,7 +197,7 @@ pub fn error(status: StatusCode, code: &str, summary: &str) -> Response {
             "errorSummary": summary,
             "errorLink": code,
             "errorId": format!("oae{}", random_id(19)),
-            "errorCauses": [],
+            "errorCauses": causes,
         }),
     )
 }
@@ -197,9 +211,15 @@ pub fn not_found(what: &str, kind: &str) -> Response {
 }
 
 pub fn bad_search() -> Response {
-    error(
+    bad_search_because(&[])
+}
+
+/// Okta's 400 `E0000031` for a search it cannot run, with why in `errorCauses`.
+pub fn bad_search_because(causes: &[String]) -> Response {
+    error_with_causes(
         StatusCode::BAD_REQUEST,
         "E0000031",
         "Invalid search criteria.",
+        causes,
     )
 }

@@ -14,8 +14,8 @@ use url::form_urlencoded;
 
 use super::ratelimit::{epoch_ceil, Bucket, InFlight, RateHeaders};
 use super::render::{
-    bad_search, default_code, error, group_json, http_date, json_response, not_found, random_id,
-    user_json,
+    bad_search, bad_search_because, default_code, error, group_json, http_date, json_response,
+    not_found, random_id, user_json,
 };
 use super::search::Expr;
 use super::{Data, ResetCall, Shared, SimUser};
@@ -385,9 +385,12 @@ fn list_users(sh: &Shared, qs: &[(String, String)]) -> Response {
         (None, None) => (None, ""),
     };
     let expr = match key {
-        Some(_) => match Expr::parse(raw, &|a| USER_ATTRS.contains(&a)) {
-            Ok(e) => Some(e),
-            Err(_) => return bad_search(),
+        Some(k) => match Expr::parse(raw, &|a| USER_ATTRS.contains(&a)) {
+            Ok(e) => match e.unsupported_in_user_search().filter(|_| k == "search") {
+                Some(cause) => return bad_search_because(&[cause]),
+                None => Some(e),
+            },
+            Err(e) => return bad_search_because(&[e.0]),
         },
         None => None,
     };

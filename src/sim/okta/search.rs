@@ -12,6 +12,13 @@
 use thiserror::Error;
 
 const MAX_DEPTH: usize = 32;
+/// Attributes a user search may use `co` on.
+const USER_CONTAINS_ATTRS: [&str; 4] = [
+    "profile.firstName",
+    "profile.lastName",
+    "profile.email",
+    "profile.login",
+];
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("invalid search criteria: {0}")]
@@ -52,6 +59,27 @@ impl Expr {
             return Err(SearchError(format!("unexpected token at {}", p.pos)));
         }
         Ok(expr)
+    }
+
+    /// What Okta's user search (`GET /api/v1/users?search=`) refuses in an expression that
+    /// parses: its spec says `ne` "isn't supported" and `co` works only on `profile.firstName`,
+    /// `profile.lastName`, `profile.email` and `profile.login`. The first such comparison, as the
+    /// cause of the 400.
+    pub fn unsupported_in_user_search(&self) -> Option<String> {
+        match self {
+            Expr::And(a, b) | Expr::Or(a, b) => a
+                .unsupported_in_user_search()
+                .or_else(|| b.unsupported_in_user_search()),
+            Expr::Cmp { op: Op::Ne, .. } => {
+                Some("The 'ne' operator is not supported in a user search.".into())
+            }
+            Expr::Cmp {
+                attr, op: Op::Co, ..
+            } if !USER_CONTAINS_ATTRS.contains(&attr.as_str()) => Some(format!(
+                "The 'co' operator is not supported on the attribute {attr}."
+            )),
+            Expr::Cmp { .. } => None,
+        }
     }
 
     /// Evaluates against a record; `get` returns the attribute's value (None = absent).

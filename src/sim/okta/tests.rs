@@ -438,11 +438,23 @@ async fn user_search_operators() {
         r#"profile.login like "x""#,
         r#"profile.login eq "x" and"#,
         r#"profile.nope eq "x""#,
+        // Okta's spec: `ne` isn't supported in a user search, `co` only on four attributes.
+        r#"profile.department ne "Sales""#,
+        r#"status eq "ACTIVE" and profile.department co "Sal""#,
     ] {
         let r = search(bad).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(error_code(r).await, "E0000031");
     }
+    let body: Value = search(r#"profile.department ne "Sales""#)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["errorCauses"][0]["errorSummary"],
+        "The 'ne' operator is not supported in a user search."
+    );
 
     // Search results page with Link next.
     let r = get_q(
