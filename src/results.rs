@@ -103,15 +103,6 @@ pub fn targets_file(r: &RequestRecord, targets: &[TargetRecord]) -> CsvFile {
     }
 }
 
-/// Whether the approval message's preview leaves anyone out (then the full list is attached).
-pub fn preview_is_partial(targets: &[TargetRecord], preview: usize) -> bool {
-    let reset = targets
-        .iter()
-        .filter(|t| t.target.classification == "reset")
-        .count();
-    reset > preview || targets.len() - reset > preview
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,8 +182,8 @@ mod tests {
     }
 
     #[test]
-    fn the_target_list_names_everyone_and_when_it_is_needed() {
-        let mut targets: Vec<TargetRecord> = (0..11)
+    fn the_target_list_names_everyone() {
+        let targets: Vec<TargetRecord> = (0..11)
             .map(|i| target(i, &format!("u{i}@example.com"), "reset", "pending"))
             .collect();
         let f = targets_file(&request(), &targets);
@@ -204,10 +195,5 @@ mod tests {
         assert!(text.contains(
             "00u10,u10@example.com,10@example.com,'@SUM(A1),ACTIVE,OKTA,group:x,reset,will reset\n"
         ));
-        assert!(preview_is_partial(&targets, 10));
-        targets.truncate(10);
-        assert!(!preview_is_partial(&targets, 10));
-        targets.extend((20..31).map(|i| target(i, "x", "skip_status", "skipped")));
-        assert!(preview_is_partial(&targets, 10), "more skipped than shown");
     }
 }

@@ -4,14 +4,15 @@
 use serde_json::json;
 
 use super::Service;
-use crate::results::{preview_is_partial, targets_file};
+use crate::results::targets_file;
 use crate::slack::escape::code;
 use crate::slack::outbound::Message;
-use crate::slack::render::PREVIEW;
+use crate::slack::render::{approval_is_partial, PREVIEW};
 use crate::store::{RequestRecord, TargetRecord};
 
 impl Service {
-    /// Uploads every target as CSV into the thread of `root_ts` when the preview leaves some out.
+    /// Uploads every target as CSV into the thread of `root_ts` when the approval message leaves
+    /// something out (more users than its preview, or lines that did not fit in Slack's limits).
     /// If Slack refuses, the thread says so: the approver then knows the list is incomplete.
     pub(super) async fn attach_target_list(
         &self,
@@ -19,7 +20,7 @@ impl Service {
         targets: &[TargetRecord],
         root_ts: &str,
     ) {
-        if !preview_is_partial(targets, PREVIEW) {
+        if !approval_is_partial(r, targets) {
             return;
         }
         let file = targets_file(r, targets);

@@ -6,6 +6,7 @@ pub mod inbound;
 pub mod modal;
 pub mod outbound;
 pub mod render;
+pub mod render_budget;
 pub mod render_file;
 pub mod render_sign_offs;
 pub mod replay;

@@ -4,17 +4,28 @@
 use slack_morphism::prelude as sm;
 use slack_morphism::prelude::SlackBlock;
 
-use super::escape::{code, escape};
+use super::escape::{escape_clipped, one_line, quoted, slack_len};
 use super::outbound::Message;
+use super::render_budget::{bounded_list, fit_section, SECTION_MAX};
 use crate::domain::classify::Classification;
 use crate::domain::digest::short;
 use crate::domain::request::State;
 use crate::store::{RequestRecord, TargetRecord};
 
-/// Targets listed in the approval message.
+/// Targets listed in the approval message (fewer if their lines do not fit in a section).
 pub const PREVIEW: usize = 10;
-/// Failed users listed in the summary.
+/// Failed users listed in the summary (fewer if their lines do not fit in a section).
 pub const FAILED_LISTED: usize = 20;
+/// Longest login, display name and reason (escaped, quotes included) in a list's line, so that
+/// one long entry cannot push the others out.
+const LOGIN_MAX: usize = 160;
+const NAME_MAX: usize = 100;
+const DETAIL_MAX: usize = 400;
+/// Room always left for "*Asked for:*" after the requester and the reason.
+const ASKED_MIN: usize = 200;
+/// Room for each list: below a section's 3000 characters so that the whole message stays well
+/// under the total Slack refuses as `msg_blocks_too_long` (about 12,000 characters of blocks).
+const LIST_MAX: usize = 2000;
 
 pub const APPROVE: &str = "approve";
 pub const DENY: &str = "deny";
@@ -30,7 +41,7 @@ fn md(text: impl Into<String>) -> sm::SlackBlockText {
 
 pub(super) fn section(text: impl Into<String>) -> SlackBlock {
     sm::SlackSectionBlock::new()
-        .with_text(md(truncate(text.into(), 2900)))
+        .with_text(md(fit_section(text.into())))
         .into()
 }
 
@@ -44,18 +55,6 @@ pub fn context(text: impl Into<String>) -> SlackBlock {
 
 fn header(text: &str) -> SlackBlock {
     sm::SlackHeaderBlock::new(sm::SlackBlockPlainTextOnly::from(text.to_string())).into()
-}
-
-fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
 }
 
 /// Slack's date formatting: each reader sees their own time zone; the fallback is UTC.
@@ -79,11 +78,21 @@ fn target_line(t: &TargetRecord) -> String {
         .or(t.target.okta_id.as_deref())
         .unwrap_or("?");
     let name = t.target.display_name.as_deref().unwrap_or("");
-    let mut line = format!("• {}", code(login));
-    if !name.is_empty() {
-        line.push_str(&format!(" {}", escape(name)));
+    let mut line = format!("• {}", quoted(login, LOGIN_MAX).0);
+    if !name.trim().is_empty() {
+        line.push(' ');
+        line.push_str(&quoted(name, NAME_MAX).0);
     }
     line
+}
+
+/// A line of a list with why (a skip's detail, a failure's reason): one line, escaped, shortened.
+fn target_line_with(t: &TargetRecord, why: &str) -> String {
+    format!(
+        "{} — {}",
+        target_line(t),
+        escape_clipped(&one_line(why), DETAIL_MAX).0
+    )
 }
 
 /// Counts by classification in a stable order, e.g. "*30 will reset* · 3 skipped: AD/LDAP-managed".
@@ -132,41 +141,68 @@ pub fn approval_with(
     sign_offs: &SignOffs,
     now_ms: i64,
 ) -> Message {
+    approval_parts(r, targets, sign_offs, now_ms).0
+}
+
+/// Whether the approval message leaves anyone (or part of what was asked) out: then the full
+/// list is attached in its thread.
+pub fn approval_is_partial(r: &RequestRecord, targets: &[TargetRecord]) -> bool {
+    approval_parts(r, targets, &SignOffs::default(), r.created_at).1
+}
+
+/// The approval message by priority: first the counts and the options the approver decides on
+/// (bot text only, always whole), then who asked and why (the reason whole: 500 characters fit
+/// even fully escaped), then what was asked (shortened to the room left), then the lists (each
+/// ending with "…and N more" when cut). Free text is quoted on one line (`escape::quoted`), so
+/// nothing typed can look like these lines. Also says whether anything was left out.
+fn approval_parts(
+    r: &RequestRecord,
+    targets: &[TargetRecord],
+    sign_offs: &SignOffs,
+    now_ms: i64,
+) -> (Message, bool) {
+    let mut partial = false;
     let mut blocks = vec![header(&format!("Password reset request {}", r.id))];
-    let reason = r
-        .reason
-        .as_deref()
-        .map(escape)
-        .unwrap_or_else(|| "_none given_".into());
-    let mut about = format!(
-        "*Requested by* {} {}\n*Reason:* {}\n*Asked for:* {}",
-        mention(&r.requester),
-        slack_date(r.created_at),
-        reason,
-        code(&r.command_text)
-    );
-    if r.revoke_sessions {
-        about.push_str("\n*Also:* ends each user's Okta sessions (`--revoke-sessions`)");
-    }
-    blocks.push(section(about));
-    blocks.push(section(format!(
+    let mut decide = format!(
         "*Resolved {} user(s):* {}",
         r.resolved_count,
         classification_counts(targets)
-    )));
+    );
+    if r.revoke_sessions {
+        decide.push_str("\n*Also:* ends each user's Okta sessions (`--revoke-sessions`)");
+    }
+    blocks.push(section(decide));
+    let mut about = format!(
+        "*Requested by* {} {}\n*Reason:* ",
+        mention(&r.requester),
+        slack_date(r.created_at)
+    );
+    match r.reason.as_deref() {
+        Some(reason) => {
+            let room = SECTION_MAX.saturating_sub(slack_len(&about) + ASKED_MIN);
+            let (text, cut) = quoted(reason, room);
+            partial |= cut;
+            about.push_str(&text);
+        }
+        None => about.push_str("_none given_"),
+    }
+    about.push_str("\n*Asked for:* ");
+    let (asked, cut) = quoted(&r.command_text, SECTION_MAX - slack_len(&about));
+    partial |= cut;
+    about.push_str(&asked);
+    blocks.push(section(about));
     let to_reset: Vec<&TargetRecord> = targets
         .iter()
         .filter(|t| t.target.classification == "reset")
         .collect();
-    let mut preview: Vec<String> = to_reset
+    let lines: Vec<String> = to_reset
         .iter()
         .take(PREVIEW)
         .map(|t| target_line(t))
         .collect();
-    if to_reset.len() > PREVIEW {
-        preview.push(format!("…and {} more", to_reset.len() - PREVIEW));
-    }
-    blocks.push(section(format!("*Will reset:*\n{}", preview.join("\n"))));
+    let (list, cut) = bounded_list("*Will reset:*", &lines, to_reset.len(), LIST_MAX);
+    partial |= cut;
+    blocks.push(section(list));
     // Rows of a file that named nobody have their own section, with row numbers.
     let skipped: Vec<&TargetRecord> = targets
         .iter()
@@ -177,21 +213,24 @@ pub fn approval_with(
         blocks.push(section(file));
     }
     if !skipped.is_empty() {
-        let mut lines: Vec<String> = skipped
+        let lines: Vec<String> = skipped
             .iter()
             .take(PREVIEW)
-            .map(|t| format!("{} — {}", target_line(t), escape(&t.target.detail)))
+            .map(|t| target_line_with(t, &t.target.detail))
             .collect();
-        if skipped.len() > PREVIEW {
-            lines.push(format!("…and {} more", skipped.len() - PREVIEW));
-        }
-        blocks.push(section(format!("*Skipped:*\n{}", lines.join("\n"))));
+        let (list, cut) = bounded_list("*Skipped:*", &lines, skipped.len(), LIST_MAX);
+        partial |= cut;
+        blocks.push(section(list));
     }
-    blocks.push(context(format!(
+    let mut snapshot = format!(
         "Snapshot `sha256:{}` — the run touches exactly this list. Request expires {}.",
         short(&r.digest),
         slack_date(r.expires_at)
-    )));
+    );
+    if partial {
+        snapshot.push_str(" This message is shortened to fit Slack: every user, with what will happen to each, is in the list attached in this thread.");
+    }
+    blocks.push(context(snapshot));
     let status = status_line(r, now_ms);
     match r.state {
         State::PendingApproval if now_ms < r.expires_at && !r.dry_run => {
@@ -206,7 +245,7 @@ pub fn approval_with(
                     ),
                     button(DENY, "Deny", &r.id, sm::SlackBlockButtonStyle::Danger),
                 ])
-                .with_block_id(sm::SlackBlockId("decision".into()))
+                .with_block_id(sm::SlackBlockId(decision_block_id(sign_offs)))
                 .into(),
             );
         }
@@ -215,7 +254,7 @@ pub fn approval_with(
     if let Some(line) = sign_off_line(r, sign_offs) {
         blocks.push(context(line));
     }
-    Message {
+    let message = Message {
         text: format!(
             "Password reset request {} by {}: {} user(s) to reset. {}",
             r.id,
@@ -224,7 +263,15 @@ pub fn approval_with(
             status_line(r, now_ms)
         ),
         blocks,
-    }
+    };
+    (message, partial)
+}
+
+/// The buttons' `block_id` changes with each approval recorded: Slack asks for a new `block_id`
+/// when an update changes an actions block, or clients may keep the old block's state. Clicks
+/// are read by `action_id` and value only, never by this id.
+fn decision_block_id(s: &SignOffs) -> String {
+    format!("decision-{}", s.approvers.len())
 }
 
 pub(super) fn button(
@@ -269,7 +316,11 @@ pub fn status_line(r: &RequestRecord, now_ms: i64) -> String {
         State::Cancelled => format!("🚫 *Cancelled* by {by}."),
         State::Stopped => format!(
             "🛑 *Stopped*: {}",
-            escape(r.stop_reason.as_deref().unwrap_or("the run was stopped"))
+            escape_clipped(
+                &one_line(r.stop_reason.as_deref().unwrap_or("the run was stopped")),
+                DETAIL_MAX
+            )
+            .0
         ),
     }
 }
@@ -335,27 +386,22 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
         mention(&r.requester),
     )];
     if let Some(reason) = &r.stop_reason {
-        lines.push(format!("*Why it stopped:* {}", escape(reason)));
+        lines.push(format!(
+            "*Why it stopped:* {}",
+            escape_clipped(&one_line(reason), DETAIL_MAX).0
+        ));
     }
     let mut blocks = vec![section(lines.join("\n"))];
     let failed_list: Vec<&TargetRecord> =
         targets.iter().filter(|t| t.outcome == "failed").collect();
     if !failed_list.is_empty() {
-        let mut l: Vec<String> = failed_list
+        let l: Vec<String> = failed_list
             .iter()
             .take(FAILED_LISTED)
-            .map(|t| {
-                format!(
-                    "{} — {}",
-                    target_line(t),
-                    escape(t.outcome_reason.as_deref().unwrap_or("failed"))
-                )
-            })
+            .map(|t| target_line_with(t, t.outcome_reason.as_deref().unwrap_or("failed")))
             .collect();
-        if failed_list.len() > FAILED_LISTED {
-            l.push(format!("…and {} more", failed_list.len() - FAILED_LISTED));
-        }
-        blocks.push(section(format!("*Failed:*\n{}", l.join("\n"))));
+        let (list, _) = bounded_list("*Failed:*", &l, failed_list.len(), LIST_MAX);
+        blocks.push(section(list));
     }
     if skipped > 0 {
         blocks.push(context(format!("Skipped: {}", skip_breakdown(targets))));
@@ -387,3 +433,7 @@ fn skip_breakdown(targets: &[TargetRecord]) -> String {
 fn strip_md(s: &str) -> String {
     s.replace('*', "")
 }
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;

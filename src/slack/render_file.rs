@@ -1,11 +1,24 @@
 //! How the rows of an uploaded file show in the approval message: how many rows could not be
 //! used and the first few reasons (all of them are stored as targets, so the results list them).
 
-use super::escape::{code, escape};
+use super::escape::{escape_clipped, one_line, quoted};
 use crate::store::{NewTarget, TargetRecord};
 
 /// Unusable rows named in the approval message and in refusals.
 pub const REASONS_SHOWN: usize = 5;
+/// Longest file name, cell value and reason shown (escaped, quotes included): five rows and the
+/// file's name always fit in one section.
+const NAME_MAX: usize = 200;
+const VALUE_MAX: usize = 120;
+const WHY_MAX: usize = 300;
+
+fn value(v: &str) -> String {
+    quoted(v, VALUE_MAX).0
+}
+
+fn why(text: &str) -> String {
+    escape_clipped(&one_line(text), WHY_MAX).0
+}
 
 /// Whether a stored target is a row of a file that named no Okta user.
 pub fn is_unusable_row(t: &NewTarget) -> bool {
@@ -23,8 +36,8 @@ pub fn row_number(source: &str) -> usize {
 /// "row 7 (`bob@x.com`): no Okta user has …" with the value escaped inside a code span.
 pub fn reason_with_value(t: &NewTarget) -> String {
     match (&t.login, t.detail.split_once(": ")) {
-        (Some(v), Some((row, why))) => format!("{row} ({}): {}", code(v), escape(why)),
-        _ => escape(&t.detail),
+        (Some(v), Some((row, reason))) => format!("{} ({}): {}", why(row), value(v), why(reason)),
+        _ => why(&t.detail),
     }
 }
 
@@ -67,12 +80,12 @@ pub fn file_section(targets: &[TargetRecord]) -> Option<String> {
     if bad.is_empty() {
         return Some(format!(
             "*From {}:* {rows} row(s), all naming an Okta user.",
-            code(&name)
+            quoted(&name, NAME_MAX).0
         ));
     }
     let mut lines = vec![format!(
         "*From {}:* {rows} row(s); *{} could not be used*:",
-        code(&name),
+        quoted(&name, NAME_MAX).0,
         bad.len()
     )];
     lines.extend(
@@ -96,13 +109,13 @@ pub fn row_errors(errors: &[crate::csv_input::RowError]) -> String {
         .take(REASONS_SHOWN)
         .map(|e| {
             if e.value.is_empty() {
-                escape(&e.reason())
+                why(&e.reason())
             } else {
                 format!(
                     "row {} ({}): {}",
                     e.row,
-                    code(&e.value),
-                    escape(&e.problem.to_string())
+                    value(&e.value),
+                    why(&e.problem.to_string())
                 )
             }
         })

@@ -59,7 +59,7 @@ async fn a_csv_submitted_in_the_form_is_approved_and_run() {
     let p = app.wait_root().await;
     let root = app.root_text(&p);
     assert!(root.contains("*9 will reset*"), "{root}");
-    assert!(root.contains("*Reason:* INC-90"), "{root}");
+    assert!(root.contains("*Reason:* `INC-90`"), "{root}");
     app.click(APPROVER, &p, "approve").await;
     app.wait_thread(&p, "Run complete").await;
     app.wait_state(&p.id, State::Completed).await;

@@ -191,14 +191,40 @@ impl TestApp {
     }
 
     pub fn root_text(&self, p: &Posted) -> String {
-        let m = self
-            .w
+        let m = self.root_message(p);
+        format!("{}\n{}", m.text, m.blocks)
+    }
+
+    /// The root message as it is now (its latest edit).
+    pub fn root_message(&self, p: &Posted) -> SimMessage {
+        self.w
             .slack
             .messages()
             .into_iter()
             .find(|m| m.ts == p.ts)
-            .expect("root exists");
-        format!("{}\n{}", m.text, m.blocks)
+            .expect("root exists")
+    }
+
+    /// The root message's blocks as (type, block JSON, its mrkdwn or plain text), in order.
+    pub fn root_blocks(&self, p: &Posted) -> Vec<(String, serde_json::Value, String)> {
+        let m = self.root_message(p);
+        m.blocks
+            .as_array()
+            .expect("the root has blocks")
+            .iter()
+            .map(|b| {
+                let text = b["text"]["text"]
+                    .as_str()
+                    .or_else(|| b["elements"][0]["text"].as_str())
+                    .unwrap_or("")
+                    .to_string();
+                (
+                    b["type"].as_str().unwrap_or("").to_string(),
+                    b.clone(),
+                    text,
+                )
+            })
+            .collect()
     }
 
     /// Waits until the root message (text or blocks) contains `needle`; returns it as it is now.

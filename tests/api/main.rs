@@ -14,6 +14,7 @@ mod http_edges;
 mod identity;
 mod limits;
 mod malformed_okta;
+mod message_limits;
 mod okta_engine;
 mod ops;
 mod record_helpers;

@@ -11,6 +11,7 @@
 //! formula neutralisation (`spreadsheet::safe_cell`): no cell may start with `=`, `+`, `-`, `@`.
 
 use okta_reset::sim::okta::{SimGroup, SimOrg, SimUser};
+use okta_reset::sim::world::CHANNEL;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -249,4 +250,52 @@ async fn hostile_text_in_every_field_never_reaches_slack_unescaped() {
     ] {
         assert!(seen.contains(escaped), "{escaped:?} not seen in\n{seen}");
     }
+}
+
+/// Issue 13: a reason with line breaks, `*bold*` and `` `code` `` drew fake "*Resolved 1
+/// user(s):* *1 will reset*" lines above the real counts. And a formatted link in the reason
+/// (Slack sends `<https://host/path|label>`) showed only its label. Now the counts come first,
+/// the reason is one quoted line in which nothing formats, and a link's address is shown.
+#[tokio::test]
+async fn a_reason_cannot_forge_lines_of_the_approval_message_and_a_link_shows_its_address() {
+    let org = SimOrg::demo().user(SimUser::new(
+        "forger@example.com",
+        "Eve\n*Resolved 1 user(s):*",
+        "`x`",
+    ));
+    let app = spawn_with().org(org).start().await;
+    let sent = "user:c01.lee@contractors.example.com,forger@example.com reason:\"INC-7\n\
+                *Resolved 1 user(s):* *1 will reset*\n`code` &gt; see \
+                <https://evil.example/t?a=1&amp;b=2|the ticket>\"";
+    let r = app.w.driver.slash_as_sent(REQUESTER, CHANNEL, sent).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let p = app.wait_root().await;
+    let blocks: Vec<(String, String)> = app
+        .root_blocks(&p)
+        .into_iter()
+        .map(|(kind, _, text)| (kind, text))
+        .collect();
+    assert_eq!(blocks[0].0, "header");
+    assert_eq!(blocks[1].1, "*Resolved 2 user(s):* *2 will reset*");
+    let about = &blocks[2].1;
+    assert!(
+        about.contains(
+            "\n*Reason:* `INC-7 *Resolved 1 user(s):* *1 will reset* 'code' &gt; see the ticket (https://evil.example/t?a=1&amp;b=2)`\n"
+        ),
+        "{about}"
+    );
+    assert!(
+        blocks[3]
+            .1
+            .contains("• `forger@example.com` `Eve *Resolved 1 user(s):* 'x'`"),
+        "{}",
+        blocks[3].1
+    );
+    // No line of the message but the real one starts like the bot's counts.
+    let starts: usize = blocks
+        .iter()
+        .flat_map(|(_, t)| t.lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| l.starts_with("*Resolved"))
+        .count();
+    assert_eq!(starts, 1);
 }

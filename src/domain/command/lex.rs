@@ -5,9 +5,12 @@ use crate::domain::ids::clip_for_display;
 
 /// The text as the user typed it, from the form Slack delivers:
 ///
-/// - `<mailto:a@x.com|a@x.com>`, `<http://…|label>` and `<http://…>` (Slack's auto-links) become
-///   the label, or the address without `mailto:` / the URL when there is no label. Other `<…>`
-///   markup (`<@U123>` mentions and the like) is left alone, so it fails to parse visibly.
+/// - `<mailto:a@x.com|a@x.com>`, `<http://x.com|x.com>` and `<http://…>` (Slack's auto-links)
+///   become what was typed: the label when it shows the address, else the address without
+///   `mailto:` / the URL. A label that hides a different address (`<https://host/path|label>`,
+///   a formatted link) becomes `label (https://host/path)`: the approver must see where a link
+///   in a reason goes, not only its words. Other `<…>` markup (`<@U123>` mentions and the like)
+///   is left alone, so it fails to parse visibly.
 /// - `&amp;`, `&lt;`, `&gt;` become `&`, `<`, `>` — in one pass, so a typed `&lt;` (sent as
 ///   `&amp;lt;`) stays `&lt;`. Links are unwrapped first: a real `<` typed by the user arrives
 ///   escaped and is never mistaken for a link.
@@ -47,7 +50,7 @@ fn unwrap_links(text: &str) -> String {
             Some(close) if after[close..].starts_with('>') => {
                 let inner = &after[..close];
                 match link_text(inner) {
-                    Some(plain) => out.push_str(plain),
+                    Some(plain) => out.push_str(&plain),
                     None => {
                         out.push('<');
                         out.push_str(inner);
@@ -67,7 +70,7 @@ fn unwrap_links(text: &str) -> String {
 }
 
 /// What a Slack link `<target|label>` stood for in the typed text, if `inner` is a link at all.
-fn link_text(inner: &str) -> Option<&str> {
+fn link_text(inner: &str) -> Option<String> {
     let (target, label) = match inner.split_once('|') {
         Some((target, label)) => (target, Some(label)),
         None => (inner, None),
@@ -80,10 +83,23 @@ fn link_text(inner: &str) -> Option<&str> {
     if !is_scheme {
         return None;
     }
+    let mailto = scheme.eq_ignore_ascii_case("mailto");
+    let shown = if mailto { address } else { target };
     match label {
-        Some(label) if !label.is_empty() => Some(label),
-        _ if scheme.eq_ignore_ascii_case("mailto") => Some(address),
-        _ => Some(target),
+        Some(label) if !label.is_empty() => {
+            // What Slack's auto-link shows for a typed address: the text itself, for a web
+            // address typed without its scheme, the part after `//`.
+            let bare = address.trim_start_matches("//");
+            let same = [shown, bare, bare.trim_end_matches('/')]
+                .iter()
+                .any(|a| label.eq_ignore_ascii_case(a));
+            Some(if same {
+                label.to_string()
+            } else {
+                format!("{label} ({shown})")
+            })
+        }
+        _ => Some(shown.to_string()),
     }
 }
 
@@ -202,6 +218,17 @@ mod tests {
             "https://x.com/a?b=1&c=2"
         );
         assert_eq!(n("<mailto:a@x.com|>"), "a@x.com");
+        assert_eq!(n("<https://x.com/|x.com>"), "x.com");
+        // A label that hides its address keeps the address beside it (issue 12: the approver
+        // saw "the ticket" and not where it led).
+        assert_eq!(
+            n("reason:\"see <https://evil.example/a?b=1&amp;c=2|the ticket>\""),
+            "reason:\"see the ticket (https://evil.example/a?b=1&c=2)\""
+        );
+        assert_eq!(
+            n("<mailto:eve@evil.example|bob@x.com>"),
+            "bob@x.com (eve@evil.example)"
+        );
         // Not links: mentions, stray brackets, brackets escaped by Slack.
         assert_eq!(n("<@U0001|bob>"), "<@U0001|bob>");
         assert_eq!(n("a < b <c"), "a < b <c");

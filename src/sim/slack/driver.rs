@@ -151,6 +151,12 @@ impl SlackDriver {
 
     /// The form body of a slash command, fields in Slack's order, `text` escaped as Slack does.
     pub fn slash_body(&self, user_id: &str, channel_id: &str, text: &str) -> Vec<u8> {
+        self.slash_body_as_sent(user_id, channel_id, &slack_escape(text))
+    }
+
+    /// The same, with `sent` exactly as Slack would deliver it (already escaped, with its link
+    /// markup such as `<https://host/path|label>` for a formatted link).
+    pub fn slash_body_as_sent(&self, user_id: &str, channel_id: &str, sent: &str) -> Vec<u8> {
         // With a sim, the trigger can open a modal there (`views.open`) for the next 3 s.
         let trigger = trigger_id();
         if let Some(sim) = &self.sim {
@@ -165,7 +171,7 @@ impl SlackDriver {
             ("user_id", user_id.to_string()),
             ("user_name", self.user_name(user_id)),
             ("command", self.command.clone()),
-            ("text", slack_escape(text)),
+            ("text", sent.to_string()),
             ("api_app_id", self.api_app_id.clone()),
             ("is_enterprise_install", "false".to_string()),
             (
@@ -238,7 +244,18 @@ impl SlackDriver {
 
     /// POST `{bot}/slack/commands`, signed now.
     pub async fn slash(&self, user_id: &str, channel_id: &str, text: &str) -> DriverResponse {
-        let body = self.slash_body(user_id, channel_id, text);
+        self.slash_as_sent(user_id, channel_id, &slack_escape(text))
+            .await
+    }
+
+    /// POST `{bot}/slack/commands` with `sent` as Slack delivers it (see `slash_body_as_sent`).
+    pub async fn slash_as_sent(
+        &self,
+        user_id: &str,
+        channel_id: &str,
+        sent: &str,
+    ) -> DriverResponse {
+        let body = self.slash_body_as_sent(user_id, channel_id, sent);
         self.post_signed(
             "/slack/commands",
             "application/x-www-form-urlencoded",

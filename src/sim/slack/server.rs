@@ -310,15 +310,42 @@ pub(crate) fn param(p: &Map<String, Value>, key: &str) -> Option<String> {
 /// `blocks` as a JSON array: given as an array (JSON bodies) or a JSON string (forms, queries).
 /// `Ok(None)` when absent.
 pub(crate) fn blocks_param(p: &Map<String, Value>) -> Result<Option<Value>, SlackErr> {
-    match p.get("blocks") {
-        None | Some(Value::Null) => Ok(None),
-        Some(v @ Value::Array(_)) => Ok(Some(v.clone())),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
+    let blocks = match p.get("blocks") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v @ Value::Array(_)) => v.clone(),
+        Some(Value::String(s)) if s.is_empty() => return Ok(None),
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(v @ Value::Array(_)) => Ok(Some(v)),
-            _ => Err("invalid_blocks"),
+            Ok(v @ Value::Array(_)) => v,
+            _ => return Err("invalid_blocks"),
         },
-        Some(_) => Err("invalid_blocks"),
+        Some(_) => return Err("invalid_blocks"),
+    };
+    within_block_limits(&blocks)?;
+    Ok(Some(blocks))
+}
+
+/// Block Kit's documented limits for a message, refused as Slack does (`invalid_blocks`): at
+/// most 50 blocks, a section's text 3000 characters, a header's 150, a context's 10 elements of
+/// 3000 characters, a `block_id` 255. So a message the bot builds past them fails in tests too.
+fn within_block_limits(blocks: &Value) -> Result<(), SlackErr> {
+    let list = blocks.as_array().ok_or("invalid_blocks")?;
+    let chars = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
+    let too_long = list.len() > 50
+        || list.iter().any(|b| {
+            chars(&b["block_id"]) > 255
+                || match b["type"].as_str() {
+                    Some("section") => chars(&b["text"]["text"]) > 3000,
+                    Some("header") => chars(&b["text"]["text"]) > 150,
+                    Some("context") => b["elements"].as_array().is_some_and(|e| {
+                        e.len() > 10 || e.iter().any(|e| chars(&e["text"]) > 3000)
+                    }),
+                    _ => false,
+                }
+        });
+    if too_long {
+        Err("invalid_blocks")
+    } else {
+        Ok(())
     }
 }
 

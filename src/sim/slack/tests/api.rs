@@ -258,6 +258,34 @@ async fn form_bodies_get_queries_missing_auth_and_unknown_methods() {
     assert_eq!(r["ok"], true);
     assert_eq!(sim.messages()[0].blocks, blocks);
 
+    // Block Kit's limits: a section of 3001 characters, a 151-character header, 51 blocks.
+    let section =
+        |n: usize| json!({"type": "section", "text": {"type": "mrkdwn", "text": "é".repeat(n)}});
+    for (blocks, ok) in [
+        (json!([section(3000)]), true),
+        (json!([section(3001)]), false),
+        (
+            json!([{"type": "header", "text": {"type": "plain_text", "text": "h".repeat(151)}}]),
+            false,
+        ),
+        (Value::Array(vec![section(1); 51]), false),
+    ] {
+        let r: Value = http
+            .post(format!("{api}/chat.postMessage"))
+            .bearer_auth(sim.bot_token())
+            .json(&json!({"channel": "C7", "text": "t", "blocks": blocks}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r["ok"], ok, "{r}");
+        if !ok {
+            assert_eq!(r["error"], "invalid_blocks");
+        }
+    }
+
     // Query and body merge: channel in the query, text in the JSON body.
     let r: Value = http
         .post(format!("{api}/chat.postMessage?channel=C8"))
