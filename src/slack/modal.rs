@@ -231,17 +231,37 @@ pub fn to_request(s: &Submission) -> Result<FormRequest, FieldErrors> {
 }
 
 /// The HTTP answer that shows `errors` next to their fields. Slack shows these as plain text,
-/// where `<!channel>` notifies nobody, so the mrkdwn escapes of the shared messages are undone.
+/// where `<!channel>` notifies nobody and backticks show as backticks, so the mrkdwn of the
+/// shared refusals is turned into plain text (`as_plain_text`).
 pub fn errors_response(errors: &[(&str, String)]) -> Value {
     let map: serde_json::Map<String, Value> = errors
         .iter()
-        .map(|(b, m)| (b.to_string(), Value::String(unescape(m))))
+        .map(|(b, m)| (b.to_string(), Value::String(as_plain_text(m))))
         .collect();
     json!({"response_action": "errors", "errors": map})
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
+/// A refusal written as mrkdwn, as plain text: each code span becomes “…” (`escape::code`
+/// turns backticks inside a span into `'`, so they pair up), and entities are undone — `&amp;`
+/// last, so a typed `&lt;` (sent as `&amp;lt;`) stays `&lt;`.
+fn as_plain_text(s: &str) -> String {
+    let mut open = false;
+    let quoted: String = s
+        .chars()
+        .map(|c| match c {
+            '`' => {
+                open = !open;
+                if open {
+                    '“'
+                } else {
+                    '”'
+                }
+            }
+            c => c,
+        })
+        .collect();
+    quoted
+        .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
 }

@@ -152,17 +152,17 @@ async fn a_bad_file_in_the_form_is_refused_next_to_the_file_field() {
     let view = app.open_form(REQUESTER, "").await;
     let cases = [
         (
-            app.upload(REQUESTER, "users.xlsx", b"PK\x03\x04\x14\x00".to_vec()),
-            "`users.xlsx` is a spreadsheet (Excel, Numbers or OpenDocument), not a CSV file: save it as CSV (in a spreadsheet: File → Save As → “CSV UTF-8”) and share that file instead.",
+            app.upload(REQUESTER, "users<&>.xlsx", b"PK\x03\x04\x14\x00".to_vec()),
+            "“users<&>.xlsx” is a spreadsheet (Excel, Numbers or OpenDocument), not a CSV file: save it as CSV (in a spreadsheet: File → Save As → “CSV UTF-8”) and share that file instead.",
         ),
         (
             app.upload(REQUESTER, "three.csv", "a@x.com\nb@x.com\nc@x.com\n"),
-            "`three.csv` lists 3 users, more than the limit of 2. Split it, or ask an administrator to raise `policy.max_targets`.",
+            "“three.csv” lists 3 users, more than the limit of 2. Split it, or ask an administrator to raise “policy.max_targets”.",
         ),
         (
             // Shown as plain text in the form: what was escaped for messages is shown as typed.
             app.upload(REQUESTER, "<b>.csv", "Name\nDana\n"),
-            "`<b>.csv` has no column the bot can use (its first row is `Name`). Head a column `login`, `email` or `id` (Rockstar's `User Id` and Okta reports' `Username` or `Primary email` work too), or list only logins, emails or Okta user ids, one per line, without a header.",
+            "“<b>.csv” has no column the bot can use (its first row is “Name”). Head a column “login”, “email” or “id” (Rockstar's “User Id” and Okta reports' “Username” or “Primary email” work too), or list only logins, emails or Okta user ids, one per line, without a header.",
         ),
     ];
     for (file, want) in cases {

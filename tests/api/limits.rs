@@ -222,7 +222,7 @@ async fn the_form_and_a_shared_file_are_held_to_the_same_limits() {
     assert_eq!(
         r.json.as_ref().unwrap()["errors"],
         json!({"kind": format!(
-            "You have made 1 request in the last hour, and the limit is 1 an hour per person (`policy.max_requests_per_hour`). You can make another {}. Nothing was looked up or changed.",
+            "You have made 1 request in the last hour, and the limit is 1 an hour per person (“policy.max_requests_per_hour”). You can make another {}. Nothing was looked up or changed.",
             okta_reset::clock::format_utc(lifts)
         )})
     );

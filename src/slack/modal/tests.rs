@@ -186,3 +186,25 @@ fn missing_fields_are_named_next_to_their_block() {
             "file": "Upload one file per request (2 were attached)."}})
     );
 }
+
+/// Form errors are plain text in Slack: a code span would show its backticks literally.
+#[test]
+fn form_errors_are_plain_text_with_quotes_not_backticks() {
+    let errors = vec![
+        (
+            FILE,
+            format!("{} is a spreadsheet", crate::slack::escape::code("users<&>.xlsx")),
+        ),
+        (
+            KIND,
+            "the limit is 1 an hour per person (`policy.max_requests_per_hour`); a typed &amp;lt; stays".into(),
+        ),
+    ];
+    assert_eq!(
+        errors_response(&errors)["errors"],
+        json!({
+            "file": "“users<&>.xlsx” is a spreadsheet",
+            "kind": "the limit is 1 an hour per person (“policy.max_requests_per_hour”); a typed &lt; stays"
+        })
+    );
+}
