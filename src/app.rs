@@ -27,6 +27,8 @@ pub struct App {
     pub addr: SocketAddr,
     pub service: Arc<Service>,
     stop: watch::Sender<bool>,
+    /// Set when the bot can no longer work and must stop: Slack disabled Socket Mode for the app.
+    halt: watch::Receiver<Option<String>>,
     server: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
 }
@@ -56,9 +58,10 @@ impl App {
 
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = watch::channel(false);
+        let (halt_tx, halt) = watch::channel(None);
         let mut background = Vec::new();
         if let (SlackMode::Socket, Some(token)) = (config.slack.mode, &secrets.slack_app_token) {
-            background.push(start_socket(&service, &config, token.clone(), &stop).await?);
+            background.push(start_socket(&service, &config, token.clone(), &stop, halt_tx).await?);
         }
         let mut app = router(
             HttpState {
@@ -108,12 +111,19 @@ impl App {
             addr,
             service,
             stop,
+            halt,
             server,
             background: vec![runner, sweeper]
                 .into_iter()
                 .chain(background)
                 .collect(),
         })
+    }
+
+    /// Becomes `Some(why)` when the bot cannot go on (Socket Mode disabled by Slack); `serve`
+    /// then stops with that message.
+    pub fn halted(&self) -> watch::Receiver<Option<String>> {
+        self.halt.clone()
     }
 
     pub fn base_url(&self) -> String {
@@ -161,6 +171,7 @@ async fn start_socket(
     config: &Config,
     token: Secret,
     stop: &watch::Sender<bool>,
+    halt: watch::Sender<Option<String>>,
 ) -> anyhow::Result<JoinHandle<()>> {
     let connector = socket::Connector::new(&config.slack.api_url, token);
     let first = match connector.open_url().await {
@@ -171,12 +182,12 @@ async fn start_socket(
             None
         }
     };
-    Ok(tokio::spawn(socket::run(
-        service.clone(),
-        connector,
-        first,
-        stop.subscribe(),
-    )))
+    let run = socket::run(service.clone(), connector, first, stop.subscribe());
+    Ok(tokio::spawn(async move {
+        if let socket::Ended::LinkDisabled(why) = run.await {
+            let _ = halt.send(Some(why));
+        }
+    }))
 }
 
 /// `okta-reset serve`: runs until SIGTERM or Ctrl-C.
@@ -185,10 +196,18 @@ pub async fn serve(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let app = App::start(config, secrets, listener, Arc::new(SystemClock)).await?;
-    shutdown_signal().await;
+    let mut halted = app.halted();
+    let halt = tokio::select! {
+        _ = shutdown_signal() => None,
+        why = halted.wait_for(Option::is_some) => why.ok().and_then(|w| w.clone()),
+    };
     tracing::info!("shutting down");
     app.shutdown().await;
-    Ok(())
+    match halt {
+        // Exits non-zero with the reason, so the supervisor (systemd, Kubernetes) shows it.
+        Some(why) => anyhow::bail!(why),
+        None => Ok(()),
+    }
 }
 
 async fn shutdown_signal() {

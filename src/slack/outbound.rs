@@ -1,5 +1,5 @@
 //! Outbound Slack Web API calls through slack-morphism's client, pointed at the configured base
-//! URL. 429s are retried by slack-morphism's rate control; other failures are returned.
+//! URL. A 429 is retried after its `Retry-After` (see `retry`); other failures are returned.
 
 use std::sync::Arc;
 
@@ -10,7 +10,9 @@ use url::Url;
 use crate::secret::Secret;
 
 mod intake;
+pub mod retry;
 pub use intake::{download_allowed, DownloadError, FileInfo};
+use retry::{Patience, RateGate};
 
 /// A message: the fallback `text` (notifications, screen readers) and its Block Kit blocks.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +65,8 @@ type Connector = sm::SlackClientHyperConnector<
 pub struct SlackOut {
     pub(super) client: Arc<sm::SlackClient<Connector>>,
     pub(super) token: sm::SlackApiToken,
+    /// Shared by every clone: a 429 to one task holds the method for all.
+    pub(super) gate: Arc<RateGate>,
 }
 
 impl SlackOut {
@@ -76,13 +80,29 @@ impl SlackOut {
             .build();
         // slack-morphism joins `{base}/{method}`: no trailing slash.
         let base = api_url.as_str().trim_end_matches('/').to_string();
-        let connector = sm::SlackClientHyperConnector::with_connector(https)
-            .with_slack_api_url(&base)
-            .with_rate_control(sm::SlackApiRateControlConfig::new());
+        // No slack-morphism rate control: without `max_retries` it never retries a 429, and
+        // with it, it retries at once when Slack names no `Retry-After`. `retry::call` does it.
+        let connector =
+            sm::SlackClientHyperConnector::with_connector(https).with_slack_api_url(&base);
         Ok(Self {
             client: Arc::new(sm::SlackClient::new(connector)),
             token: sm::SlackApiToken::new(sm::SlackApiTokenValue(bot_token.expose().to_string())),
+            gate: Arc::default(),
         })
+    }
+
+    /// Runs one Web API call through the rate gate of `method`.
+    pub(super) async fn call<T, F, Fut>(
+        &self,
+        method: &'static str,
+        patience: Patience,
+        f: F,
+    ) -> Result<T, slack_morphism::errors::SlackClientError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, slack_morphism::errors::SlackClientError>>,
+    {
+        retry::call(&self.gate, method, patience, f).await
     }
 
     /// Posts in `channel` (in a thread when `thread_ts` is given); returns the message `ts`.
@@ -100,8 +120,11 @@ impl SlackOut {
         if let Some(t) = thread_ts {
             req = req.with_thread_ts(sm::SlackTs(t.into()));
         }
-        let resp = session
-            .chat_post_message(&req)
+        let (session, req) = (&session, &req);
+        let resp = self
+            .call("chat.postMessage", Patience::Background, move || {
+                session.chat_post_message(req)
+            })
             .await
             .map_err(|e| err("chat.postMessage", e))?;
         Ok(resp.ts.0)
@@ -119,10 +142,12 @@ impl SlackOut {
             msg.content(),
             sm::SlackTs(ts.into()),
         );
-        session
-            .chat_update(&req)
-            .await
-            .map_err(|e| err("chat.update", e))?;
+        let (session, req) = (&session, &req);
+        self.call("chat.update", Patience::Background, move || {
+            session.chat_update(req)
+        })
+        .await
+        .map_err(|e| err("chat.update", e))?;
         Ok(())
     }
 
@@ -143,19 +168,23 @@ impl SlackOut {
         if let Some(t) = thread_ts {
             req = req.with_thread_ts(sm::SlackTs(t.into()));
         }
-        session
-            .chat_post_ephemeral(&req)
-            .await
-            .map_err(|e| err("chat.postEphemeral", e))?;
+        let (session, req) = (&session, &req);
+        self.call("chat.postEphemeral", Patience::Background, move || {
+            session.chat_post_ephemeral(req)
+        })
+        .await
+        .map_err(|e| err("chat.postEphemeral", e))?;
         Ok(())
     }
 
     pub async fn user_info(&self, user: &str) -> Result<SlackUserInfo, SlackApiError> {
         let session = self.client.open_session(&self.token);
-        let resp = session
-            .users_info(&sm::SlackApiUsersInfoRequest::new(sm::SlackUserId(
-                user.into(),
-            )))
+        let req = &sm::SlackApiUsersInfoRequest::new(sm::SlackUserId(user.into()));
+        let session = &session;
+        let resp = self
+            .call("users.info", Patience::Background, move || {
+                session.users_info(req)
+            })
             .await
             .map_err(|e| err("users.info", e))?;
         let u = resp.user;
@@ -173,10 +202,12 @@ impl SlackOut {
     /// unknown group.
     pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, SlackApiError> {
         let session = self.client.open_session(&self.token);
-        let resp = session
-            .usergroups_users_list(&sm::SlackApiUserGroupsUsersListRequest::new(
-                sm::SlackUserGroupId(group.into()),
-            ))
+        let req = &sm::SlackApiUserGroupsUsersListRequest::new(sm::SlackUserGroupId(group.into()));
+        let session = &session;
+        let resp = self
+            .call("usergroups.users.list", Patience::Background, move || {
+                session.usergroups_users_list(req)
+            })
             .await
             .map_err(|e| err("usergroups.users.list", e))?;
         Ok(resp.users.into_iter().map(|u| u.0).collect())
@@ -186,8 +217,13 @@ impl SlackOut {
 fn err(method: &'static str, e: slack_morphism::errors::SlackClientError) -> SlackApiError {
     // slack-morphism's errors carry the API error code and HTTP status, never the token.
     crate::metrics::slack_error(method);
-    SlackApiError {
-        method,
-        detail: e.to_string(),
-    }
+    let detail = match &e {
+        // Short, for a person: the whole error carries Slack's raw answer.
+        slack_morphism::errors::SlackClientError::RateLimitError(r) => match r.retry_after {
+            Some(d) => format!("ratelimited: Slack asked to wait {} s", d.as_secs().max(1)),
+            None => "ratelimited".to_string(),
+        },
+        _ => e.to_string(),
+    };
+    SlackApiError { method, detail }
 }

@@ -8,9 +8,9 @@ use serde_json::json;
 use crate::helpers::*;
 use crate::upload_helpers::*;
 
-const ASK: &str = r#"group:contractors reason:"INC-4312 phishing""#;
+pub const ASK: &str = r#"group:contractors reason:"INC-4312 phishing""#;
 
-async fn socket_app() -> TestApp {
+pub async fn socket_app() -> TestApp {
     let app = spawn_with().socket_mode().start().await;
     assert_eq!(app.w.slack.api_calls("apps.connections.open"), 1);
     wait_connected(&app.w.slack).await;
@@ -18,7 +18,7 @@ async fn socket_app() -> TestApp {
 }
 
 /// The bot connects in the background once its URL is issued.
-async fn wait_connected(slack: &okta_reset::sim::slack::SlackSim) {
+pub async fn wait_connected(slack: &okta_reset::sim::slack::SlackSim) {
     slack
         .wait_for("the bot's connection", WAIT, |s| s.socket().open_now() == 1)
         .await
@@ -32,15 +32,35 @@ async fn the_whole_flow_over_socket_mode_resets_exactly_the_eligible_users_once(
     let root = app.root_text(&p);
     assert!(root.contains("*28 will reset*"), "{root}");
     assert!(root.contains("4 skipped: AD/LDAP-managed"), "{root}");
-    app.click(APPROVER, &p, "approve").await;
-    let summary = app.wait_thread(&p, "Run complete").await;
+    approve_and_finish_28(&app, &p).await;
+    assert_eq!(app.w.slack.socket().opened(), 1);
+}
+
+/// Approves the `group:contractors` request `p` and checks its run: 28 reset, once each.
+async fn approve_and_finish_28(app: &TestApp, p: &Posted) {
+    app.click(APPROVER, p, "approve").await;
+    let summary = app.wait_thread(p, "Run complete").await;
     assert!(
         summary.contains("*28 reset*, 12 skipped, 0 failed"),
         "{summary}"
     );
     app.wait_state(&p.id, State::Completed).await;
-    assert_eq!(app.w.okta.reset_calls().len(), 28);
-    assert_eq!(app.w.slack.socket().opened(), 1);
+    app.assert_okta_reset_each_once(28);
+}
+
+/// Shares Rockstar's export with a mention and returns the request it made (9 to reset).
+pub async fn share_the_rockstar_export(app: &TestApp) -> Posted {
+    let file = app.upload(
+        REQUESTER,
+        "rockstar-export-users.csv",
+        fixture("rockstar-export-users.csv"),
+    );
+    // share() delivers the app_mention and the message/file_share, as Slack does.
+    app.share(REQUESTER, r#"<@UBOT> reason:"INC-88""#, &[file])
+        .await;
+    let p = app.wait_root().await;
+    assert!(app.root_text(&p).contains("*9 will reset*"));
+    p
 }
 
 #[tokio::test]
@@ -89,16 +109,7 @@ async fn the_form_opens_and_its_errors_come_back_in_the_ack() {
 #[tokio::test]
 async fn a_shared_csv_arrives_as_an_events_api_envelope_and_is_claimed_once() {
     let app = socket_app().await;
-    let file = app.upload(
-        REQUESTER,
-        "rockstar-export-users.csv",
-        fixture("rockstar-export-users.csv"),
-    );
-    // share() delivers the app_mention and the message/file_share, as Slack does.
-    app.share(REQUESTER, r#"<@UBOT> reason:"INC-88""#, &[file])
-        .await;
-    let p = app.wait_root().await;
-    assert!(app.root_text(&p).contains("*9 will reset*"));
+    share_the_rockstar_export(&app).await;
     app.settle().await;
     assert_eq!(app.roots().len(), 1, "one request for two deliveries");
 }
@@ -166,4 +177,32 @@ async fn socket_mode_without_an_app_token_does_not_start() {
         "{err}"
     );
     assert_eq!(world.slack.api_calls("apps.connections.open"), 0);
+}
+
+#[tokio::test]
+async fn a_form_submitted_over_socket_mode_across_a_refresh_runs_to_its_summary() {
+    let app = socket_app().await;
+    let view = app.open_form(REQUESTER, "").await;
+    // Slack refreshes the connection while the form is open: the submission comes over the new one.
+    let hub = app.w.slack.socket();
+    hub.disconnect("refresh_requested");
+    app.w
+        .slack
+        .wait_for("the new connection alone", WAIT, |s| {
+            s.socket().opened() == 2 && s.socket().open_now() == 1
+        })
+        .await
+        .unwrap();
+    let values = form_values(
+        KIND_GROUP,
+        &[(GROUP, text_value("contractors"))],
+        Some("INC-91"),
+    );
+    assert_eq!(app.submit_form(REQUESTER, &view, values).await.body, "");
+    let p = app.wait_root().await;
+    let root = app.root_text(&p);
+    assert!(root.contains("*28 will reset*"), "{root}");
+    assert!(root.contains("INC-91"), "{root}");
+    approve_and_finish_28(&app, &p).await;
+    assert_eq!(hub.gaps(), 0);
 }

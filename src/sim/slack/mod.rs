@@ -17,6 +17,7 @@
 mod driver;
 mod hooks;
 mod intake;
+mod ratelimit;
 mod record;
 mod server;
 mod socket;

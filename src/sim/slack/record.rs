@@ -164,8 +164,8 @@ pub(crate) struct State {
     pub hook_posts: Vec<SimHookPost>,
     pub order: Vec<Posted>,
     pub calls: HashMap<String, usize>,
-    /// method → (calls left to refuse with 429, Retry-After seconds)
-    pub rate_limits: HashMap<String, (usize, u64)>,
+    /// 429s: queued, by window, and the record of who waited (`super::ratelimit`).
+    pub limits: super::ratelimit::Limits,
     /// method → (calls left to fail, error code)
     pub failures: HashMap<String, (usize, String)>,
     /// Shared files, opened modals, handed-out triggers.
@@ -194,7 +194,7 @@ impl State {
             hook_posts: Vec::new(),
             order: Vec::new(),
             calls: HashMap::new(),
-            rate_limits: HashMap::new(),
+            limits: Default::default(),
             failures: HashMap::new(),
             intake: Default::default(),
             uploads: Default::default(),
@@ -215,11 +215,6 @@ impl State {
 
     pub fn user(&self, id: &str) -> Option<&SimSlackUser> {
         self.config.users.iter().find(|u| u.id == id)
-    }
-
-    /// The queued 429 for `method`, if any (consumes one).
-    pub fn take_rate_limit(&mut self, method: &str) -> Option<u64> {
-        take_one(&mut self.rate_limits, method).map(|(_, secs)| secs)
     }
 
     /// The queued failure for `method`, if any (consumes one).

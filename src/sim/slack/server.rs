@@ -202,11 +202,28 @@ impl SlackSim {
         super::transcript::render(&self.lock(), channel)
     }
 
-    /// The next `n` calls of `method` get HTTP 429 with `Retry-After: retry_after_secs`.
+    /// The next `n` calls of `method` get HTTP 429 with `Retry-After: retry_after_secs`. File
+    /// bytes posted to an upload URL count as `"upload"`, private downloads as `"download"`.
     pub fn rate_limit_next(&self, method: &str, n: usize, retry_after_secs: u64) {
-        self.lock()
-            .rate_limits
-            .insert(method.to_string(), (n, retry_after_secs));
+        self.lock().limits.queue(method, n, retry_after_secs);
+    }
+
+    /// `method` allows at most `max` calls in any `per`; past that it answers 429 with the
+    /// `Retry-After` until its oldest call leaves the window. (`apps.connections.open` starts
+    /// with 5 a minute.)
+    pub fn limit_calls(&self, method: &str, max: usize, per: Duration) {
+        self.lock().limits.limit(method, max, per);
+    }
+
+    /// When each call of `method` reached the sim, in order (refused ones included).
+    pub fn call_times(&self, method: &str) -> Vec<std::time::Instant> {
+        self.lock().limits.times(method)
+    }
+
+    /// Calls made before the `Retry-After` of the method's last 429 had passed: Slack refuses
+    /// them again, and a bot that makes them is ignoring Slack's rate limits.
+    pub fn retry_after_violations(&self) -> Vec<String> {
+        self.lock().limits.violations()
     }
 
     /// The next `n` calls of `method` answer `{"ok":false,"error":error}`.
@@ -252,10 +269,18 @@ async fn handle(
         return api(&state, &api_method, &headers, &params);
     }
     if path.starts_with("/upload/v1/") && method == Method::POST {
-        return super::uploads::receive(&mut lock(&state), &path, &body);
+        let mut s = lock(&state);
+        if let Some(secs) = s.limits.check("upload") {
+            return too_many(secs);
+        }
+        return super::uploads::receive(&mut s, &path, &body);
     }
     if path.starts_with("/files-pri/") && method == Method::GET {
-        return super::intake::download(&mut lock(&state), &path, &headers);
+        let mut s = lock(&state);
+        if let Some(secs) = s.limits.check("download") {
+            return too_many(secs);
+        }
+        return super::intake::download(&mut s, &path, &headers);
     }
     if path.starts_with("/hooks/") && method == Method::POST {
         return super::hooks::handle(&mut lock(&state), &path, &body);
@@ -358,10 +383,15 @@ fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>
         .and_then(|v| v.strip_prefix("Bearer "));
     if method == "apps.connections.open" {
         return slack_json(match bearer {
-            Some(t) if t == s.config.app_token => match &s.socket {
-                Some(hub) => Ok(json!({ "url": hub.issue_url() })),
-                None => Err("internal_error"),
-            },
+            Some(t) if t == s.config.app_token => {
+                if let Some(secs) = s.limits.check(method) {
+                    return too_many(secs);
+                }
+                match &s.socket {
+                    Some(hub) => Ok(json!({ "url": hub.issue_url() })),
+                    None => Err("internal_error"),
+                }
+            }
             // Slack's answer to a bot or user token here.
             Some(t) if t.starts_with("xox") => Err("not_allowed_token_type"),
             _ => Err("invalid_auth"),
@@ -374,15 +404,8 @@ fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>
     if bearer != Some(s.config.bot_token.as_str()) {
         return slack_json(Err("invalid_auth"));
     }
-    if let Some(secs) = s.take_rate_limit(method) {
-        let mut r = (
-            StatusCode::TOO_MANY_REQUESTS,
-            Json(json!({"ok": false, "error": "ratelimited"})),
-        )
-            .into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return r;
+    if let Some(secs) = s.limits.check(method) {
+        return too_many(secs);
     }
     if let Some(err) = s.take_failure(method) {
         return Json(json!({"ok": false, "error": err})).into_response();
@@ -409,6 +432,18 @@ fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>
         _ => Err("unknown_method"),
     };
     slack_json(result)
+}
+
+/// HTTP 429 with `Retry-After`, as Slack answers a method over its limit.
+fn too_many(secs: u64) -> Response {
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({"ok": false, "error": "ratelimited"})),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
 }
 
 /// HTTP 200 with `{"ok":true,…}` or `{"ok":false,"error":…}`.

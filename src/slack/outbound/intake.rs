@@ -6,7 +6,11 @@ use std::time::Duration;
 use slack_morphism::prelude as sm;
 use url::Url;
 
+use super::retry::{self, Patience, Tries};
 use super::{err, SlackApiError, SlackOut};
+
+/// The rate gate's key for private file downloads (not a Web API method, limited all the same).
+const DOWNLOAD: &str = "files-pri download";
 
 /// What `files.info` says about a shared file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,23 +61,23 @@ impl SlackOut {
             method: "views.open",
             detail: format!("the view is not valid Block Kit: {e}"),
         })?;
-        let session = self.client.open_session(&self.token);
-        session
-            .views_open(&sm::SlackApiViewsOpenRequest::new(
-                sm::SlackTriggerId(trigger_id.into()),
-                view,
-            ))
-            .await
-            .map_err(|e| err("views.open", e))?;
+        let session = &self.client.open_session(&self.token);
+        let req = &sm::SlackApiViewsOpenRequest::new(sm::SlackTriggerId(trigger_id.into()), view);
+        self.call("views.open", Patience::Trigger, move || {
+            session.views_open(req)
+        })
+        .await
+        .map_err(|e| err("views.open", e))?;
         Ok(())
     }
 
     pub async fn file_info(&self, file_id: &str) -> Result<FileInfo, SlackApiError> {
-        let session = self.client.open_session(&self.token);
-        let f = session
-            .files_info(&sm::SlackApiFilesInfoRequest::new(sm::SlackFileId(
-                file_id.into(),
-            )))
+        let session = &self.client.open_session(&self.token);
+        let req = &sm::SlackApiFilesInfoRequest::new(sm::SlackFileId(file_id.into()));
+        let f = self
+            .call("files.info", Patience::Background, move || {
+                session.files_info(req)
+            })
             .await
             .map_err(|e| err("files.info", e))?
             .file;
@@ -88,18 +92,24 @@ impl SlackOut {
 
     /// The bot's own Slack user id.
     pub async fn bot_user_id(&self) -> Result<String, SlackApiError> {
-        let session = self.client.open_session(&self.token);
-        let r = session.auth_test().await.map_err(|e| err("auth.test", e))?;
+        let session = &self.client.open_session(&self.token);
+        let r = self
+            .call("auth.test", Patience::Background, move || {
+                session.auth_test()
+            })
+            .await
+            .map_err(|e| err("auth.test", e))?;
         Ok(r.user_id.0)
     }
 
     /// Whether the bot is a member of `channel` (`conversations.info`; `okta-reset check`).
     pub async fn is_member(&self, channel: &str) -> Result<bool, SlackApiError> {
-        let session = self.client.open_session(&self.token);
-        let r = session
-            .conversations_info(&sm::SlackApiConversationsInfoRequest::new(
-                sm::SlackChannelId(channel.into()),
-            ))
+        let session = &self.client.open_session(&self.token);
+        let req = &sm::SlackApiConversationsInfoRequest::new(sm::SlackChannelId(channel.into()));
+        let r = self
+            .call("conversations.info", Patience::Background, move || {
+                session.conversations_info(req)
+            })
             .await
             .map_err(|e| err("conversations.info", e))?;
         Ok(r.channel.flags.is_member.unwrap_or(false))
@@ -130,12 +140,24 @@ impl SlackOut {
             }))
             .build()
             .map_err(|e| DownloadError::Transport(e.to_string()))?;
-        let mut resp = http
-            .get(url.clone())
-            .bearer_auth(&self.token.token_value.0)
-            .send()
-            .await
-            .map_err(|e| DownloadError::Transport(e.without_url().to_string()))?;
+        // Slack's file host rate-limits too: a 429 is waited out like a Web API method's.
+        let mut tries = Tries::new(&self.gate, DOWNLOAD, Patience::Background);
+        let mut resp = loop {
+            if tries.ready().await.is_err() {
+                return Err(DownloadError::Status(429));
+            }
+            let resp = http
+                .get(url.clone())
+                .bearer_auth(&self.token.token_value.0)
+                .send()
+                .await
+                .map_err(|e| DownloadError::Transport(e.without_url().to_string()))?;
+            if resp.status() != reqwest::StatusCode::TOO_MANY_REQUESTS
+                || !tries.refused(retry::retry_after(resp.headers()))
+            {
+                break resp;
+            }
+        };
         if !resp.status().is_success() {
             return Err(DownloadError::Status(resp.status().as_u16()));
         }

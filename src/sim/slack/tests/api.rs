@@ -204,23 +204,30 @@ async fn rate_limited_calls_get_429_with_retry_after() {
     let client = client(&sim.api_url());
     let tok = token(sim.bot_token());
     let session = client.open_session(&tok);
-    sim.rate_limit_next("chat.postMessage", 2, 7);
+    sim.rate_limit_next("chat.postMessage", 1, 1);
     let req = SlackApiChatPostMessageRequest::new(
         "C1".into(),
         SlackMessageContent::new().with_text("hi".into()),
     );
+    // The queued 429, then a call too early: refused again and recorded as a violation.
     for _ in 0..2 {
         match session.chat_post_message(&req).await.unwrap_err() {
             SlackClientError::RateLimitError(e) => {
-                assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
+                assert_eq!(e.retry_after, Some(Duration::from_secs(1)));
                 assert_eq!(e.code.as_deref(), Some("ratelimited"));
             }
             other => panic!("expected 429, got {other:?}"),
         }
     }
+    let violations = sim.retry_after_violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert!(violations[0].starts_with("chat.postMessage called "));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(session.chat_post_message(&req).await.is_ok());
     assert_eq!(sim.api_calls("chat.postMessage"), 3);
+    assert_eq!(sim.call_times("chat.postMessage").len(), 3);
     assert_eq!(sim.messages().len(), 1);
+    assert_eq!(sim.retry_after_violations().len(), 1);
 
     // And on the wire.
     sim.rate_limit_next("users.info", 1, 3);
