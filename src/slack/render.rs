@@ -6,7 +6,7 @@ use slack_morphism::prelude::SlackBlock;
 
 use super::escape::{code, escape};
 use super::outbound::Message;
-use crate::domain::classify::Classification;
+use crate::domain::classify::{Classification, CHANGED_SINCE_APPROVAL};
 use crate::domain::digest::short;
 use crate::domain::request::State;
 use crate::store::{RequestRecord, TargetRecord};
@@ -188,7 +188,7 @@ pub fn approval_with(
         blocks.push(section(format!("*Skipped:*\n{}", lines.join("\n"))));
     }
     blocks.push(context(format!(
-        "Snapshot `sha256:{}` — the run touches exactly this list. Request expires {}.",
+        "Snapshot `sha256:{}` — the run touches exactly this list. The list is checked again against Okta when the run starts: anyone no longer resettable then (status, provider, an admin role or a protected group) is skipped. Request expires {}.",
         short(&r.digest),
         slack_date(r.expires_at)
     )));
@@ -357,6 +357,9 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
         }
         blocks.push(section(format!("*Failed:*\n{}", l.join("\n"))));
     }
+    if let Some(changed) = changed_since_approval(targets) {
+        blocks.push(changed);
+    }
     if skipped > 0 {
         blocks.push(context(format!("Skipped: {}", skip_breakdown(targets))));
     }
@@ -370,18 +373,56 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
     }
 }
 
+/// Approved users skipped at run time because Okta no longer showed them as resettable, each
+/// with what changed.
+fn changed_since_approval(targets: &[TargetRecord]) -> Option<SlackBlock> {
+    let changed: Vec<&TargetRecord> = targets.iter().filter(|t| skipped_at_run(t)).collect();
+    if changed.is_empty() {
+        return None;
+    }
+    let prefix = format!("{CHANGED_SINCE_APPROVAL}: ");
+    let mut l: Vec<String> = changed
+        .iter()
+        .take(FAILED_LISTED)
+        .map(|t| {
+            let why = t.outcome_reason.as_deref().unwrap_or_default();
+            format!(
+                "{} — {}",
+                target_line(t),
+                escape(why.strip_prefix(&prefix).unwrap_or(why))
+            )
+        })
+        .collect();
+    if changed.len() > FAILED_LISTED {
+        l.push(format!("…and {} more", changed.len() - FAILED_LISTED));
+    }
+    Some(section(format!(
+        "*Skipped: {CHANGED_SINCE_APPROVAL}* (Okta read again just before each reset):\n{}",
+        l.join("\n")
+    )))
+}
+
+/// Approved, then skipped by the run (its classification is still `reset`).
+fn skipped_at_run(t: &TargetRecord) -> bool {
+    t.outcome == "skipped" && t.target.classification == "reset"
+}
+
 fn skip_breakdown(targets: &[TargetRecord]) -> String {
     let skipped: Vec<TargetRecord> = targets
         .iter()
-        .filter(|t| t.outcome == "skipped")
+        .filter(|t| t.outcome == "skipped" && !skipped_at_run(t))
         .cloned()
         .collect();
-    classification_counts(&skipped)
+    let mut parts: Vec<String> = classification_counts(&skipped)
         .split(" · ")
         .filter(|s| !s.starts_with("*0 "))
         .map(|s| s.replacen("skipped: ", "", 1))
-        .collect::<Vec<_>>()
-        .join(" · ")
+        .collect();
+    let changed = targets.iter().filter(|t| skipped_at_run(t)).count();
+    if changed > 0 {
+        parts.push(format!("{changed} {CHANGED_SINCE_APPROVAL}"));
+    }
+    parts.join(" · ")
 }
 
 fn strip_md(s: &str) -> String {

@@ -16,6 +16,7 @@ mod limits;
 mod malformed_okta;
 mod okta_engine;
 mod ops;
+mod recheck;
 mod record_helpers;
 mod refusals;
 mod run;
