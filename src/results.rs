@@ -57,7 +57,11 @@ pub fn outcome_label(t: &TargetRecord) -> &'static str {
 pub fn results_file(r: &RequestRecord, targets: &[TargetRecord]) -> CsvFile {
     let rows = targets.iter().map(|t| {
         let reason = match t.outcome.as_str() {
-            outcome::SKIPPED => t.target.detail.clone(),
+            // Skipped at run time (changed since approval): what changed; else why at intake.
+            outcome::SKIPPED => t
+                .outcome_reason
+                .clone()
+                .unwrap_or_else(|| t.target.detail.clone()),
             outcome::PENDING | outcome::IN_FLIGHT => "the run ended before this user".to_string(),
             _ => opt(&t.outcome_reason),
         };

@@ -24,6 +24,11 @@ pub enum Classification {
     SkipNotFound,
 }
 
+/// The reason given for a user skipped at run time because Okta no longer shows them as
+/// resettable (status, provider, an admin role, a protected group): the outcome reason starts
+/// with it, followed by what changed.
+pub const CHANGED_SINCE_APPROVAL: &str = "changed since approval";
+
 pub const RESETTABLE_STATUSES: [&str; 4] = ["ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY"];
 
 /// Classifies a user from its credential provider type and status.

@@ -5,6 +5,7 @@ mod canary;
 mod journal;
 mod lease;
 mod progress;
+mod recheck;
 mod recover;
 mod runner;
 mod summary;

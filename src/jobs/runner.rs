@@ -7,10 +7,13 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::progress::{progress_of, progress_ticker, Closing, Counters};
+use super::recheck::{self, Recheck};
 use super::summary::post_summary;
 use super::{canary, journal, lease, recover};
+use crate::domain::classify::CHANGED_SINCE_APPROVAL;
 use crate::domain::digest::snapshot_digest;
 use crate::domain::request::State;
+use crate::okta::protected::Protection;
 use crate::okta::OktaError;
 use crate::service::Service;
 use crate::slack::outbound::Message;
@@ -180,6 +183,19 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
     )
     .await;
 
+    // Who is protected may have changed since the request was made (or since the canary's
+    // pause): read it again before anyone is reset. Fails closed (see `recheck`).
+    let protect = match recheck::protection_now(svc, &r, &cancel, &lease.lost_flag()).await {
+        Ok(p) => Some(Arc::new(p)),
+        Err(recheck::NoProtection::Systemic(e)) => {
+            finish_stopped(svc, &r, &format!("{e}. The remaining users were not attempted; fix the credentials and make a new request for them.")).await;
+            svc.forget_cancel_flag(&id);
+            return;
+        }
+        // Cancelled, shutting down or handed over: nobody is taken; the end below says which.
+        Err(recheck::NoProtection::Interrupted) => None,
+    };
+
     let Ok(all) = journal::durably(svc, "targets", || svc.store.targets(&id)).await else {
         return;
     };
@@ -199,9 +215,10 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
     // With a canary, only its first users are started; the run then pauses for a Continue.
     let canary = canary::allowance(svc, &id, already, pending.len()).await;
     let Ok(canary) = canary else { return };
-    let batch = match canary {
-        Some(n) => pending.into_iter().take(n).collect(),
-        None => pending,
+    let batch = match (&protect, canary) {
+        (None, _) => Vec::new(),
+        (Some(_), Some(n)) => pending.into_iter().take(n).collect(),
+        (Some(_), None) => pending,
     };
 
     // The progress message is posted by the ticker, beside the first resets: Slack paces
@@ -226,6 +243,7 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
             let counters = counters.clone();
             let lost = lease.lost_flag();
             let revoke = r.revoke_sessions;
+            let protect = protect.clone();
             async move {
                 if cancel.load(Ordering::SeqCst)
                     || svc.is_stopping()
@@ -234,7 +252,9 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
                 {
                     return;
                 }
-                reset_one(&svc, &id, &t, revoke, &stop, &counters).await;
+                if let Some(protect) = protect {
+                    reset_one(&svc, &id, &t, revoke, &protect, &stop, &counters).await;
+                }
             }
         })
         .await;
@@ -309,35 +329,63 @@ async fn reset_one(
     id: &str,
     t: &TargetRecord,
     revoke: bool,
+    protect: &Protection,
     stop: &Mutex<Option<OktaError>>,
     c: &Counters,
 ) {
     let Some(okta_id) = t.target.okta_id.as_deref() else {
         return;
     };
-    // Journal before the call: if the bot dies now, the resume knows this call's fate is
-    // unknown and asks Okta. No journal, no call.
-    let mark = || {
-        svc.store
-            .set_outcome(id, t.seq, outcome::IN_FLIGHT, None, None, svc.now())
-    };
-    if journal::durably(svc, "in-flight mark", mark).await.is_err() {
-        return;
-    }
-    let result = reset_verified(svc, okta_id, revoke).await;
-    let now = svc.now();
-    let (out, reason, okta_req) = match &result {
-        Ok(done) => (outcome::RESET, None, done.okta_request_id.clone()),
-        Err(e) if e.is_systemic() => {
-            let mut s = stop.lock().expect("stop");
-            if s.is_none() {
-                *s = Some(e.clone());
-            }
-            // Not reset, and not this user's fault: back to pending, reported as not attempted.
-            (outcome::PENDING, None, None)
+    let systemic = |e: &OktaError| {
+        let mut s = stop.lock().expect("stop");
+        if s.is_none() {
+            *s = Some(e.clone());
         }
-        Err(e) => (outcome::FAILED, Some(e.to_string()), None),
     };
+    // Read the user again just before the reset: the approved list only says who was
+    // resettable when the request was made. Skipped or failed here, the outcome is journalled,
+    // so a resume never takes them up again.
+    let checked = match recheck::still_resettable(svc, protect, okta_id, t).await {
+        Ok(Recheck::Resettable) => None,
+        Ok(Recheck::Changed(what)) => Some((
+            outcome::SKIPPED,
+            Some(format!("{CHANGED_SINCE_APPROVAL}: {what}")),
+        )),
+        Err(e) if e.is_systemic() => {
+            systemic(&e);
+            return; // still pending: reported as not attempted
+        }
+        Err(e) => Some((
+            outcome::FAILED,
+            Some(format!(
+                "could not be read again just before the reset ({e}), so it was not reset: check this user before retrying"
+            )),
+        )),
+    };
+    let (out, reason, okta_req) = match checked {
+        Some((out, reason)) => (out, reason, None),
+        None => {
+            // Journal before the call: if the bot dies now, the resume knows this call's fate
+            // is unknown and asks Okta. No journal, no call.
+            let mark = || {
+                svc.store
+                    .set_outcome(id, t.seq, outcome::IN_FLIGHT, None, None, svc.now())
+            };
+            if journal::durably(svc, "in-flight mark", mark).await.is_err() {
+                return;
+            }
+            match reset_verified(svc, okta_id, revoke).await {
+                Ok(done) => (outcome::RESET, None, done.okta_request_id),
+                Err(e) if e.is_systemic() => {
+                    systemic(&e);
+                    // Not reset, and not this user's fault: back to pending, not attempted.
+                    (outcome::PENDING, None, None)
+                }
+                Err(e) => (outcome::FAILED, Some(e.to_string()), None),
+            }
+        }
+    };
+    let now = svc.now();
     let write = || {
         svc.store
             .set_outcome(id, t.seq, out, reason.as_deref(), okta_req.as_deref(), now)
@@ -354,6 +402,9 @@ async fn reset_one(
         }
         outcome::FAILED => {
             c.failed.fetch_add(1, Ordering::Relaxed);
+            c.done.fetch_add(1, Ordering::Relaxed);
+        }
+        outcome::SKIPPED => {
             c.done.fetch_add(1, Ordering::Relaxed);
         }
         _ => {}

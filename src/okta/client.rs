@@ -155,7 +155,7 @@ impl OktaClient {
         self.gate.limit()
     }
 
-    fn api(&self, path_segments: &[&str]) -> Url {
+    pub(super) fn api(&self, path_segments: &[&str]) -> Url {
         let mut url = self.org.clone();
         {
             let mut seg = url.path_segments_mut().expect("org URL is a base");
@@ -287,7 +287,10 @@ impl OktaClient {
         }
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<(T, HeaderMap), OktaError> {
+    pub(super) async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+    ) -> Result<(T, HeaderMap), OktaError> {
         let a = self.call(Method::GET, url).await?;
         let v = serde_json::from_slice(&a.body)
             .map_err(|e| OktaError::Protocol(format!("cannot read Okta's JSON: {e}")))?;

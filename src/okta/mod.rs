@@ -8,6 +8,7 @@ pub mod error;
 pub mod gate;
 pub mod model;
 pub mod pacer;
+pub mod protected;
 pub mod resolve;
 pub mod system_log;
 

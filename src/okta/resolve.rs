@@ -5,16 +5,16 @@
 //! refusal can say how many it reached. Protected accounts (admin-role holders, members of
 //! protected groups, protected logins) are classified `skip_protected` and never run.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::client::{escape_filter_value, OktaClient};
 use super::entry::Malformed;
 use super::error::OktaError;
 use super::model::OktaUser;
-use crate::domain::classify::{classify, protection, Classification};
+use super::protected::{Protection, ProtectionError};
+use crate::domain::classify::{classify, Classification};
 use crate::domain::command::{TargetSpec, UserRef};
 use crate::domain::digest::snapshot_digest;
-use crate::domain::ids::OktaGroupId;
 use crate::slack::escape::{code, escape};
 use crate::store::{NewTarget, Store};
 
@@ -37,6 +37,20 @@ pub struct Resolution {
     pub requester_target: Option<String>,
     /// Targets by classification code, in the order first met.
     pub counts: Vec<(String, usize)>,
+}
+
+/// Intake's words for the same failures (the request is refused, nothing stored).
+impl From<ProtectionError> for ResolveError {
+    fn from(e: ProtectionError) -> Self {
+        match e {
+            ProtectionError::AdminsUnknown(e) => Self::AdminsUnknown(e),
+            ProtectionError::GroupMissing(g) => Self::ProtectedGroupMissing(g),
+            ProtectionError::MemberUnreadable { group, why } => {
+                Self::ProtectedMemberUnreadable { group, why }
+            }
+            ProtectionError::Okta(e) => Self::Okta(e),
+        }
+    }
 }
 
 /// What resolution needs besides the targets.
@@ -103,78 +117,6 @@ pub enum ResolveError {
         /// The first unusable rows, already escaped.
         reasons: String,
     },
-}
-
-/// Who must never be reset in this request.
-struct Protection {
-    admins: HashSet<String>,
-    /// Member id → the protected group's name.
-    group_members: HashMap<String, String>,
-    logins: HashSet<String>,
-}
-
-impl Protection {
-    /// Fetched once per request: the admin-role holders and the protected groups' members.
-    async fn load(okta: &OktaClient, s: &ResolveSettings<'_>) -> Result<Self, ResolveError> {
-        let admins = okta
-            .admin_user_ids()
-            .await
-            .map_err(ResolveError::AdminsUnknown)?;
-        let mut group_members = HashMap::new();
-        for entry in s.protected_groups {
-            let groups = match OktaGroupId::parse(entry) {
-                Ok(id) => okta.get_group(id.as_str()).await?.into_iter().collect(),
-                // Every group of that name is protected: a name shared by several is no reason
-                // to protect fewer.
-                Err(_) => okta.groups_named(entry).await?,
-            };
-            if groups.is_empty() {
-                return Err(ResolveError::ProtectedGroupMissing(entry.clone()));
-            }
-            for g in groups {
-                let mut url = Some(okta.group_members_url(&g.id));
-                while let Some(u) = url {
-                    let page = okta.users_page(&u).await?;
-                    for entry in page.items {
-                        // Protection needs only the id: a malformed entry with an id is still
-                        // protected; one without cannot be kept out, so the request is refused.
-                        let id = match entry {
-                            Ok(m) => m.id,
-                            Err(Malformed { id: Some(id), .. }) => id,
-                            Err(m) => {
-                                return Err(ResolveError::ProtectedMemberUnreadable {
-                                    group: g.profile.name.clone(),
-                                    why: m.reason(),
-                                })
-                            }
-                        };
-                        group_members
-                            .entry(id)
-                            .or_insert_with(|| g.profile.name.clone());
-                    }
-                    url = page.next;
-                }
-            }
-        }
-        let logins = s
-            .protected_logins
-            .iter()
-            .map(|l| l.to_lowercase())
-            .collect();
-        Ok(Self {
-            admins,
-            group_members,
-            logins,
-        })
-    }
-
-    fn check(&self, u: &OktaUser) -> Option<Classification> {
-        protection(
-            self.admins.contains(&u.id),
-            self.group_members.get(&u.id).map(String::as_str),
-            self.logins.contains(&u.profile.login.to_lowercase()),
-        )
-    }
 }
 
 struct Collector<'a> {
@@ -379,7 +321,7 @@ impl Collector<'_> {
 }
 
 /// Whether a full user entry carries `_links.resetPassword`.
-fn offers_reset(u: &OktaUser) -> bool {
+pub(crate) fn offers_reset(u: &OktaUser) -> bool {
     u.links
         .as_ref()
         .is_some_and(|l| l.get("resetPassword").is_some())
@@ -456,7 +398,8 @@ async fn resolve_staged(
     file: Option<&FileRows<'_>>,
     settings: ResolveSettings<'_>,
 ) -> Result<Resolution, ResolveError> {
-    let protect = Protection::load(okta, &settings).await?;
+    let protect =
+        Protection::load(okta, settings.protected_groups, settings.protected_logins).await?;
     let mut c = Collector {
         okta,
         store,

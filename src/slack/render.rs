@@ -7,7 +7,7 @@ use slack_morphism::prelude::SlackBlock;
 use super::escape::{escape_clipped, one_line, quoted, slack_len};
 use super::outbound::Message;
 use super::render_budget::{bounded_list, fit_section, SECTION_MAX};
-use crate::domain::classify::Classification;
+use crate::domain::classify::{Classification, CHANGED_SINCE_APPROVAL};
 use crate::domain::digest::short;
 use crate::domain::request::State;
 use crate::store::{RequestRecord, TargetRecord};
@@ -223,7 +223,7 @@ fn approval_parts(
         blocks.push(section(list));
     }
     let mut snapshot = format!(
-        "Snapshot `sha256:{}` — the run touches exactly this list. Request expires {}.",
+        "Snapshot `sha256:{}` — the run touches exactly this list. The list is checked again against Okta when the run starts: anyone no longer resettable then (status, provider, an admin role or a protected group) is skipped. Request expires {}.",
         short(&r.digest),
         slack_date(r.expires_at)
     );
@@ -403,6 +403,9 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
         let (list, _) = bounded_list("*Failed:*", &l, failed_list.len(), LIST_MAX);
         blocks.push(section(list));
     }
+    if let Some(changed) = changed_since_approval(targets) {
+        blocks.push(changed);
+    }
     if skipped > 0 {
         blocks.push(context(format!("Skipped: {}", skip_breakdown(targets))));
     }
@@ -416,18 +419,48 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
     }
 }
 
+/// Approved users skipped at run time because Okta no longer showed them as resettable, each
+/// with what changed.
+fn changed_since_approval(targets: &[TargetRecord]) -> Option<SlackBlock> {
+    let changed: Vec<&TargetRecord> = targets.iter().filter(|t| skipped_at_run(t)).collect();
+    if changed.is_empty() {
+        return None;
+    }
+    let prefix = format!("{CHANGED_SINCE_APPROVAL}: ");
+    let l: Vec<String> = changed
+        .iter()
+        .take(FAILED_LISTED)
+        .map(|t| {
+            let why = t.outcome_reason.as_deref().unwrap_or_default();
+            target_line_with(t, why.strip_prefix(&prefix).unwrap_or(why))
+        })
+        .collect();
+    let heading =
+        format!("*Skipped: {CHANGED_SINCE_APPROVAL}* (Okta read again just before each reset):");
+    Some(section(bounded_list(&heading, &l, changed.len(), LIST_MAX).0))
+}
+
+/// Approved, then skipped by the run (its classification is still `reset`).
+fn skipped_at_run(t: &TargetRecord) -> bool {
+    t.outcome == "skipped" && t.target.classification == "reset"
+}
+
 fn skip_breakdown(targets: &[TargetRecord]) -> String {
     let skipped: Vec<TargetRecord> = targets
         .iter()
-        .filter(|t| t.outcome == "skipped")
+        .filter(|t| t.outcome == "skipped" && !skipped_at_run(t))
         .cloned()
         .collect();
-    classification_counts(&skipped)
+    let mut parts: Vec<String> = classification_counts(&skipped)
         .split(" · ")
         .filter(|s| !s.starts_with("*0 "))
         .map(|s| s.replacen("skipped: ", "", 1))
-        .collect::<Vec<_>>()
-        .join(" · ")
+        .collect();
+    let changed = targets.iter().filter(|t| skipped_at_run(t)).count();
+    if changed > 0 {
+        parts.push(format!("{changed} {CHANGED_SINCE_APPROVAL}"));
+    }
+    parts.join(" · ")
 }
 
 fn strip_md(s: &str) -> String {

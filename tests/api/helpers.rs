@@ -424,7 +424,7 @@ pub fn demo_org_without_admin_role(logins: &[&str]) -> SimOrg {
     let mut org = SimOrg::demo();
     for u in &mut org.users {
         if logins.contains(&u.login.as_str()) {
-            u.admin_role = false;
+            u.roles.clear();
         }
     }
     org

@@ -17,6 +17,7 @@ mod malformed_okta;
 mod message_limits;
 mod okta_engine;
 mod ops;
+mod recheck;
 mod record_helpers;
 mod refusals;
 mod run;

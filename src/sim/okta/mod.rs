@@ -2,7 +2,8 @@
 //!
 //! Used by the demo, the integration tests and the benchmarks. It implements what okta-reset calls:
 //! single user by id or login, user search, group search, group members (paged with `Link`
-//! headers), admin role assignees and `lifecycle/reset_password`, with Okta's error bodies,
+//! headers), admin role assignees, a user's role assignments (direct and through groups) and
+//! `lifecycle/reset_password`, with Okta's error bodies,
 //! `X-Rate-Limit-*` headers, per-bucket windows, a concurrency limit, injected latency and 5xx.
 //!
 //! Files: [`org`] (data and the demo org), [`search`] (filter expressions), [`ratelimit`],
@@ -177,6 +178,8 @@ struct Quirks {
     malformed_detail: HashMap<String, Malform>,
     /// Reset calls are applied and answered 200 with a body that is not JSON.
     garbled_reset_bodies: bool,
+    /// The role reads (`iam/assignees/users`, `users/{id}/roles`) answer 403 E0000006.
+    roles_forbidden: bool,
 }
 
 /// A group with its members as indexes into the id-sorted user list (so sorted by id too).
@@ -185,6 +188,8 @@ struct GroupRec {
     name: String,
     kind: String,
     members: Vec<u32>,
+    /// Admin roles assigned to the group (held by every member).
+    roles: Vec<String>,
 }
 
 /// The org's data, behind one lock.
@@ -232,6 +237,7 @@ impl Data {
                 name: g.name,
                 kind: g.kind,
                 members,
+                roles: g.roles,
             });
         }
         Data {
@@ -396,6 +402,61 @@ impl OktaSim {
         data.users[i as usize].status = status.to_string();
         data.status_changed.insert(i, SystemTime::now());
         true
+    }
+
+    /// Assigns an admin role (e.g. `SUPER_ADMIN`) to a user directly.
+    pub fn assign_user_role(&self, user_id: &str, role: &str) -> bool {
+        let mut data = self.shared.data();
+        let Some(i) = data.user_index(user_id) else {
+            return false;
+        };
+        data.users[i as usize].roles.push(role.to_string());
+        true
+    }
+
+    /// Assigns an admin role to a group: its members hold it through the group.
+    pub fn assign_group_role(&self, group_id: &str, role: &str) -> bool {
+        let mut data = self.shared.data();
+        let Some(&g) = data.group_by_id.get(group_id) else {
+            return false;
+        };
+        data.groups[g].roles.push(role.to_string());
+        true
+    }
+
+    /// Adds a user to a group.
+    pub fn add_to_group(&self, group_id: &str, user_id: &str) -> bool {
+        let mut data = self.shared.data();
+        let (Some(&g), Some(i)) = (data.group_by_id.get(group_id), data.user_index(user_id)) else {
+            return false;
+        };
+        let members = &mut data.groups[g].members;
+        if let Err(at) = members.binary_search(&i) {
+            members.insert(at, i);
+        }
+        true
+    }
+
+    pub fn user_provider(&self, user_id: &str) -> Option<String> {
+        let data = self.shared.data();
+        let i = data.user_index(user_id)?;
+        Some(data.users[i as usize].provider.clone())
+    }
+
+    /// Changes a user's credential provider (e.g. switched to a federated IdP).
+    pub fn set_user_provider(&self, user_id: &str, provider: &str) -> bool {
+        let mut data = self.shared.data();
+        let Some(i) = data.user_index(user_id) else {
+            return false;
+        };
+        data.users[i as usize].provider = provider.to_string();
+        true
+    }
+
+    /// From now on (`true`) the role reads answer 403 E0000006, as for a token whose admin may
+    /// not view roles; `false` restores them.
+    pub fn forbid_role_reads(&self, forbidden: bool) {
+        self.shared.ctl().quirks.roles_forbidden = forbidden;
     }
 
     /// The id of the user with this login (case-insensitive).

@@ -17,8 +17,10 @@ pub struct SimUser {
     pub status: String,
     /// OKTA, IMPORT, ACTIVE_DIRECTORY, LDAP, FEDERATION, SOCIAL
     pub provider: String,
-    /// Listed by `GET /api/v1/iam/assignees/users`.
-    pub admin_role: bool,
+    /// Admin roles assigned to the user directly (`SUPER_ADMIN`, `HELP_DESK_ADMIN`, …): listed by
+    /// `GET /api/v1/iam/assignees/users` and `GET /api/v1/users/{id}/roles`. Roles a user holds
+    /// through a group are the group's (`SimGroup::roles`).
+    pub roles: Vec<String>,
     /// `profile.department` (empty = absent).
     pub department: String,
 }
@@ -34,7 +36,7 @@ impl SimUser {
             last_name: last_name.to_string(),
             status: "ACTIVE".to_string(),
             provider: "OKTA".to_string(),
-            admin_role: false,
+            roles: Vec::new(),
             department: String::new(),
         }
     }
@@ -58,9 +60,18 @@ impl SimUser {
         self.department = department.to_string();
         self
     }
-    pub fn admin(mut self) -> SimUser {
-        self.admin_role = true;
+    /// A SUPER_ADMIN, assigned directly.
+    pub fn admin(self) -> SimUser {
+        self.role("SUPER_ADMIN")
+    }
+    /// An admin role assigned to the user directly.
+    pub fn role(mut self, role: &str) -> SimUser {
+        self.roles.push(role.to_string());
         self
+    }
+    /// Whether an admin role is assigned to the user directly.
+    pub fn has_direct_role(&self) -> bool {
+        !self.roles.is_empty()
     }
     /// Whether Okta would accept `lifecycle/reset_password` in this status.
     pub fn can_reset(&self) -> bool {
@@ -77,6 +88,9 @@ pub struct SimGroup {
     pub kind: String,
     /// Member user ids.
     pub members: Vec<String>,
+    /// Admin roles assigned to the group: every member holds them (`GET /api/v1/users/{id}/roles`
+    /// lists them with `assignmentType: GROUP`).
+    pub roles: Vec<String>,
 }
 
 impl SimGroup {
@@ -87,7 +101,13 @@ impl SimGroup {
             name: name.to_string(),
             kind: "OKTA_GROUP".to_string(),
             members: Vec::new(),
+            roles: Vec::new(),
         }
+    }
+    /// An admin role assigned to the group.
+    pub fn role(mut self, role: &str) -> SimGroup {
+        self.roles.push(role.to_string());
+        self
     }
     pub fn with_id(mut self, id: &str) -> SimGroup {
         self.id = id.to_string();
@@ -178,7 +198,7 @@ impl SimOrg {
                 last_name: slug.clone(),
                 status: "ACTIVE".to_string(),
                 provider: "OKTA".to_string(),
-                admin_role: false,
+                roles: Vec::new(),
                 department: String::new(),
             };
             group.members.push(user.id.clone());

@@ -12,6 +12,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 use url::form_urlencoded;
 
+use super::org::okta_id;
 use super::ratelimit::{epoch_ceil, Bucket, InFlight, RateHeaders};
 use super::render::{
     bad_search, bad_search_because, default_code, error, group_json, http_date, json_response,
@@ -33,6 +34,7 @@ enum Route {
     GetGroup(String),
     Members(String),
     Assignees,
+    UserRoles(String),
     NotFound(String),
 }
 
@@ -46,6 +48,9 @@ fn classify(method: &Method, path: &str) -> (Route, Bucket) {
     match s.as_slice() {
         ["api", "v1", "users"] if get => (Route::ListUsers, Bucket::Other),
         ["api", "v1", "users", id] if get => (Route::GetUser(id.to_string()), Bucket::UsersGet),
+        ["api", "v1", "users", id, "roles"] if get => {
+            (Route::UserRoles(id.to_string()), Bucket::Other)
+        }
         ["api", "v1", "users", id, "lifecycle", "reset_password"] if post => {
             (Route::Reset(id.to_string()), Bucket::UsersPost)
         }
@@ -86,7 +91,7 @@ fn scope_of(route: &Route) -> &'static str {
         Route::Reset(_) => "okta.users.manage",
         Route::ListUsers | Route::GetUser(_) => "okta.users.read",
         Route::ListGroups | Route::GetGroup(_) | Route::Members(_) => "okta.groups.read",
-        Route::Assignees => "okta.roles.read",
+        Route::Assignees | Route::UserRoles(_) => "okta.roles.read",
         Route::NotFound(_) => "okta.users.read",
     }
 }
@@ -266,6 +271,7 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         Route::GetGroup(id) => get_group(sh, &id),
         Route::Members(id) => members(sh, &id, &qs),
         Route::Assignees => assignees(sh, &qs),
+        Route::UserRoles(id) => user_roles(sh, &id, &qs),
         Route::NotFound(path) => not_found(&path, "Resource"),
     };
     if let Some(d) = hang {
@@ -531,7 +537,21 @@ fn members(sh: &Shared, gid: &str, qs: &[(String, String)]) -> Response {
     resp
 }
 
+/// The role reads answer 403 when the token's admin may not view roles.
+fn roles_forbidden(sh: &Shared) -> Option<Response> {
+    sh.ctl().quirks.roles_forbidden.then(|| {
+        let (code, summary) = default_code(StatusCode::FORBIDDEN);
+        error(StatusCode::FORBIDDEN, code, summary)
+    })
+}
+
+/// `GET /api/v1/iam/assignees/users`. Okta's spec and documentation do not say whether a user
+/// holding a role only through a group is listed; the sim lists only direct assignments, the
+/// case a reader of this list alone would get wrong (group-held roles show in `user_roles`).
 fn assignees(sh: &Shared, qs: &[(String, String)]) -> Response {
+    if let Some(refused) = roles_forbidden(sh) {
+        return refused;
+    }
     let data = sh.data();
     let limit = page_limit(qs, 100, sh.config.page_limit_max);
     let start = match param(qs, "after") {
@@ -540,7 +560,7 @@ fn assignees(sh: &Shared, qs: &[(String, String)]) -> Response {
     };
     let mut hits: Vec<&SimUser> = data.users[start..]
         .iter()
-        .filter(|u| u.admin_role)
+        .filter(|u| u.has_direct_role())
         .take(limit + 1)
         .collect();
     let more = hits.len() > limit;
@@ -566,6 +586,54 @@ fn assignees(sh: &Shared, qs: &[(String, String)]) -> Response {
         });
     }
     json_response(StatusCode::OK, &json!({"value": value, "_links": links}))
+}
+
+/// `GET /api/v1/users/{id}/roles`: the user's role assignments, those made to the user
+/// (`assignmentType: USER`) and those of every group the user is in (`GROUP`, its `assignee`
+/// link naming the group), as Okta documents. Not paged.
+fn user_roles(sh: &Shared, id: &str, qs: &[(String, String)]) -> Response {
+    if let Some(refused) = roles_forbidden(sh) {
+        return refused;
+    }
+    if param(qs, "expand").is_some_and(|e| !matches!(e, "targets/groups" | "targets/catalog/apps"))
+    {
+        return invalid_param("expand");
+    }
+    let data = sh.data();
+    let Some(i) = data.user_index(id) else {
+        return not_found(id, "User");
+    };
+    let base = &sh.base_url;
+    let u = &data.users[i as usize];
+    let direct = u
+        .roles
+        .iter()
+        .map(|r| (r, "USER", format!("{base}/api/v1/users/{}", u.id)));
+    let through_groups = data
+        .groups
+        .iter()
+        .filter(|g| g.members.binary_search(&i).is_ok())
+        .flat_map(|g| {
+            g.roles
+                .iter()
+                .map(move |r| (r, "GROUP", format!("{base}/api/v1/groups/{}", g.id)))
+        });
+    let roles: Vec<Value> = direct
+        .chain(through_groups)
+        .map(|(role, kind, assignee)| {
+            json!({
+                "id": okta_id("ra1", &format!("{assignee}:{role}")),
+                "label": role,
+                "type": role,
+                "status": "ACTIVE",
+                "created": "2024-02-01T09:00:00.000Z",
+                "lastUpdated": "2024-02-01T09:00:00.000Z",
+                "assignmentType": kind,
+                "_links": {"assignee": {"href": assignee}},
+            })
+        })
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(roles))
 }
 
 /// A boolean query parameter: `Err(())` when present but neither `true` nor `false`.
@@ -639,6 +707,13 @@ fn reset(
         );
     }
     let now = SystemTime::now();
+    // As in Okta: a reset makes a federated or social user an Okta-password user.
+    if matches!(
+        data.users[i as usize].provider.as_str(),
+        "FEDERATION" | "SOCIAL"
+    ) {
+        data.users[i as usize].provider = "OKTA".to_string();
+    }
     data.users[i as usize].status = "RECOVERY".to_string();
     data.status_changed.insert(i, now);
     data.reset_calls.push(ResetCall {

@@ -715,6 +715,76 @@ async fn admin_assignees_paginate() {
     assert_eq!(got, expected);
 }
 
+#[tokio::test]
+async fn a_users_roles_include_those_held_through_a_group_which_assignees_do_not_list() {
+    let lee = SimUser::new("lee@example.com", "Lee", "L");
+    let boss = SimUser::new("boss@example.com", "Boss", "B").role("ORG_ADMIN");
+    let admins = SimGroup::new("admins").role("SUPER_ADMIN").member(&lee.id);
+    let (lee_id, boss_id, group_id) = (lee.id.clone(), boss.id.clone(), admins.id.clone());
+    let org = SimOrg::new().user(lee).user(boss).group(admins);
+    let (sim, c) = start(org, OktaSimConfig::default()).await;
+
+    let roles: Value = get(&sim, &c, &format!("/api/v1/users/{lee_id}/roles"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(roles[0]["type"], "SUPER_ADMIN");
+    assert_eq!(roles[0]["assignmentType"], "GROUP");
+    let assignee = roles[0]["_links"]["assignee"]["href"].as_str().unwrap();
+    assert!(assignee.ends_with(&format!("/api/v1/groups/{group_id}")));
+    let roles: Value = get(&sim, &c, &format!("/api/v1/users/{boss_id}/roles"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(roles[0]["assignmentType"], "USER");
+    let page: Value = get(&sim, &c, "/api/v1/iam/assignees/users")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(&page["value"]), vec![boss_id.clone()]);
+
+    // Granted later, directly: both lists show it.
+    let other = sim.user_id_by_login("lee@example.com").unwrap();
+    assert!(sim.assign_user_role(&other, "HELP_DESK_ADMIN"));
+    let roles: Value = get(&sim, &c, &format!("/api/v1/users/{lee_id}/roles"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(roles.as_array().unwrap().len(), 2);
+
+    let r = get(&sim, &c, "/api/v1/users/00unobody/roles").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = get(
+        &sim,
+        &c,
+        &format!("/api/v1/users/{lee_id}/roles?expand=everything"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    sim.forbid_role_reads(true);
+    for path in [
+        format!("/api/v1/users/{lee_id}/roles"),
+        "/api/v1/iam/assignees/users".into(),
+    ] {
+        let r = get(&sim, &c, &path).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(r.json::<Value>().await.unwrap()["errorCode"], "E0000006");
+    }
+}
+
+#[tokio::test]
+async fn a_reset_turns_a_federated_user_into_an_okta_password_user() {
+    let fed = SimUser::new("fed@example.com", "Fed", "F").provider("FEDERATION");
+    let id = fed.id.clone();
+    let (sim, c) = start(SimOrg::new().user(fed), OktaSimConfig::default()).await;
+    assert_eq!(reset(&sim, &c, &id, "?sendEmail=true").await.status(), 200);
+    assert_eq!(sim.user_provider(&id).as_deref(), Some("OKTA"));
+}
+
 #[test]
 fn demo_org_has_the_advertised_mix() {
     let org = SimOrg::demo();
@@ -759,7 +829,7 @@ fn demo_org_has_the_advertised_mix() {
     assert_eq!(members[0].login, "c01.lee@contractors.example.com");
     assert!(members
         .iter()
-        .all(|u| u.login.ends_with("@contractors.example.com") && !u.admin_role));
+        .all(|u| u.login.ends_with("@contractors.example.com") && u.roles.is_empty()));
 
     let admins = org.groups_named("it-admins");
     assert_eq!(admins[0].members.len(), 4);
@@ -768,7 +838,7 @@ fn demo_org_has_the_advertised_mix() {
             .find_user_by_login(&format!("{name}@example.com"))
             .unwrap();
         assert_eq!(u.email, u.login);
-        assert!(u.admin_role && u.status == "ACTIVE" && u.provider == "OKTA");
+        assert!(u.roles == ["SUPER_ADMIN"] && u.status == "ACTIVE" && u.provider == "OKTA");
         assert!(admins[0].members.contains(&u.id));
     }
     let eng = org.groups_named("ENGINEERING");
