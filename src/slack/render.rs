@@ -186,6 +186,9 @@ fn approval_parts(
         }
         None => about.push_str("_none given_"),
     }
+    // What was asked is the canonical command: its targets are each in the attached list (with
+    // their `source`), its reason is shown whole above and its options in the first section, so
+    // shortening it here loses nothing the approver cannot see.
     about.push_str("\n*Asked for:* ");
     let (asked, cut) = quoted(&r.command_text, SECTION_MAX - slack_len(&about));
     partial |= cut;
