@@ -21,6 +21,7 @@ mod refusals;
 mod run;
 mod sign_off_helpers;
 mod socket;
+mod steering;
 mod text_safety;
 mod upload_helpers;
 mod upload_refusals;
