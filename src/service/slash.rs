@@ -316,6 +316,13 @@ impl Service {
                 .await;
             return;
         }
+        // From here on the request reaches Okta: it counts towards the hour, whatever comes of it.
+        if !self
+            .reserve_lookup(id.as_str(), &req.channel, &req.user, spec.dry_run)
+            .await
+        {
+            return;
+        }
         let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
         let settings = ResolveSettings {
             max_targets: self.policy.max_targets,

@@ -213,6 +213,15 @@ pub trait Store: Send + Sync + 'static {
         requester: &str,
         since: i64,
     ) -> StoreResult<Vec<RequestRecord>>;
+    /// Records that request `id` of `requester` is about to ask Okta (at `at`, ms), before it
+    /// is stored or refused: the hourly limit counts every request that reached Okta.
+    async fn record_lookup(&self, id: &str, requester: &str, at: i64) -> StoreResult<()>;
+    /// The ids and times of `requester`'s lookups after `since` (ms, exclusive), oldest first.
+    async fn lookups_by_since(
+        &self,
+        requester: &str,
+        since: i64,
+    ) -> StoreResult<Vec<(String, i64)>>;
     async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
     async fn set_progress_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
     /// Records that the summary was posted; false if it already had been (post it once only).

@@ -357,6 +357,35 @@ impl Store for PgStore {
         rows.iter().map(request_from_row).collect()
     }
 
+    async fn record_lookup(&self, id: &str, requester: &str, at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO okta_lookups (request_id, requester, at) VALUES ($1, $2, $3) \
+             ON CONFLICT (request_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(requester)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn lookups_by_since(
+        &self,
+        requester: &str,
+        since: i64,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query_as(
+            "SELECT request_id, at FROM okta_lookups WHERE requester = $1 AND at > $2 \
+             ORDER BY at, request_id",
+        )
+        .bind(requester)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
     async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()> {
         sqlx::query("UPDATE requests SET root_ts = $1 WHERE id = $2")
             .bind(ts)

@@ -13,6 +13,7 @@ mod helpers;
 mod http_edges;
 mod identity;
 mod limits;
+mod limits_okta;
 mod malformed_okta;
 mod okta_engine;
 mod ops;
