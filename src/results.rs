@@ -135,6 +135,9 @@ mod tests {
             started_at: None,
             finished_at: None,
             stop_reason: None,
+            cancelled_by: None,
+            cancelled_at: None,
+            continue_ts: None,
             decision: None,
         }
     }

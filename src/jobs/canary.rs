@@ -64,6 +64,15 @@ pub(super) async fn pause(svc: &Arc<Service>, r: &RequestRecord, p: &Progress) -
         Ok(Some(now)) => now.progress_ts,
         _ => r.progress_ts.clone(),
     };
+    // The Continue button is taken only on the message it is shown on (`continue_ts`).
+    let carry = |ts: String| async move {
+        if let Err(e) = svc.store.set_continue_ts(id, &ts).await {
+            tracing::error!(request = id, error = %e, "could not record the message with the Continue button");
+        }
+    };
+    if let Some(ts) = &progress_ts {
+        carry(ts.clone()).await;
+    }
     let shown = match &progress_ts {
         Some(ts) => match svc.slack.update(&r.channel_id, ts, &paused).await {
             Ok(()) => true,
@@ -86,7 +95,9 @@ pub(super) async fn pause(svc: &Arc<Service>, r: &RequestRecord, p: &Progress) -
         .await;
     } else {
         // No progress message to carry the button: the notice carries it.
-        svc.say_in_thread(r, &paused).await;
+        if let Some(ts) = svc.say_in_thread(r, &paused).await {
+            carry(ts).await;
+        }
     }
     svc.refresh_root(id).await;
     true

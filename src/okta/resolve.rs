@@ -1,8 +1,9 @@
 //! Turns what a request named (groups, users, searches) into the frozen list of targets, each
 //! classified. Group members and search results are read page by page and each page is written to
 //! the store's staging area as it comes, so only ids are held in memory (about a hundred bytes a
-//! user), never the org. Once the request reaches past `max_targets` only ids are counted, so the
-//! refusal can say how many it reached. Protected accounts (admin-role holders, members of
+//! user), never the org. Once the request reaches past `max_targets` no further page, user or file
+//! row is asked of Okta: the refusal says how many it reached by then ("at least" when it was cut
+//! short), so a request for a huge group costs one page, not the whole group. Protected accounts (admin-role holders, members of
 //! protected groups, protected logins) are classified `skip_protected` and never run.
 
 use std::collections::HashSet;
@@ -80,8 +81,13 @@ pub enum ResolveError {
     UserMismatch { asked: String, found: String },
     #[error("{} matches {count} Okta users. Give the login or the user id (`00u…`) instead.", code(.asked))]
     AmbiguousUser { asked: String, count: usize },
-    #[error("This request reaches {count} users, more than the limit of {limit}. Split it, or ask an administrator to raise `policy.max_targets`.")]
-    TooMany { count: usize, limit: usize },
+    #[error("This request reaches {}{count} users, more than the limit of {limit}. Split it, or ask an administrator to raise `policy.max_targets`.", if *.cut_short { "at least " } else { "" })]
+    TooMany {
+        count: usize,
+        limit: usize,
+        /// Reading stopped once past the limit: there are more than `count`.
+        cut_short: bool,
+    },
     #[error("Nothing to reset: {resolved} user(s) resolved, all skipped ({breakdown}).")]
     NothingToReset { resolved: usize, breakdown: String },
     #[error("Okta could not say who holds admin roles ({}), so protected accounts cannot be kept out. Nothing was changed; the service app needs the `okta.roles.read` scope (an API token, an admin allowed to view roles).", escape(&.0.to_string()))]
@@ -134,9 +140,16 @@ struct Collector<'a> {
     requester_target: Option<String>,
     page: Vec<NewTarget>,
     next_seq: i64,
+    /// Past `max`, reading stopped with pages, users or rows left unread.
+    cut_short: bool,
 }
 
 impl Collector<'_> {
+    /// Past `max_targets`: nothing more is asked of Okta.
+    pub(super) fn over_limit(&self) -> bool {
+        self.seen.len() > self.max
+    }
+
     async fn add(&mut self, user: OktaUser, source: &str) -> Result<(), ResolveError> {
         self.add_entry(user, source, false).await
     }
@@ -315,6 +328,11 @@ impl Collector<'_> {
                 }
             }
             url = page.next;
+            // Past the limit the request is refused whatever the rest holds: stop paging.
+            if self.over_limit() {
+                self.cut_short |= url.is_some();
+                break;
+            }
         }
         Ok(())
     }
@@ -414,8 +432,13 @@ async fn resolve_staged(
         requester_target: None,
         page: Vec::with_capacity(STAGE_PAGE),
         next_seq: 0,
+        cut_short: false,
     };
     for spec in specs {
+        if c.over_limit() {
+            c.cut_short = true;
+            break;
+        }
         match spec {
             TargetSpec::GroupName(name) => {
                 let groups = okta.groups_named(name).await?;
@@ -475,13 +498,18 @@ async fn resolve_staged(
         }
     }
     if let Some(f) = file {
-        rows::add_rows(&mut c, f).await?;
+        if c.over_limit() {
+            c.cut_short = true;
+        } else {
+            rows::add_rows(&mut c, f).await?;
+        }
     }
     let distinct = c.seen.len();
-    if distinct > settings.max_targets {
+    if c.over_limit() {
         return Err(ResolveError::TooMany {
             count: distinct,
             limit: settings.max_targets,
+            cut_short: c.cut_short,
         });
     }
     if let (true, Some(f)) = (c.reset_ids.is_empty(), file) {

@@ -49,22 +49,7 @@ impl Service {
         requester: &SlackUserId,
     ) -> Result<(), String> {
         let id = a.request.as_str();
-        // The approver's own Okta account must not be among the users to reset.
-        let me = self.slack.user_info(a.user.as_str()).await.map_err(|e| {
-            tracing::warn!(error = %e, "users.info failed for an approver");
-            "Your Slack profile could not be read, so the bot cannot check that you are not among the targets. Try again shortly.".to_string()
-        })?;
-        if me.deleted || me.is_bot || me.is_guest {
-            return Err("Guest, bot and deactivated Slack accounts cannot approve.".into());
-        }
-        if me
-            .team_id
-            .as_deref()
-            .is_some_and(|t| t != self.policy.team.as_str())
-        {
-            return Err("People from another workspace (Slack Connect) cannot approve.".into());
-        }
-        let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();
+        let identities = self.check_identity(&a.user, "approve").await?;
         let is_target = self
             .store
             .resets_identity(id, &identities)
@@ -80,6 +65,65 @@ impl Service {
         self.audit_group_admission(Some(id), &a.user, super::groups::Role::Approver, &groups)
             .await;
         Ok(())
+    }
+
+    /// The checks on whoever stops a request (Deny, `/okta-reset cancel`) beyond the allowlist:
+    /// the account itself (`check_identity`), and — unless they asked for it — their own Okta
+    /// account not among the users to reset. A person whose account is on the list must not be
+    /// the one to stop its reset: a phished approver's Slack session would otherwise deny or
+    /// cancel the very reset meant to lock its attacker out. `verb` is what they tried ("deny").
+    pub(super) async fn check_may_stop(
+        &self,
+        user: &SlackUserId,
+        r: &RequestRecord,
+        verb: &str,
+    ) -> Result<(), String> {
+        let identities = self.check_identity(user, verb).await?;
+        if r.requester == user.as_str() {
+            return Ok(());
+        }
+        if self
+            .store
+            .resets_identity(&r.id, &identities)
+            .await
+            .map_err(store_down)?
+        {
+            return Err(format!(
+                "Your own Okta account is among the users to reset, so you can't {verb} {}: another approver or the requester must.",
+                r.id
+            ));
+        }
+        Ok(())
+    }
+
+    /// The Slack account behind a click or a command, from `users.info`: guests, bots,
+    /// deactivated accounts and people from another workspace (Slack Connect) are refused, for
+    /// every action on a request (approve, deny, continue, cancel), listed or not. Returns the
+    /// person's lower-case email, to keep them out of their own targets.
+    pub(super) async fn check_identity(
+        &self,
+        user: &SlackUserId,
+        verb: &str,
+    ) -> Result<Vec<String>, String> {
+        let me = self.slack.user_info(user.as_str()).await.map_err(|e| {
+            tracing::warn!(error = %e, "users.info failed for an approver or canceller");
+            format!("Your Slack profile could not be read, so the bot cannot check that you may {verb} this request. Nothing changed; try again shortly.")
+        })?;
+        if me.deleted || me.is_bot || me.is_guest {
+            return Err(format!(
+                "Guest, bot and deactivated Slack accounts cannot {verb}."
+            ));
+        }
+        if me
+            .team_id
+            .as_deref()
+            .is_some_and(|t| t != self.policy.team.as_str())
+        {
+            return Err(format!(
+                "People from another workspace (Slack Connect) cannot {verb}."
+            ));
+        }
+        Ok(me.email.iter().map(|e| e.to_lowercase()).collect())
     }
 
     /// Approvals this request needs under the policy in force now.

@@ -30,6 +30,10 @@ impl Service {
                     .to_string()
             })?
             .ok_or_else(|| format!("There is no request {id}."))?;
+        // Only on the message that carries the Continue button (runs paused before it was
+        // recorded show it on the progress message).
+        let carrier = r.continue_ts.as_deref().or(r.progress_ts.as_deref());
+        self.check_clicked_message(a, &r, carrier, "message with the Continue button")?;
         // Cheap refusals first: no Okta lookup (Slack only for approver groups, cached).
         let (team, requester) = self.check_listed_approver(a, &r).await?;
         let now = self.now();

@@ -63,22 +63,23 @@ impl Service {
             "The bot's store could not be reached; nothing was decided. Try again shortly."
                 .to_string()
         };
-        let mut r = self
+        let r = self
             .store
             .get_request(id)
             .await
             .map_err(store_down)?
             .ok_or_else(|| format!("There is no request {id}."))?;
-        if r.root_ts.is_none() {
-            // Clicked in the moment between the approval message being posted and its ts being
-            // stored: the clicked message is the root, so the thread is known anyway.
-            if let Some(ts) = &a.message_ts {
-                self.store.set_root_ts(id, ts).await.map_err(store_down)?;
-                r.root_ts = Some(ts.clone());
-            }
-        }
+        // The button's value names the request; the click counts only on that request's own
+        // approval message. Its ts is stored right after posting: a click in that moment waits
+        // for it (`thread_root`) rather than trusting the clicked message.
+        let root = self.thread_root(id, r.root_ts.as_deref()).await;
+        self.check_clicked_message(a, &r, root.as_deref(), "approval message")?;
         // Cheap refusals first: no Okta lookup (Slack only for approver groups, cached).
         let (team, requester) = self.check_listed_approver(a, &r).await?;
+        if a.decision == Decision::Deny {
+            // Stopping a request takes the same account checks as approving it.
+            self.check_may_stop(&a.user, &r, "deny").await?;
+        }
         let now = self.now();
         let event = match a.decision {
             Decision::Approve => Event::Approve,
@@ -163,6 +164,27 @@ impl Service {
             .await;
         }
         Ok(())
+    }
+
+    /// Refuses a click that did not come from `expected` (the ts of the message the request's
+    /// buttons were posted on) in the request's channel: a payload naming a request from another
+    /// message or channel — crafted, or a stale copy — decides nothing.
+    pub(super) fn check_clicked_message(
+        &self,
+        a: &Action,
+        r: &crate::store::RequestRecord,
+        expected: Option<&str>,
+        what: &str,
+    ) -> Result<(), String> {
+        let here = a.channel.as_str() == r.channel_id
+            && expected.is_some_and(|ts| a.message_ts.as_deref() == Some(ts));
+        if here {
+            return Ok(());
+        }
+        Err(format!(
+            "That button is not on {}'s {what}, so the click was not taken; nothing changed. Use the buttons on the request's own message in <#{}>.",
+            r.id, r.channel_id
+        ))
     }
 
     /// Marks a pending request whose time is up as expired (once) and says so in its message.

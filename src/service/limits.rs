@@ -2,6 +2,10 @@
 //!
 //! - At intake, before anything is looked up in Okta (every door: command, shared file, form):
 //!   requests per hour, and a day's targets already used up. A quick answer; Okta is not asked.
+//! - Just before Okta is asked (`reserve_lookup`): the same, inside the section, and the lookup
+//!   is recorded (`okta_lookups`). The hour counts every request that reached Okta, stored or
+//!   refused after the lookup (too many users, nothing to reset, …), so refused requests cannot
+//!   be repeated without limit; two requests sent together cannot both take the last place.
 //! - Just before the request is stored, once its users to reset are known: both again, with the
 //!   real count. This is the check that counts; the first only saves Okta calls.
 //! - At Approve: the org-wide cap on runs in progress. Not at intake: a request waiting for
@@ -56,7 +60,7 @@ impl Service {
         } else {
             Asking::Unresolved
         };
-        let refusal = match self.limit_refusal(user.as_str(), asking).await {
+        let refusal = match self.limit_refusal(user.as_str(), asking, None).await {
             Ok(None) => return Ok(()),
             Ok(Some(r)) => r,
             Err(why) => {
@@ -95,7 +99,8 @@ impl Service {
         asking: Asking,
         gate: Exclusive,
     ) -> Option<Exclusive> {
-        let (why, limit, lifts_at) = match self.limit_refusal(user.as_str(), asking).await {
+        let (why, limit, lifts_at) = match self.limit_refusal(user.as_str(), asking, Some(id)).await
+        {
             Ok(None) => return Some(gate),
             Ok(Some(r)) => (
                 format!("{} Nothing was posted or changed.", r.explain(IN_MESSAGES)),
@@ -122,11 +127,82 @@ impl Service {
         None
     }
 
+    /// Request `id` is about to ask Okta: inside `LIMITS_SECTION`, the limits are checked once
+    /// more (counting lookups) and the lookup is recorded, so it counts towards the hour whatever
+    /// becomes of the request. False when refused (told and audited): Okta is not asked.
+    pub(crate) async fn reserve_lookup(
+        &self,
+        id: &str,
+        channel: &SlackChannelId,
+        user: &SlackUserId,
+        dry_run: bool,
+    ) -> bool {
+        let store_down = |e: crate::store::StoreError| {
+            tracing::error!(error = %e, "could not record a lookup");
+            "The bot's store could not be reached, so your request limits could not be checked. Nothing was looked up or changed; try again shortly.".to_string()
+        };
+        let asking = if dry_run {
+            Asking::DryRun
+        } else {
+            Asking::Unresolved
+        };
+        let gate = self
+            .store
+            .exclusive(LIMITS_SECTION)
+            .await
+            .map_err(store_down);
+        let refused = match gate {
+            Err(why) => Some((why, None, None)),
+            Ok(gate) => match self.limit_refusal(user.as_str(), asking, Some(id)).await {
+                Err(why) => Some((why, None, None)),
+                Ok(Some(r)) => Some((
+                    format!(
+                        "{} Nothing was looked up or changed.",
+                        r.explain(IN_MESSAGES)
+                    ),
+                    Some(r.code()),
+                    r.lifts_at(),
+                )),
+                Ok(None) => {
+                    let recorded = self
+                        .store
+                        .record_lookup(id, user.as_str(), self.now())
+                        .await;
+                    drop(gate);
+                    match recorded {
+                        Ok(()) => None,
+                        Err(e) => Some((store_down(e), None, None)),
+                    }
+                }
+            },
+        };
+        let Some((why, limit, lifts_at)) = refused else {
+            return true;
+        };
+        self.audit(
+            Some(id),
+            Some(user.as_str()),
+            "request_refused",
+            json!({"why": why, "limit": limit, "lifts_at": lifts_at}),
+        )
+        .await;
+        self.tell(
+            channel.as_str(),
+            user.as_str(),
+            None,
+            &format!("Request {id} was not made: {why}"),
+        )
+        .await;
+        false
+    }
+
     /// `Ok(None)` when the person may make the request; `Err` when the store could not say.
+    /// `own`: the request being checked, whose own lookup is not an earlier request.
     async fn limit_refusal(
         &self,
         user: &str,
         asking: Asking,
+        own: Option<&str>,
     ) -> Result<Option<LimitRefusal>, String> {
         let now = self.now();
         // The longest window is the day's; the hour's requests are among these.
@@ -138,12 +214,33 @@ impl Service {
                 tracing::error!(error = %e, "could not read the requester's recent requests");
                 "The bot's store could not be read, so your request limits could not be checked. Nothing was looked up or changed; try again shortly.".to_string()
             })?;
+        let lookups = self
+            .store
+            .lookups_by_since(user, now - DAY_MS)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not read the requester's recent lookups");
+                "The bot's store could not be read, so your request limits could not be checked. Nothing was looked up or changed; try again shortly.".to_string()
+            })?;
+        let stored: std::collections::HashSet<&str> =
+            earlier.iter().map(|r| r.id.as_str()).collect();
+        // Requests that reached Okta and were refused: each counts as a request (no users to
+        // reset). A stored request counts by its row (below), not twice.
+        let refused_lookups = lookups
+            .iter()
+            .filter(|(id, _)| !stored.contains(id.as_str()) && Some(id.as_str()) != own)
+            .map(|(_, at)| Earlier {
+                created_at: *at,
+                to_reset: 0,
+                dry_run: false,
+            });
         // A request withdrawn because its approval message could not be posted (the bot is not
         // in the channel) never reached anyone: it does not count against the person.
         let earlier: Vec<Earlier> = earlier
             .iter()
             .filter(|r| !(r.state == State::Cancelled && r.root_ts.is_none()))
             .map(earlier_of)
+            .chain(refused_lookups)
             .collect();
         Ok(limits::check_request(&self.limits(), &earlier, asking, now).err())
     }

@@ -18,7 +18,7 @@ use crate::okta::resolve::{resolve_with_file, ResolveSettings};
 use crate::slack::escape::escape;
 use crate::slack::outbound::Message;
 use crate::slack::render;
-use crate::store::{Decision, NewRequest};
+use crate::store::{NewRequest, RequestRecord};
 
 /// A slash command after its signature was checked and its IDs parsed.
 #[derive(Debug, Clone)]
@@ -61,12 +61,17 @@ impl Service {
             return "Only okta-reset requesters and approvers can look up requests.".into();
         }
         let r = match self.store.get_request(id.as_str()).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return format!("There is no request {id}."),
+            Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "store read failed");
                 return "The bot's store could not be read; try again shortly.".into();
             }
+        };
+        if let Err(refusal) = self.check_place(cmd, r.as_ref(), "status").await {
+            return refusal;
+        }
+        let Some(r) = r else {
+            return format!("There is no request {id}.");
         };
         let counts = self
             .store
@@ -89,19 +94,72 @@ impl Service {
         )
     }
 
-    /// The requester, or any approver, may cancel before or during the run.
+    /// `cancel` and `status` are taken in an okta-reset channel (`slack.channels`), in the
+    /// request's own channel (its thread lives there, even if the channel has since left the
+    /// list), or in the person's direct messages with the bot — places the bot's answers and the
+    /// thread stay among the people who run it. Anywhere else the refusal is private and says
+    /// nothing about the request, not even whether it exists.
+    async fn check_place(
+        &self,
+        cmd: &SlashCommand,
+        r: Option<&RequestRecord>,
+        verb: &str,
+    ) -> Result<(), String> {
+        let here = cmd.channel.as_str();
+        if self.policy.channels.iter().any(|c| c.as_str() == here)
+            || r.is_some_and(|r| r.channel_id == here)
+        {
+            return Ok(());
+        }
+        // Slash commands in a DM carry its `D…` id; only the bot's own DMs are visible to it.
+        if here.starts_with('D') {
+            match self.slack.is_dm_with_bot(here).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "conversations.info failed for a DM"),
+            }
+        }
+        let channels = self
+            .policy
+            .channels
+            .iter()
+            .map(|c| format!("<#{}>", c.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(format!(
+            "`/okta-reset {verb}` works only in an okta-reset channel ({channels}) or in your direct messages with the bot. Nothing was looked up or changed."
+        ))
+    }
+
+    /// The requester, or any approver, may cancel before or during the run; not a guest, bot,
+    /// deactivated or Slack Connect account, nor an approver whose own account is a target.
     async fn cancel(self: &Arc<Self>, cmd: &SlashCommand, id: &RequestId) -> String {
         let r = match self.store.get_request(id.as_str()).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return format!("There is no request {id}."),
+            Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "store read failed");
                 return "The bot's store could not be read; try again shortly.".into();
             }
         };
+        if let Err(refusal) = self.check_place(cmd, r.as_ref(), "cancel").await {
+            return refusal;
+        }
+        let Some(r) = r else {
+            return format!("There is no request {id}.");
+        };
         let user = cmd.user.as_str();
         if r.requester != user && !self.on_allowlist(&cmd.user, Role::Approver).await {
             return format!("Only the requester or an approver can cancel {id}.");
+        }
+        if let Err(refusal) = self.check_may_stop(&cmd.user, &r, "cancel").await {
+            self.audit(
+                Some(id.as_str()),
+                Some(user),
+                "cancel_refused",
+                json!({"why": refusal}),
+            )
+            .await;
+            return refusal;
         }
         if !matches!(
             r.state,
@@ -110,24 +168,9 @@ impl Service {
             return format!("{id} is {}, so it cannot be cancelled.", r.state);
         }
         let now = self.now();
-        // The decision row holds the first decision only; a cancel after approval is an audit
-        // event and a thread message, and the approval stays on record.
-        let decision = (r.state == State::PendingApproval).then(|| Decision {
-            decision: "cancelled".into(),
-            actor: user.to_string(),
-            decided_at: now,
-        });
-        match self
-            .store
-            .transition(
-                id.as_str(),
-                r.state,
-                State::Cancelled,
-                decision.as_ref(),
-                now,
-            )
-            .await
-        {
+        // Who cancelled is stored apart from the decision: a cancel after approval leaves the
+        // approval as the decision (a cancel while pending is also its decision row).
+        match self.store.cancel(id.as_str(), r.state, user, now).await {
             Ok(true) => {}
             Ok(false) => {
                 return format!("{id} changed state meanwhile; check `/okta-reset status {id}`.")
@@ -271,6 +314,13 @@ impl Service {
         {
             refuse("people from another workspace (Slack Connect) cannot request resets.".into())
                 .await;
+            return;
+        }
+        // From here on the request reaches Okta: it counts towards the hour, whatever comes of it.
+        if !self
+            .reserve_lookup(id.as_str(), &req.channel, &req.user, spec.dry_run)
+            .await
+        {
             return;
         }
         let identities: Vec<String> = me.email.iter().map(|e| e.to_lowercase()).collect();

@@ -316,7 +316,7 @@ pub fn status_line(r: &RequestRecord, now_ms: i64) -> String {
             "⌛ *Expired* {} without a decision.",
             slack_date(r.expires_at)
         ),
-        State::Cancelled => format!("🚫 *Cancelled* by {by}."),
+        State::Cancelled => cancelled_line(r),
         State::Stopped => format!(
             "🛑 *Stopped*: {}",
             escape_clipped(
@@ -326,6 +326,35 @@ pub fn status_line(r: &RequestRecord, now_ms: i64) -> String {
             .0
         ),
     }
+}
+
+/// Who cancelled (stored apart from the decision), after the approval when there was one. A
+/// request withdrawn by the bot has no canceller; one cancelled before the canceller was stored
+/// shows its decision row only if that row is the cancel.
+fn cancelled_line(r: &RequestRecord) -> String {
+    let approved = r
+        .decision
+        .as_ref()
+        .filter(|d| d.decision == "approved")
+        .map(|d| {
+            format!(
+                "✅ *Approved* by {} {}. ",
+                mention(&d.actor),
+                slack_date(d.decided_at)
+            )
+        })
+        .unwrap_or_default();
+    let by = match (&r.cancelled_by, r.cancelled_at) {
+        (Some(who), Some(at)) => format!(" by {} {}", mention(who), slack_date(at)),
+        (Some(who), None) => format!(" by {}", mention(who)),
+        _ => r
+            .decision
+            .as_ref()
+            .filter(|d| d.decision == "cancelled")
+            .map(|d| format!(" by {} {}", mention(&d.actor), slack_date(d.decided_at)))
+            .unwrap_or_default(),
+    };
+    format!("{approved}🚫 *Cancelled*{by}.")
 }
 
 pub struct Progress {

@@ -30,6 +30,9 @@ fn request(command_text: &str, reason: Option<&str>) -> RequestRecord {
         finished_at: None,
         stop_reason: None,
         decision: None,
+        cancelled_by: None,
+        cancelled_at: None,
+        continue_ts: None,
     }
 }
 

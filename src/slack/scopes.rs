@@ -23,7 +23,11 @@ pub const METHODS: &[(&str, &[&str])] = &[
     // The bot's own user id; `okta-reset check` calls it first.
     ("auth.test", &[]),
     // `okta-reset check`: is the bot a member of each configured channel (public, private)?
-    ("conversations.info", &["channels:read", "groups:read"]),
+    // `cancel` and `status` typed in a DM: is it the person's DM with the bot (im:read)?
+    (
+        "conversations.info",
+        &["channels:read", "groups:read", "im:read"],
+    ),
 ];
 
 /// Every event the bot subscribes to, with the scope that delivers it.

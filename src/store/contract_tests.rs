@@ -702,4 +702,5 @@ async fn an_exclusive_section_has_one_holder_at_a_time_across_replicas() {
     }
 }
 
+mod lookups;
 mod sign_offs;

@@ -80,6 +80,13 @@ pub struct RequestRecord {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub stop_reason: Option<String>,
+    /// Who cancelled the request and when (`/okta-reset cancel`), kept apart from `decision`:
+    /// a cancel after approval leaves the approval as the decision. `None` for a request
+    /// withdrawn by the bot, and for cancels stored before this was recorded.
+    pub cancelled_by: Option<String>,
+    pub cancelled_at: Option<i64>,
+    /// The message carrying a paused run's Continue button: a Continue click is taken only there.
+    pub continue_ts: Option<String>,
     pub decision: Option<Decision>,
 }
 
@@ -206,6 +213,15 @@ pub trait Store: Send + Sync + 'static {
         requester: &str,
         since: i64,
     ) -> StoreResult<Vec<RequestRecord>>;
+    /// Records that request `id` of `requester` is about to ask Okta (at `at`, ms), before it
+    /// is stored or refused: the hourly limit counts every request that reached Okta.
+    async fn record_lookup(&self, id: &str, requester: &str, at: i64) -> StoreResult<()>;
+    /// The ids and times of `requester`'s lookups after `since` (ms, exclusive), oldest first.
+    async fn lookups_by_since(
+        &self,
+        requester: &str,
+        since: i64,
+    ) -> StoreResult<Vec<(String, i64)>>;
     async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
     async fn set_progress_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
     /// Records that the summary was posted; false if it already had been (post it once only).
@@ -221,6 +237,13 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
     ) -> StoreResult<bool>;
     async fn set_stop_reason(&self, id: &str, reason: &str) -> StoreResult<()>;
+    /// A person's cancel: moves `id` from `from` to `cancelled` only if it is still in `from`,
+    /// recording who cancelled and when (`cancelled_by`, `cancelled_at`); a request cancelled
+    /// while pending approval also gets its decision row (`cancelled` by them). Returns whether
+    /// this call made the change.
+    async fn cancel(&self, id: &str, from: State, by: &str, at: i64) -> StoreResult<bool>;
+    /// Records the message that carries a paused run's Continue button.
+    async fn set_continue_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
     /// Records `approver`'s approval of `id` if the request is still pending approval and they
     /// had not approved it yet, in one transaction that the request's decision cannot
     /// interleave with; returns every approver so far. The caller makes the request approved

@@ -1,9 +1,57 @@
 //! PostgreSQL: the sign-offs beyond the decision row (the first of two approvals, a Continue
-//! after a canary). See `Store::add_approval`.
+//! after a canary), and who cancelled a request. See `Store::add_approval`, `Store::cancel`.
 
 use sqlx::{PgPool, Row};
 
 use super::{ApprovalAdded, SignOff, State, StoreResult};
+
+/// See `Store::cancel`.
+pub(super) async fn cancel(
+    pool: &PgPool,
+    id: &str,
+    from: State,
+    by: &str,
+    at: i64,
+) -> StoreResult<bool> {
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query(
+        "UPDATE requests SET state = 'cancelled', finished_at = COALESCE(finished_at, $3), \
+         cancelled_by = $2, cancelled_at = $3 WHERE id = $1 AND state = $4",
+    )
+    .bind(id)
+    .bind(by)
+    .bind(at)
+    .bind(from.code())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !changed {
+        return Ok(false);
+    }
+    if from == State::PendingApproval {
+        sqlx::query(
+            "INSERT INTO decisions (request_id, decision, actor, decided_at) \
+             VALUES ($1, 'cancelled', $2, $3)",
+        )
+        .bind(id)
+        .bind(by)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn set_continue_ts(pool: &PgPool, id: &str, ts: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE requests SET continue_ts = $1 WHERE id = $2")
+        .bind(ts)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
 
 pub(super) async fn add_approval(
     pool: &PgPool,

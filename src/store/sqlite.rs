@@ -21,7 +21,7 @@ const REQUEST_COLUMNS: &str =
     "r.id, r.team_id, r.channel_id, r.requester, r.command_text, r.reason, \
     r.dry_run, r.revoke_sessions, r.state, r.digest, r.resolved_count, r.reset_count, r.root_ts, \
     r.progress_ts, r.summary_ts, r.created_at, r.expires_at, r.started_at, r.finished_at, \
-    r.stop_reason, d.decision, d.actor, d.decided_at";
+    r.stop_reason, r.cancelled_by, r.cancelled_at, r.continue_ts, d.decision, d.actor, d.decided_at";
 
 const TARGET_COLUMNS: &str = "seq, okta_id, login, email, display_name, status, provider, source, \
     classification, detail, outcome, outcome_reason, okta_request_id, outcome_at";
@@ -105,6 +105,9 @@ fn request_from_row(row: &SqliteRow) -> StoreResult<RequestRecord> {
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,
         stop_reason: row.try_get("stop_reason")?,
+        cancelled_by: row.try_get("cancelled_by")?,
+        cancelled_at: row.try_get("cancelled_at")?,
+        continue_ts: row.try_get("continue_ts")?,
         decision: match decision {
             Some(decision) => Some(Decision {
                 decision,
@@ -335,6 +338,35 @@ impl Store for SqliteStore {
         rows.iter().map(request_from_row).collect()
     }
 
+    async fn record_lookup(&self, id: &str, requester: &str, at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO okta_lookups (request_id, requester, at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (request_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(requester)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn lookups_by_since(
+        &self,
+        requester: &str,
+        since: i64,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query_as(
+            "SELECT request_id, at FROM okta_lookups WHERE requester = ?1 AND at > ?2 \
+             ORDER BY at, request_id",
+        )
+        .bind(requester)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
     async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()> {
         sqlx::query("UPDATE requests SET root_ts = ?1 WHERE id = ?2")
             .bind(ts)
@@ -420,6 +452,14 @@ impl Store for SqliteStore {
 
     async fn continue_run(&self, id: &str, actor: &str, at: i64) -> StoreResult<bool> {
         super::sqlite_sign_offs::continue_run(&self.pool, id, actor, at).await
+    }
+
+    async fn cancel(&self, id: &str, from: State, by: &str, at: i64) -> StoreResult<bool> {
+        super::sqlite_sign_offs::cancel(&self.pool, id, from, by, at).await
+    }
+
+    async fn set_continue_ts(&self, id: &str, ts: &str) -> StoreResult<()> {
+        super::sqlite_sign_offs::set_continue_ts(&self.pool, id, ts).await
     }
 
     async fn sign_offs(&self, id: &str) -> StoreResult<Vec<SignOff>> {

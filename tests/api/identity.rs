@@ -93,14 +93,14 @@ async fn a_replayed_approval_click_is_refused_and_a_replayed_event_is_dropped() 
     assert!(!store.claim_event(&replay::key(&sig), 0).await.unwrap());
 }
 
-fn listed(c: &mut okta_reset::config::Config, id: &str) {
+pub fn listed(c: &mut okta_reset::config::Config, id: &str) {
     let u = SlackUserId::parse(id).unwrap();
     c.policy.requesters.insert(u.clone());
     c.policy.approvers.insert(u);
 }
 
 /// Members whose accounts make them unfit, each listed as requester and approver.
-fn unfit_users() -> Vec<(SimSlackUser, &'static str, &'static str)> {
+pub fn unfit_users() -> Vec<(SimSlackUser, &'static str, &'static str)> {
     let team = "T0001";
     let mut deleted = SimSlackUser::member("UDEL1", team, "gone", "Gone Person");
     deleted.deleted = true;

@@ -54,6 +54,11 @@ pub(super) async fn add_rows(c: &mut Collector<'_>, f: &FileRows<'_>) -> Result<
     let lookups: Vec<_> = f.rows.iter().map(|r| lookup(okta, r).boxed()).collect();
     let mut found = stream::iter(lookups).buffered(LOOKUPS_IN_FLIGHT);
     while let Some((r, result)) = found.next().await {
+        // Past `max_targets` the request is refused: the lookups not yet made are dropped.
+        if c.over_limit() {
+            c.cut_short = true;
+            return Ok(());
+        }
         let why = match result {
             Ok(user) => {
                 c.add(user, &f.source(r.row)).await?;

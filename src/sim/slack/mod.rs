@@ -30,7 +30,7 @@ mod tests;
 pub use driver::{slack_escape, DriverResponse, SlackDriver};
 pub use intake::{SimFile, SimView, TRIGGER_TTL};
 pub use record::{SimEphemeral, SimHookPost, SimMessage, SimSlackUser, SlackSimConfig};
-pub use server::{SlackSim, SIM_BOT_ID};
+pub use server::{bot_dm, SlackSim, SIM_BOT_ID};
 pub use socket::SocketHub;
 pub use transcript::render_blocks;
 pub use uploads::SimUpload;

@@ -526,9 +526,23 @@ fn users_info(s: &State, p: &Map<String, Value>) -> Result<Value, SlackErr> {
     Ok(json!({"user": user.to_json()}))
 }
 
-/// A channel as the bot sees it: `is_member` is false for `channels_without_bot`.
+/// The id of the direct-message channel between the bot and `user` (`D` ids of this shape are the
+/// bot's DMs; any other `D…` is a DM between people, which the bot cannot see).
+pub fn bot_dm(user: &str) -> String {
+    format!("DB{user}")
+}
+
+/// A channel as the bot sees it: `is_member` is false for `channels_without_bot`. A DM is
+/// visible (`is_im`, with the other person in `user`) only if the bot is in it (`bot_dm`):
+/// Slack answers `channel_not_found` for anyone else's.
 fn conversations_info(s: &State, p: &Map<String, Value>) -> Result<Value, SlackErr> {
     let id = param(p, "channel").ok_or("channel_not_found")?;
+    if let Some(user) = id.strip_prefix("DB").filter(|u| s.user(u).is_some()) {
+        return Ok(json!({"channel": {
+            "id": id, "created": 1_600_000_000, "is_im": true, "user": user,
+            "is_user_deleted": false,
+        }}));
+    }
     if !(id.starts_with('C') || id.starts_with('G')) {
         return Err("channel_not_found");
     }

@@ -115,6 +115,27 @@ impl SlackOut {
         Ok(r.channel.flags.is_member.unwrap_or(false))
     }
 
+    /// Whether `channel` is a direct message the bot is in (`conversations.info`, `is_im`).
+    /// A DM with the bot has two members, so a command typed there came from its other member;
+    /// other people's DMs are invisible to the bot (`channel_not_found`: false).
+    pub async fn is_dm_with_bot(&self, channel: &str) -> Result<bool, SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let r = session
+            .conversations_info(&sm::SlackApiConversationsInfoRequest::new(
+                sm::SlackChannelId(channel.into()),
+            ))
+            .await;
+        match r {
+            Ok(r) => Ok(r.channel.flags.is_im.unwrap_or(false)),
+            Err(slack_morphism::errors::SlackClientError::ApiError(e))
+                if e.code == "channel_not_found" =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(err("conversations.info", e)),
+        }
+    }
+
     /// Downloads a private file with the bot token, reading at most `cap` bytes: a longer file
     /// is refused as soon as the cap is passed, whatever its declared length.
     pub async fn download(

@@ -106,3 +106,96 @@ async fn a_paused_run_is_continued_once_and_the_continue_recorded() {
         assert_eq!(store.runs_without_holder(1_200).await.unwrap(), vec![id]);
     }
 }
+
+#[tokio::test]
+async fn a_cancel_records_who_cancelled_apart_from_the_decision() {
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        let id = "R-00000001";
+        let approval = Decision {
+            decision: "approved".into(),
+            actor: "U0002".into(),
+            decided_at: 1_100,
+        };
+        assert!(store
+            .transition(
+                id,
+                State::PendingApproval,
+                State::Approved,
+                Some(&approval),
+                1_100
+            )
+            .await
+            .unwrap());
+        // From a state it is no longer in: nothing.
+        assert!(!store
+            .cancel(id, State::PendingApproval, "U0001", 1_150)
+            .await
+            .unwrap());
+        assert!(store
+            .cancel(id, State::Approved, "U0001", 1_200)
+            .await
+            .unwrap());
+        let r = store.get_request(id).await.unwrap().unwrap();
+        assert_eq!(r.state, State::Cancelled);
+        assert_eq!(
+            (r.cancelled_by.as_deref(), r.cancelled_at),
+            (Some("U0001"), Some(1_200))
+        );
+        assert_eq!(r.finished_at, Some(1_200));
+        assert_eq!(
+            r.decision,
+            Some(approval),
+            "the approval stays the decision"
+        );
+        assert!(!store
+            .cancel(id, State::Approved, "U0003", 1_300)
+            .await
+            .unwrap());
+        let r = store.get_request(id).await.unwrap().unwrap();
+        assert_eq!(
+            r.cancelled_by.as_deref(),
+            Some("U0001"),
+            "the first cancel stays"
+        );
+
+        // Cancelled while pending: the cancel is also the decision.
+        store
+            .create_request(&request("R-00000002"), &[target("u1", "reset")])
+            .await
+            .unwrap();
+        assert!(store
+            .cancel("R-00000002", State::PendingApproval, "U0003", 1_400)
+            .await
+            .unwrap());
+        let r = store.get_request("R-00000002").await.unwrap().unwrap();
+        assert_eq!(r.cancelled_by.as_deref(), Some("U0003"));
+        let d = r.decision.unwrap();
+        assert_eq!(
+            (d.decision.as_str(), d.actor.as_str(), d.decided_at),
+            ("cancelled", "U0003", 1_400)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_message_carrying_continue_is_stored() {
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        assert_eq!(
+            store
+                .get_request("R-00000001")
+                .await
+                .unwrap()
+                .unwrap()
+                .continue_ts,
+            None
+        );
+        store
+            .set_continue_ts("R-00000001", "171.0002")
+            .await
+            .unwrap();
+        let r = store.get_request("R-00000001").await.unwrap().unwrap();
+        assert_eq!(r.continue_ts.as_deref(), Some("171.0002"));
+    }
+}
