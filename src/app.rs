@@ -197,9 +197,16 @@ pub async fn serve(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let app = App::start(config, secrets, listener, Arc::new(SystemClock)).await?;
     let mut halted = app.halted();
+    let halt = async move {
+        match halted.wait_for(Option::is_some).await {
+            Ok(why) => why.clone(),
+            // No Socket Mode (its sender is gone): nothing can halt the bot.
+            Err(_) => std::future::pending().await,
+        }
+    };
     let halt = tokio::select! {
         _ = shutdown_signal() => None,
-        why = halted.wait_for(Option::is_some) => why.ok().and_then(|w| w.clone()),
+        why = halt => why,
     };
     tracing::info!("shutting down");
     app.shutdown().await;
