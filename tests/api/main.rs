@@ -21,6 +21,8 @@ mod refusals;
 mod run;
 mod sign_off_helpers;
 mod socket;
+mod step_up;
+mod step_up_helpers;
 mod text_safety;
 mod upload_helpers;
 mod upload_refusals;
