@@ -70,6 +70,9 @@ impl App {
             },
             config.server.body_limit_bytes,
         );
+        if let Some(web) = crate::service::step_up::web::state_for(&service, &config, &secrets) {
+            app = app.merge(crate::service::step_up::web::router(web));
+        }
         match config.server.metrics_listen {
             None => app = app.merge(ops::metrics_router()),
             Some(at) => background.push(serve_metrics(at, stop.subscribe()).await?),

@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// Where `/metrics` is served: `None` on `listen` itself.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where approvers' browsers reach the bot (`policy.step_up = "okta_oidc"`).
+    pub public_url: Option<Url>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +60,8 @@ pub struct OktaConfig {
     /// The most of each rate-limit window this bot spends (the rest is left to other clients).
     pub max_share: f64,
     pub auth: OktaAuthConfig,
+    /// The OIDC Web app approvers confirm with (`[okta.oidc]`).
+    pub oidc: Option<OidcConfig>,
 }
 
 /// How the bot authenticates to Okta.
@@ -99,6 +103,8 @@ pub struct PolicyConfig {
     /// A run pauses after this many users (reset or failed) until an approver clicks
     /// Continue; `None`: no canary.
     pub canary_users: Option<usize>,
+    /// How an Approve or a Continue is confirmed by Okta before it counts.
+    pub step_up: StepUpMode,
     /// Members of these groups (names or `00g…` ids) are never reset.
     pub protected_groups: Vec<String>,
     /// These logins are never reset (compared case-insensitively).
@@ -136,6 +142,8 @@ pub struct Secrets {
     pub slack_app_token: Option<Secret>,
     /// The service app's private key, parsed and checked; `None` with an API token.
     pub okta_signing_key: Option<crate::okta::auth::SigningKey>,
+    /// `OKTA_OIDC_CLIENT_SECRET`: the OIDC Web app's secret (`policy.step_up = "okta_oidc"`).
+    pub okta_oidc_client_secret: Option<Secret>,
 }
 
 pub const OKTA_CONCURRENCY_MAX: usize = 30;
@@ -165,6 +173,8 @@ struct RawServer {
     body_limit_bytes: usize,
     #[serde(default)]
     metrics_listen: Option<String>,
+    #[serde(default)]
+    public_url: Option<String>,
 }
 
 impl Default for RawServer {
@@ -173,6 +183,7 @@ impl Default for RawServer {
             listen: default_listen(),
             body_limit_bytes: default_body_limit(),
             metrics_listen: None,
+            public_url: None,
         }
     }
 }
@@ -217,6 +228,8 @@ struct RawOkta {
     auth: String,
     #[serde(default)]
     oauth: Option<RawOAuth>,
+    #[serde(default)]
+    oidc: Option<step_up::RawOidc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,6 +290,8 @@ struct RawPolicy {
     two_approvers_above: Option<usize>,
     #[serde(default)]
     canary_users: Option<usize>,
+    #[serde(default)]
+    step_up: Option<String>,
     #[serde(default)]
     protected_groups: Vec<String>,
     #[serde(default)]
@@ -430,6 +445,10 @@ impl Secrets {
                 "SLACK_BOT_TOKEN holds an app-level token (xapp-…): use the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page; the xapp- token belongs in SLACK_APP_TOKEN".into(),
             );
         }
+        let okta_oidc_client_secret = get("OKTA_OIDC_CLIENT_SECRET")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .map(Secret::new);
         let slack_app_token = get("SLACK_APP_TOKEN")
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty());
@@ -449,6 +468,7 @@ impl Secrets {
                 okta_api_token,
                 slack_app_token: slack_app_token.map(Secret::new),
                 okta_signing_key,
+                okta_oidc_client_secret,
             })
         } else {
             Err(ConfigError { problems })
@@ -464,6 +484,11 @@ impl Secrets {
         if config.slack.mode == SlackMode::Socket && self.slack_app_token.is_none() {
             return Err(ConfigError::one(
                 "SLACK_APP_TOKEN is not set: slack.mode = \"socket\" needs an app-level token (xapp-…) with the connections:write scope, from the app's Basic Information → App-Level Tokens".into(),
+            ));
+        }
+        if config.policy.step_up == StepUpMode::OktaOidc && self.okta_oidc_client_secret.is_none() {
+            return Err(ConfigError::one(
+                "OKTA_OIDC_CLIENT_SECRET is not set: policy.step_up = \"okta_oidc\" exchanges the approver's sign-in code with the OIDC Web app's client secret (Okta: Applications → your app → General → Client Credentials)".into(),
             ));
         }
         Ok(())
@@ -580,6 +605,14 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         ));
     }
     let auth = okta_auth(&raw.okta, &mut p);
+    let step_up_mode = step_up::mode(raw.policy.step_up.as_deref(), &mut p);
+    let public_url = step_up::public_url(raw.server.public_url.as_deref(), &mut p);
+    let oidc = step_up::oidc(
+        raw.okta.oidc.as_ref(),
+        step_up_mode,
+        public_url.as_ref(),
+        &mut p,
+    );
 
     let requesters = allowlist("policy.requesters", &raw.policy.requesters, &mut p);
     let approvers = allowlist("policy.approvers", &raw.policy.approvers, &mut p);
@@ -647,6 +680,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             listen,
             body_limit_bytes: raw.server.body_limit_bytes,
             metrics_listen,
+            public_url,
         },
         slack: SlackConfig {
             api_url: api_url.expect("checked"),
@@ -662,6 +696,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             max_retries: raw.okta.max_retries,
             max_share: raw.okta.max_share,
             auth,
+            oidc,
         },
         policy: PolicyConfig {
             requesters,
@@ -674,6 +709,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             require_reason: raw.policy.require_reason,
             two_approvers_above: raw.policy.two_approvers_above,
             canary_users: raw.policy.canary_users,
+            step_up: step_up_mode,
             protected_groups,
             protected_logins,
         },
@@ -852,6 +888,8 @@ pub fn is_loopback(url: &Url) -> bool {
 }
 
 mod limits;
+mod step_up;
+pub use step_up::{OidcConfig, StepUpMode};
 
 #[cfg(test)]
 mod tests;

@@ -46,6 +46,10 @@ impl Service {
         self.check_eligible_approver(a, &team, &requester).await?;
         // Continuing puts the run back among the runs in progress: the same cap as Approve.
         let cap = self.check_runs_cap(&r).await?;
+        // `policy.step_up`: nothing is recorded until Okta confirms the approver.
+        if self.step_up_first(a, &r).await? {
+            return Ok(());
+        }
         let won = self
             .store
             .continue_run(id, a.user.as_str(), now)

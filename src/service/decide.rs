@@ -56,7 +56,7 @@ impl Service {
     }
 
     /// Applies the decision, or returns the sentence to tell the clicker.
-    async fn decide(self: &Arc<Self>, a: &Action) -> Result<(), String> {
+    pub(super) async fn decide(self: &Arc<Self>, a: &Action) -> Result<(), String> {
         let id = a.request.as_str();
         let store_down = |e: crate::store::StoreError| {
             tracing::error!(error = %e, "store failed during a decision");
@@ -111,6 +111,10 @@ impl Service {
         if a.decision == Decision::Approve {
             self.check_eligible_approver(a, &team, &requester).await?;
             cap = Some(self.check_runs_cap(&r).await?);
+            // `policy.step_up`: nothing is recorded until Okta confirms the approver.
+            if self.step_up_first(a, &r).await? {
+                return Ok(());
+            }
             // Above `policy.two_approvers_above` the first approval is recorded and the request
             // stays pending; the approval that completes the count makes the decision below.
             if !self.count_approval(a, &r, now, &mut cap).await? {

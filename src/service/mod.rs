@@ -11,6 +11,7 @@ mod groups;
 mod intake;
 mod limits;
 mod slash;
+pub mod step_up;
 mod upload;
 
 use std::collections::HashMap;
@@ -172,7 +173,8 @@ impl Service {
             }
         };
         let sign_offs = self.sign_offs_for(&r).await;
-        let msg = render::approval_with(&r, &targets, &sign_offs, self.now());
+        let mut msg = render::approval_with(&r, &targets, &sign_offs, self.now());
+        step_up::note_on(&mut msg, self.step_up_note(&r).await);
         if let Err(e) = self.slack.update(&r.channel_id, &ts, &msg).await {
             tracing::warn!(request = id, error = %e, "could not update the root message");
         }

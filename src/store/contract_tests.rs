@@ -704,3 +704,4 @@ async fn an_exclusive_section_has_one_holder_at_a_time_across_replicas() {
 
 mod lookups;
 mod sign_offs;
+mod step_ups;

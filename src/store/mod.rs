@@ -9,6 +9,7 @@ mod postgres_sign_offs;
 mod sqlite;
 mod sqlite_audit;
 mod sqlite_sign_offs;
+mod step_up;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 pub use exclusive::Exclusive;
 pub use postgres::{redact_url, scratch_schema_url, test_server_url, PgStore};
 pub use sqlite::SqliteStore;
+pub use step_up::{step_up_state, StepUpClaim, StepUpKey, StepUpRecord};
 
 use crate::domain::request::State;
 
@@ -298,6 +300,43 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool>;
     /// Forgets claims older than `before` (Slack stops retrying after minutes); returns how many.
     async fn forget_events_before(&self, before: i64) -> StoreResult<u64>;
+    /// Records a pending Okta confirmation. If the same approver already has a live one (not
+    /// settled, not expired at `now`) for the same request and kind: with `replace_live` the old
+    /// one is superseded, without it nothing is written and the answer is false.
+    async fn create_step_up(
+        &self,
+        s: &StepUpRecord,
+        replace_live: bool,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Moves the confirmation found by `key` from state `from` to `to` only if it is in `from`
+    /// (single use, across replicas).
+    async fn claim_step_up(
+        &self,
+        key: StepUpKey<'_>,
+        from: &str,
+        to: &str,
+        at: i64,
+    ) -> StoreResult<StepUpClaim>;
+    /// Binds the OIDC sign-in's `state` and `nonce` (hashed) and PKCE verifier to a confirmation.
+    async fn set_step_up_oidc(
+        &self,
+        token_hash: &str,
+        state_hash: &str,
+        nonce_hash: &str,
+        verifier: &str,
+    ) -> StoreResult<()>;
+    /// Ends a confirmation (`confirmed` or `failed`), with what Okta said about the sign-in.
+    async fn settle_step_up(
+        &self,
+        token_hash: &str,
+        state: &str,
+        amr: Option<&str>,
+        auth_time: Option<i64>,
+        at: i64,
+    ) -> StoreResult<()>;
+    /// A request's confirmations, oldest click first.
+    async fn step_ups(&self, request_id: &str) -> StoreResult<Vec<StepUpRecord>>;
 }
 
 /// Opens the store named by `url` (creating it if needed) and applies its migrations.

@@ -627,6 +627,51 @@ impl Store for PgStore {
         Exclusive::postgres(&self.gate, &self.pool, self.lock_space, name).await
     }
 
+    async fn create_step_up(
+        &self,
+        s: &StepUpRecord,
+        replace_live: bool,
+        now: i64,
+    ) -> StoreResult<bool> {
+        super::step_up::postgres::create(&self.pool, s, replace_live, now).await
+    }
+
+    async fn claim_step_up(
+        &self,
+        key: StepUpKey<'_>,
+        from: &str,
+        to: &str,
+        at: i64,
+    ) -> StoreResult<StepUpClaim> {
+        super::step_up::postgres::claim(&self.pool, key, from, to, at).await
+    }
+
+    async fn set_step_up_oidc(
+        &self,
+        token_hash: &str,
+        state_hash: &str,
+        nonce_hash: &str,
+        verifier: &str,
+    ) -> StoreResult<()> {
+        super::step_up::postgres::set_oidc(&self.pool, token_hash, state_hash, nonce_hash, verifier)
+            .await
+    }
+
+    async fn settle_step_up(
+        &self,
+        token_hash: &str,
+        state: &str,
+        amr: Option<&str>,
+        auth_time: Option<i64>,
+        at: i64,
+    ) -> StoreResult<()> {
+        super::step_up::postgres::settle(&self.pool, token_hash, state, amr, auth_time, at).await
+    }
+
+    async fn step_ups(&self, request_id: &str) -> StoreResult<Vec<StepUpRecord>> {
+        super::step_up::postgres::of_request(&self.pool, request_id).await
+    }
+
     async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO seen_events (event_key, seen_at) VALUES ($1, $2) ON CONFLICT (event_key) DO NOTHING",

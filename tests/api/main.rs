@@ -27,6 +27,8 @@ mod slack_rate_limits;
 mod socket;
 mod socket_reconnects;
 mod steering;
+mod step_up;
+mod step_up_helpers;
 mod text_safety;
 mod upload_helpers;
 mod upload_refusals;

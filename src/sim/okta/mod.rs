@@ -11,6 +11,7 @@
 
 pub mod malform;
 pub mod oauth;
+pub mod oidc;
 pub mod org;
 pub mod ratelimit;
 mod render;
@@ -305,6 +306,8 @@ impl Drop for ServerHandle {
 pub struct OktaSim {
     shared: Arc<Shared>,
     server: Arc<ServerHandle>,
+    /// The OIDC authorization server and Okta Verify factors (step-up confirmations).
+    oidc: oidc::SimOidc,
 }
 
 impl std::fmt::Debug for OktaSim {
@@ -336,6 +339,12 @@ impl OktaSim {
             latency: None,
             user_agents: Default::default(),
         };
+        let logins = org
+            .users
+            .iter()
+            .map(|u| (u.login.to_lowercase(), u.id.clone()))
+            .collect();
+        let oidc = oidc::SimOidc::new(&format!("http://{addr}"), logins);
         let shared = Arc::new(Shared {
             base_url: format!("http://{addr}"),
             config,
@@ -344,7 +353,7 @@ impl OktaSim {
             data: Mutex::new(Data::new(org)),
         });
         let (tx, rx) = oneshot::channel::<()>();
-        let app = routes::router(shared.clone());
+        let app = oidc.router().merge(routes::router(shared.clone()));
         tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
@@ -360,7 +369,13 @@ impl OktaSim {
             server: Arc::new(ServerHandle {
                 shutdown: Mutex::new(Some(tx)),
             }),
+            oidc,
         })
+    }
+
+    /// The OIDC authorization server (and Okta Verify factors) for step-up confirmations.
+    pub fn oidc(&self) -> &oidc::SimOidc {
+        &self.oidc
     }
 
     /// `http://127.0.0.1:PORT`, the org URL (the API lives under `/api/v1`).

@@ -1,0 +1,77 @@
+//! Who the approver is in Okta: the email of their Slack profile, matched exactly on Okta's
+//! `login`, then on `profile.email`. None or more than one is a refusal: an approval must be
+//! bound to exactly one Okta account before Okta is asked to confirm it.
+
+use crate::okta::client::escape_filter_value;
+use crate::okta::OktaClient;
+use crate::slack::outbound::SlackOut;
+
+/// The approver's Okta account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OktaAccount {
+    pub id: String,
+    pub login: String,
+}
+
+const NO_SINGLE: &str = "No single Okta account matches your Slack email";
+
+/// Finds the one Okta account of `slack_user`, or the sentence that says why not.
+pub async fn okta_account(
+    slack: &SlackOut,
+    okta: &OktaClient,
+    slack_user: &str,
+) -> Result<OktaAccount, String> {
+    let me = slack.user_info(slack_user).await.map_err(|e| {
+        tracing::warn!(error = %e, "users.info failed for a step-up");
+        "Your Slack profile could not be read, so your Okta account is not known; nothing was recorded. Try again shortly.".to_string()
+    })?;
+    let Some(email) = me.email.filter(|e| !e.trim().is_empty()) else {
+        return Err(format!(
+            "{NO_SINGLE}: your Slack profile shows no email; nothing was recorded."
+        ));
+    };
+    let email = email.trim().to_string();
+    for attr in ["profile.login", "profile.email"] {
+        let found = matches(okta, attr, &email).await?;
+        match found.len() {
+            0 => continue,
+            1 => return Ok(found.into_iter().next().expect("one")),
+            n => {
+                return Err(format!(
+                    "{NO_SINGLE} ({n} Okta accounts have it as their {}); nothing was recorded. Ask an Okta admin to make it unique.",
+                    attr.trim_start_matches("profile.")
+                ))
+            }
+        }
+    }
+    Err(format!(
+        "{NO_SINGLE} (no Okta account has it as its login or email); nothing was recorded."
+    ))
+}
+
+/// Users whose `attr` equals `value` (Okta compares case-insensitively; checked again here).
+async fn matches(okta: &OktaClient, attr: &str, value: &str) -> Result<Vec<OktaAccount>, String> {
+    let expr = format!("{attr} eq \"{}\"", escape_filter_value(value));
+    let mut url = Some(okta.user_search_url(&expr));
+    let mut out = Vec::new();
+    while let Some(u) = url {
+        let page = okta.users_page(&u).await.map_err(|e| {
+            tracing::warn!(error = %e, "Okta user search failed for a step-up");
+            format!("Okta could not be asked who you are ({e}); nothing was recorded. Try again shortly.")
+        })?;
+        for user in page.items.into_iter().flatten() {
+            let field = match attr {
+                "profile.login" => Some(user.profile.login.as_str()),
+                _ => user.profile.email.as_deref(),
+            };
+            if field.is_some_and(|f| f.eq_ignore_ascii_case(value)) {
+                out.push(OktaAccount {
+                    id: user.id.clone(),
+                    login: user.profile.login.clone(),
+                });
+            }
+        }
+        url = page.next;
+    }
+    Ok(out)
+}
