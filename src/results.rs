@@ -189,6 +189,19 @@ mod tests {
     }
 
     #[test]
+    fn a_user_skipped_at_run_time_shows_what_changed_not_the_approved_verdict() {
+        let mut t = target(0, "ann@example.com", "reset", "skipped");
+        t.outcome_reason = Some("changed since approval: status now SUSPENDED (was ACTIVE)".into());
+        let text = String::from_utf8(results_file(&request(), &[t]).bytes).unwrap();
+        assert!(
+            text.ends_with(
+                "00u0,ann@example.com,0@example.com,skipped,changed since approval: status now SUSPENDED (was ACTIVE),,\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_target_list_names_everyone() {
         let targets: Vec<TargetRecord> = (0..11)
             .map(|i| target(i, &format!("u{i}@example.com"), "reset", "pending"))

@@ -183,19 +183,6 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
     )
     .await;
 
-    // Who is protected may have changed since the request was made (or since the canary's
-    // pause): read it again before anyone is reset. Fails closed (see `recheck`).
-    let protect = match recheck::protection_now(svc, &r, &cancel, &lease.lost_flag()).await {
-        Ok(p) => Some(Arc::new(p)),
-        Err(recheck::NoProtection::Systemic(e)) => {
-            finish_stopped(svc, &r, &format!("{e}. The remaining users were not attempted; fix the credentials and make a new request for them.")).await;
-            svc.forget_cancel_flag(&id);
-            return;
-        }
-        // Cancelled, shutting down or handed over: nobody is taken; the end below says which.
-        Err(recheck::NoProtection::Interrupted) => None,
-    };
-
     let Ok(all) = journal::durably(svc, "targets", || svc.store.targets(&id)).await else {
         return;
     };
@@ -215,12 +202,6 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
     // With a canary, only its first users are started; the run then pauses for a Continue.
     let canary = canary::allowance(svc, &id, already, pending.len()).await;
     let Ok(canary) = canary else { return };
-    let batch = match (&protect, canary) {
-        (None, _) => Vec::new(),
-        (Some(_), Some(n)) => pending.into_iter().take(n).collect(),
-        (Some(_), None) => pending,
-    };
-
     // The progress message is posted by the ticker, beside the first resets: Slack paces
     // chat.postMessage to about one a second per channel, and the run should not wait for it.
     let finished = Arc::new(AtomicBool::new(false));
@@ -232,6 +213,25 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         total,
         finished.clone(),
     );
+
+    // Who is protected may have changed since the request was made (or since the canary's
+    // pause): read it again before anyone is reset. Fails closed (see `recheck`). The progress
+    // task announces the approval meanwhile.
+    let protect = match recheck::protection_now(svc, &r, &cancel, &lease.lost_flag()).await {
+        Ok(p) => Some(Arc::new(p)),
+        Err(recheck::NoProtection::Systemic(e)) => {
+            // Ends below like a reset refused this way.
+            *stop.lock().expect("stop") = Some(e);
+            None
+        }
+        // Cancelled, shutting down or handed over: nobody is taken; the end below says which.
+        Err(recheck::NoProtection::Interrupted) => None,
+    };
+    let batch = match (&protect, canary) {
+        (None, _) => Vec::new(),
+        (Some(_), Some(n)) => pending.into_iter().take(n).collect(),
+        (Some(_), None) => pending,
+    };
 
     let concurrency = svc.config.okta.concurrency;
     futures::stream::iter(batch)

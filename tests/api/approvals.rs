@@ -358,8 +358,18 @@ async fn a_paused_run_does_not_expire_and_can_be_continued_days_later() {
         .start()
         .await;
     let p = app.request(ASK).await;
-    let button = approve_until_paused(&app, APPROVER, &p).await;
-    app.clock.as_ref().unwrap().advance_secs(3 * 24 * 3600);
+    // The Okta pacer runs on the manual clock: it moves on while the canary's users (each read
+    // again, then reset) are paced.
+    let clock = app.clock.clone().unwrap();
+    app.click(APPROVER, &p, "approve").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.record(&p.id).await.state != State::Paused {
+        assert!(tokio::time::Instant::now() < deadline, "never paused");
+        clock.advance_secs(1);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let button = app.wait_continue_button(&p).await;
+    clock.advance_secs(3 * 24 * 3600);
     app.w.app.service.expire_due().await;
     assert_eq!(app.record(&p.id).await.state, State::Paused);
     assert_eq!(app.w.okta.reset_calls().len(), 2);

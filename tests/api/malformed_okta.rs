@@ -151,11 +151,11 @@ async fn a_malformed_answer_when_reading_a_user_back_fails_that_user_and_the_run
     let moss = "c02.moss@contractors.example.com";
     let p = app.request(ASK_LEE_AND_MOSS).await;
     // Each reset is applied but answered too late, so the run reads each user back; Okta's
-    // answer for one of them is unusable.
+    // answer for one of them is unusable then (the read just before the reset was fine).
     app.w.okta.hang_resets(Some(Duration::from_secs(3)));
     app.w
         .okta
-        .malform_user_detail(&id_of(&app, lee), Malform::StatusNumber);
+        .malform_user_detail_after_reset(&id_of(&app, lee), Malform::StatusNumber);
     app.click(APPROVER, &p, "approve").await;
     let summary = app.wait_thread(&p, "Run complete").await;
     assert!(

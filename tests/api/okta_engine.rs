@@ -445,12 +445,17 @@ async fn a_reset_that_times_out_is_retried_only_after_okta_shows_it_did_not_happ
         })
         .start()
         .await;
-    let p = app.request(ASK_LEE_AND_MOSS).await;
-    // From now on every reset answers after 1.5 s: longer than the 1 s timeout.
-    app.w.okta.set_latency(Duration::from_millis(1500));
+    let p = app
+        .request(r#"user:c01.lee@contractors.example.com reason:"x""#)
+        .await;
+    // The reads before the reset are answered at once; from the reset on every call answers
+    // after 1.5 s: longer than the 1 s timeout.
+    app.w
+        .okta
+        .slow_from_first_reset(Duration::from_millis(1500));
     app.click(APPROVER, &p, "approve").await;
     let summary = app.wait_thread(&p, "Run complete").await;
-    assert!(summary.contains("2 failed"), "{summary}");
+    assert!(summary.contains("1 failed"), "{summary}");
     let rows = app.targets(&p.id).await;
     for t in rows.iter().filter(|t| t.target.classification == "reset") {
         assert_eq!(t.outcome, "failed");

@@ -277,8 +277,9 @@ async fn a_run_resumed_after_a_restart_reads_the_protected_accounts_again() {
     );
 }
 
-#[tokio::test]
-async fn while_protection_cannot_be_read_again_nobody_is_reset_and_the_thread_says_so() {
+/// Lee and Moss requested, then Okta stops answering role reads, then approved: returns the
+/// thread's notice that nobody is reset meanwhile.
+async fn approve_while_roles_unreadable() -> (TestApp, Posted, String) {
     let app = spawn_with().org(org()).start().await;
     let p = app
         .request(&format!(r#"user:{LEE},{MOSS} reason:"INC-13""#))
@@ -288,6 +289,12 @@ async fn while_protection_cannot_be_read_again_nobody_is_reset_and_the_thread_sa
     let said = app
         .wait_thread(&p, "Nobody is reset until it can be read")
         .await;
+    (app, p, said)
+}
+
+#[tokio::test]
+async fn while_protection_cannot_be_read_again_nobody_is_reset_and_the_thread_says_so() {
+    let (app, p, said) = approve_while_roles_unreadable().await;
     let said = said.lines().next().unwrap();
     assert!(
         said.starts_with("⚠️ Before resetting anyone the bot reads again who is protected, and Okta could not say who holds admin roles ("),
@@ -319,14 +326,7 @@ async fn while_protection_cannot_be_read_again_nobody_is_reset_and_the_thread_sa
 
 #[tokio::test]
 async fn a_run_waiting_for_protection_can_be_cancelled_and_resets_nobody() {
-    let app = spawn_with().org(org()).start().await;
-    let p = app
-        .request(&format!(r#"user:{LEE},{MOSS} reason:"INC-14""#))
-        .await;
-    app.w.okta.forbid_role_reads(true);
-    app.click(APPROVER, &p, "approve").await;
-    app.wait_thread(&p, "Nobody is reset until it can be read")
-        .await;
+    let (app, p, _) = approve_while_roles_unreadable().await;
     let ack = app.slash(REQUESTER, &format!("cancel {}", p.id)).await;
     assert_eq!(ack, format!("{} is cancelled.", p.id));
     let summary = app.wait_thread(&p, "Run cancelled").await;

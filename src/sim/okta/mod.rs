@@ -177,10 +177,14 @@ struct Quirks {
     malformed_list: HashMap<String, Malform>,
     /// User id → how its single-user GET is spoilt.
     malformed_detail: HashMap<String, Malform>,
+    /// User id → how its single-user GET is spoilt once a reset of that user was applied.
+    malformed_detail_after_reset: HashMap<String, Malform>,
     /// Reset calls are applied and answered 200 with a body that is not JSON.
     garbled_reset_bodies: bool,
     /// The role reads (`iam/assignees/users`, `users/{id}/roles`) answer 403 E0000006.
     roles_forbidden: bool,
+    /// From the first reset call on, every call takes this long (`set_latency` then).
+    slow_from_first_reset: Option<Duration>,
 }
 
 /// A group with its members as indexes into the id-sorted user list (so sorted by id too).
@@ -516,6 +520,12 @@ impl OktaSim {
         self.shared.ctl().latency = Some(latency);
     }
 
+    /// From the first reset call on (that call included), every call takes about `latency`:
+    /// the reads before it are answered at once, the reset and what follows it are slow.
+    pub fn slow_from_first_reset(&self, latency: Duration) {
+        self.shared.ctl().quirks.slow_from_first_reset = Some(latency);
+    }
+
     /// From now on answers carry no `X-Rate-Limit-*` headers.
     pub fn omit_rate_headers(&self) {
         self.shared.ctl().quirks.omit_rate_headers = true;
@@ -546,6 +556,16 @@ impl OktaSim {
             .ctl()
             .quirks
             .malformed_detail
+            .insert(user_id.to_string(), how);
+    }
+
+    /// Once a reset of `user_id` is applied, `GET /api/v1/users/{user_id}` answers with the user
+    /// spoilt by `how` (what a run reading the user back after a lost answer gets).
+    pub fn malform_user_detail_after_reset(&self, user_id: &str, how: Malform) {
+        self.shared
+            .ctl()
+            .quirks
+            .malformed_detail_after_reset
             .insert(user_id.to_string(), how);
     }
 

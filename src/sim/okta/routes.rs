@@ -177,6 +177,11 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
 
     let delay = {
         let mut ctl = sh.ctl();
+        if matches!(route, Route::Reset(_)) {
+            if let Some(d) = ctl.quirks.slow_from_first_reset.take() {
+                ctl.latency = Some(d);
+            }
+        }
         let (mean, jitter) = (ctl.latency.unwrap_or(sh.config.latency), sh.config.jitter);
         if jitter.is_zero() {
             mean
@@ -727,7 +732,11 @@ fn reset(
         retry_count: header_text(&parts.headers, "x-okta-retry-count"),
     });
     *data.reset_counts.entry(id.to_string()).or_default() += 1;
-    if sh.ctl().quirks.garbled_reset_bodies {
+    let mut ctl = sh.ctl();
+    if let Some(how) = ctl.quirks.malformed_detail_after_reset.remove(id) {
+        ctl.quirks.malformed_detail.insert(id.to_string(), how);
+    }
+    if ctl.quirks.garbled_reset_bodies {
         return (StatusCode::OK, "<html>not json").into_response();
     }
     json_response(StatusCode::OK, &json!({}))
