@@ -702,5 +702,6 @@ async fn an_exclusive_section_has_one_holder_at_a_time_across_replicas() {
     }
 }
 
+mod audit_seal;
 mod lookups;
 mod sign_offs;
