@@ -40,7 +40,7 @@ impl Outcome {
 async fn open_store(config_path: &Path) -> Result<(Arc<dyn Store>, String), Outcome> {
     let config = Config::from_file(config_path).map_err(|e| Outcome::cannot(e.to_string()))?;
     let url = config.store.url;
-    let store = store::open_existing(&url)
+    let store = store::open_read_only(&url)
         .await
         .map_err(|e| Outcome::cannot(e.to_string()))?;
     Ok((store, url))

@@ -251,24 +251,7 @@ async fn concurrent_appends_make_one_unbroken_chain() {
     assert_eq!((i.events, i.head_seq), (48, 48));
 }
 
-#[tokio::test]
-async fn events_from_before_the_chain_are_sealed_once_at_upgrade() {
-    let f = fixture().await;
-    // As a schema-1 store left them: no chain columns.
-    for a in ["policy_loaded", "request_received"] {
-        sql(
-            &f,
-            &format!("INSERT INTO audit_events (at, action, detail) VALUES (1, '{a}', '{{\"b\":1, \"a\":2}}')"),
-        )
-        .await;
-    }
-    let reopened = store::open(&f.url).await.unwrap();
-    reopened.append_audit(&event(3)).await.unwrap();
-    let Verdict::Intact(i) = verify(reopened.as_ref()).await.unwrap() else {
-        panic!("upgrade did not seal")
-    };
-    assert_eq!((i.events, i.head_seq), (3, 3));
-}
+// Sealing pre-chain events at upgrade, once: `store::contract_tests::audit_seal` (both backends).
 
 #[tokio::test]
 async fn a_store_from_a_newer_schema_is_refused_untouched() {
@@ -279,7 +262,7 @@ async fn a_store_from_a_newer_schema_is_refused_untouched() {
         .unwrap();
     assert_eq!(recorded, store::SqliteStore::known_schema_version());
     sql(&f, "UPDATE schema_version SET version = 99").await;
-    let err = match store::open_existing(&f.url).await {
+    let err = match store::open_read_only(&f.url).await {
         Ok(_) => panic!("a newer store was opened"),
         Err(e) => e.to_string(),
     };
@@ -303,7 +286,7 @@ async fn a_missing_store_is_not_created_by_the_audit_commands() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("none.db");
     let url = format!("sqlite://{}", path.display());
-    let err = match store::open_existing(&url).await {
+    let err = match store::open_read_only(&url).await {
         Ok(_) => panic!("opened a store that does not exist"),
         Err(e) => e.to_string(),
     };

@@ -344,9 +344,19 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     open_with(url, true).await
 }
 
-/// Opens a store that must already exist (the `audit` commands: they never create one).
-pub async fn open_existing(url: &str) -> StoreResult<Arc<dyn Store>> {
-    open_with(url, false).await
+/// Opens an existing store read-only (the `audit` commands): no migration, no seal, no write of
+/// any kind — a check that could write could bless what it checks.
+pub async fn open_read_only(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open_read_only(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open_read_only(url).await?))
+    } else {
+        Err(StoreError::Open(format!(
+            "`{}` is not a supported store URL; use sqlite://PATH or postgres://…",
+            redact_url(url)
+        )))
+    }
 }
 
 async fn open_with(url: &str, create: bool) -> StoreResult<Arc<dyn Store>> {
@@ -362,6 +372,14 @@ async fn open_with(url: &str, create: bool) -> StoreResult<Arc<dyn Store>> {
             redact_url(url)
         )))
     }
+}
+
+/// Wall-clock Unix milliseconds, for the store's own records (the legacy seal's time).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -35,7 +35,31 @@ impl PgStore {
         super::postgres_audit::check_schema(&pool, url, known).await?;
         MIGRATOR.run(&pool).await?;
         super::postgres_audit::record_schema(&pool, known).await?;
-        super::postgres_audit::seal_unchained(&pool).await?;
+        super::postgres_audit::seal_legacy(&pool).await?;
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&pool)
+            .await?;
+        Ok(Self {
+            pool,
+            lock_space: super::exclusive::key_of(&schema),
+            gate: Default::default(),
+        })
+    }
+
+    /// Opens the store for reading only (`audit verify|export`): every transaction of the
+    /// session is read-only (`default_transaction_read_only`), no migration runs, nothing is
+    /// recorded or sealed. A store from a newer okta-reset is still refused.
+    pub async fn open_read_only(url: &str) -> StoreResult<Self> {
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Open(format!("`{}`: {e}", redact_url(url))))?
+            .options([("default_transaction_read_only", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?;
+        super::postgres_audit::check_schema(&pool, url, Self::known_schema_version()).await?;
         let schema: String = sqlx::query_scalar("SELECT current_schema()")
             .fetch_one(&pool)
             .await?;

@@ -43,38 +43,55 @@ pub(super) async fn record_schema(pool: &PgPool, known: i64) -> StoreResult<()> 
     Ok(())
 }
 
-pub(super) async fn seal_unchained(pool: &PgPool) -> StoreResult<()> {
+/// See `sqlite_audit::seal_legacy`: once, as part of migration 0012, never again.
+pub(super) async fn seal_legacy(pool: &PgPool) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
+    // Replicas starting together: one seals, the others find its row.
+    sqlx::query("LOCK TABLE audit_legacy_seal IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let sealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_legacy_seal")
+        .fetch_one(&mut *tx)
+        .await?;
+    if sealed > 0 {
+        return Ok(());
+    }
     let chained: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE seq IS NOT NULL")
             .fetch_one(&mut *tx)
             .await?;
-    if chained > 0 {
-        return Ok(());
-    }
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_events ORDER BY id"))
-        .fetch_all(&mut *tx)
-        .await?;
     let mut prev = chain::GENESIS.to_string();
-    for (i, row) in rows.iter().enumerate() {
-        let rec = record(row)?;
-        let seq = i as i64 + 1;
-        let hash = chain::event_hash(seq, &rec.event, &prev);
-        sqlx::query(
-            "UPDATE audit_events SET seq = $1, prev_hash = $2, hash = $3, detail = $4 WHERE id = $5",
-        )
-        .bind(seq)
-        .bind(&prev)
-        .bind(&hash)
-        .bind(chain::canonical(&rec.event.detail))
-        .bind(rec.id)
+    let mut n = 0i64;
+    if chained == 0 {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_events ORDER BY id"))
+            .fetch_all(&mut *tx)
+            .await?;
+        for (i, row) in rows.iter().enumerate() {
+            let rec = record(row)?;
+            let seq = i as i64 + 1;
+            let hash = chain::event_hash(seq, &rec.event, &prev);
+            sqlx::query(
+                "UPDATE audit_events SET seq = $1, prev_hash = $2, hash = $3, detail = $4 WHERE id = $5",
+            )
+            .bind(seq)
+            .bind(&prev)
+            .bind(&hash)
+            .bind(chain::canonical(&rec.event.detail))
+            .bind(rec.id)
+            .execute(&mut *tx)
+            .await?;
+            prev = hash;
+            n = seq;
+        }
+    }
+    sqlx::query("INSERT INTO audit_legacy_seal (sealed_at, events) VALUES ($1, $2)")
+        .bind(super::now_ms())
+        .bind(n)
         .execute(&mut *tx)
         .await?;
-        prev = hash;
-    }
     tx.commit().await?;
     Ok(())
 }

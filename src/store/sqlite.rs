@@ -65,7 +65,34 @@ impl SqliteStore {
         super::sqlite_audit::check_schema(&pool, url, known).await?;
         MIGRATOR.run(&pool).await?;
         super::sqlite_audit::record_schema(&pool, known).await?;
-        super::sqlite_audit::seal_unchained(&pool).await?;
+        super::sqlite_audit::seal_legacy(&pool).await?;
+        Ok(Self {
+            pool,
+            gate: Default::default(),
+        })
+    }
+
+    /// Opens an existing store for reading only (`audit verify|export`): the connection is
+    /// read-only, no migration runs, nothing is recorded or sealed, so what is checked is exactly
+    /// what is in the file. A store from a newer okta-reset is still refused.
+    pub async fn open_read_only(url: &str) -> StoreResult<Self> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Open(format!("`{url}`: {e}")))?
+            .create_if_missing(false)
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(10));
+        let file = opts.get_filename().to_path_buf();
+        if !file.exists() {
+            return Err(StoreError::Open(format!(
+                "there is no store at {} (store.url = \"{url}\"); check the path. Nothing was created",
+                file.display()
+            )));
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await?;
+        super::sqlite_audit::check_schema(&pool, url, Self::known_schema_version()).await?;
         Ok(Self {
             pool,
             gate: Default::default(),

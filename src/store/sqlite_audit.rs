@@ -53,36 +53,50 @@ pub(super) async fn record_schema(pool: &SqlitePool, known: i64) -> StoreResult<
 }
 
 /// Events written before the chain existed (schema 1) are sealed into it once, in storage order,
-/// the first time this build opens the store. Only when no event is chained yet: a row that lost
-/// its hash later is tampering, for `audit verify` to report, never something to re-seal.
-pub(super) async fn seal_unchained(pool: &SqlitePool) -> StoreResult<()> {
+/// as part of migration 0012 (`audit_legacy_seal`): the first open after it was applied seals
+/// them — only when no event is chained yet — and records the seal in the same transaction, so
+/// no later open (nor `audit verify`, which opens read-only) ever seals again. A row that lost its
+/// hash afterwards is tampering, for `audit verify` to report, never something to re-seal.
+pub(super) async fn seal_legacy(pool: &SqlitePool) -> StoreResult<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let sealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_legacy_seal")
+        .fetch_one(&mut *tx)
+        .await?;
+    if sealed > 0 {
+        return Ok(());
+    }
     let chained: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE seq IS NOT NULL")
             .fetch_one(&mut *tx)
             .await?;
-    if chained > 0 {
-        return Ok(());
-    }
-    let sql = format!("SELECT {COLUMNS} FROM audit_events ORDER BY id");
-    let rows = sqlx::query(&sql).fetch_all(&mut *tx).await?;
     let mut prev = chain::GENESIS.to_string();
-    for (i, row) in rows.iter().enumerate() {
-        let rec = record(row)?;
-        let seq = i as i64 + 1;
-        let hash = chain::event_hash(seq, &rec.event, &prev);
-        sqlx::query(
-            "UPDATE audit_events SET seq = ?1, prev_hash = ?2, hash = ?3, detail = ?4 WHERE id = ?5",
-        )
-        .bind(seq)
-        .bind(&prev)
-        .bind(&hash)
-        .bind(chain::canonical(&rec.event.detail))
-        .bind(rec.id)
+    let mut n = 0i64;
+    if chained == 0 {
+        let sql = format!("SELECT {COLUMNS} FROM audit_events ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&mut *tx).await?;
+        for (i, row) in rows.iter().enumerate() {
+            let rec = record(row)?;
+            let seq = i as i64 + 1;
+            let hash = chain::event_hash(seq, &rec.event, &prev);
+            sqlx::query(
+                "UPDATE audit_events SET seq = ?1, prev_hash = ?2, hash = ?3, detail = ?4 WHERE id = ?5",
+            )
+            .bind(seq)
+            .bind(&prev)
+            .bind(&hash)
+            .bind(chain::canonical(&rec.event.detail))
+            .bind(rec.id)
+            .execute(&mut *tx)
+            .await?;
+            prev = hash;
+            n = seq;
+        }
+    }
+    sqlx::query("INSERT INTO audit_legacy_seal (sealed_at, events) VALUES (?1, ?2)")
+        .bind(super::now_ms())
+        .bind(n)
         .execute(&mut *tx)
         .await?;
-        prev = hash;
-    }
     tx.commit().await?;
     Ok(())
 }
