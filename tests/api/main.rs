@@ -23,6 +23,7 @@ mod sign_off_helpers;
 mod socket;
 mod step_up;
 mod step_up_helpers;
+mod step_up_push;
 mod text_safety;
 mod upload_helpers;
 mod upload_refusals;
