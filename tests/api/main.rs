@@ -22,6 +22,7 @@ mod run;
 mod sign_off_helpers;
 mod socket;
 mod step_up;
+mod step_up_check;
 mod step_up_helpers;
 mod step_up_push;
 mod text_safety;
