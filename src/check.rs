@@ -12,6 +12,8 @@ use crate::slack::outbound::SlackOut;
 use crate::slack::socket;
 use crate::store;
 
+mod step_up;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub ok: bool,
@@ -78,6 +80,7 @@ pub async fn run(config: &Config, secrets: &Secrets) -> Report {
     ));
     slack(config, secrets, &mut r).await;
     okta(config, secrets, &mut r).await;
+    step_up::run(config, secrets, &mut r).await;
     store_check(config, &mut r).await;
     r
 }

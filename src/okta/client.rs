@@ -170,6 +170,16 @@ impl OktaClient {
     /// waiting out 429s, and renewing an OAuth token once after a 401. Returns the body of a 2xx,
     /// or the classified error.
     async fn call(&self, method: Method, url: &Url) -> Result<Answer, OktaError> {
+        self.call_with(method, url, None).await
+    }
+
+    /// [`Self::call`] with a JSON body (a POST's), e.g. a factor verification's.
+    async fn call_with(
+        &self,
+        method: Method,
+        url: &Url,
+        json_body: Option<&[u8]>,
+    ) -> Result<Answer, OktaError> {
         let bucket = bucket_of(&method, url.path());
         let mut retries = 0u32;
         let mut waits = 0u32;
@@ -188,7 +198,11 @@ impl OktaClient {
             if let Some(proof) = &auth.dpop {
                 req = req.header("DPoP", proof);
             }
-            if method == Method::POST {
+            if let Some(body) = json_body {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.to_vec());
+            } else if method == Method::POST {
                 // Okta answers 411 to a POST without a length.
                 req = req.header(CONTENT_LENGTH, "0").body(Vec::<u8>::new());
             }
@@ -474,6 +488,9 @@ pub fn next_link(h: &HeaderMap) -> Option<String> {
     }
     None
 }
+
+mod factors;
+pub use factors::PushChallenge;
 
 #[cfg(test)]
 mod tests {

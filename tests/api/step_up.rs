@@ -537,3 +537,88 @@ async fn deny_needs_no_confirmation() {
     app.wait_state(&p.id, State::Denied).await;
     assert!(app.w.okta.oidc().authorize_calls().is_empty());
 }
+
+#[tokio::test]
+async fn each_of_two_approvals_needs_its_own_okta_sign_in() {
+    let app = spawn_oidc()
+        .config(|c| {
+            oidc(c);
+            c.policy.two_approvers_above = Some(1);
+        })
+        .start()
+        .await;
+    app.w
+        .okta
+        .oidc()
+        .sign_in(SignInChoice::user("bob@example.com"));
+    let p = app.request(ASK_LEE_AND_MOSS).await;
+    let first = app.approve_in_okta(APPROVER, &p).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    app.wait_thread(&p, "1 of 2 approvals").await;
+    assert_eq!(app.record(&p.id).await.state, State::PendingApproval);
+    // Carol's click alone records nothing; Bob's sign-in cannot stand in for hers.
+    let before = app.ephemerals_to(APPROVER_2);
+    app.click(APPROVER_2, &p, "approve").await;
+    app.wait_more_ephemerals(APPROVER_2, before).await;
+    let link = app.okta_link(APPROVER_2).await;
+    let (_, _, refused) = app.confirm_in_okta(&link).await;
+    assert!(
+        refused.body.contains("a different Okta user signed in"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(app.sign_offs(&p.id).await.len(), 1);
+    app.w
+        .okta
+        .oidc()
+        .sign_in(SignInChoice::user("carol@example.com"));
+    let second = app.approve_in_okta(APPROVER_2, &p).await;
+    assert_eq!(second.status, 200, "{second:?}");
+    app.wait_state(&p.id, State::Completed).await;
+    let root = app
+        .wait_root_contains(&p, "<@U0003> — confirmed in Okta")
+        .await;
+    assert!(root.contains("<@U0002> — confirmed in Okta"), "{root}");
+}
+
+#[tokio::test]
+async fn acr_values_are_asked_for_and_required() {
+    let app = spawn_oidc()
+        .config(|c| {
+            oidc(c);
+            c.okta.oidc.as_mut().unwrap().acr_values = Some("urn:okta:loa:2fa:any".into());
+        })
+        .start()
+        .await;
+    app.w.okta.oidc().sign_in(SignInChoice::User {
+        login: "bob@example.com".into(),
+        auth_time: None,
+        amr: vec!["pwd".into()],
+        acr: Some("urn:okta:loa:1fa:pwd".into()),
+    });
+    let (p, link) = clicked(&app).await;
+    let (start, _, done) = app.confirm_in_okta(&link).await;
+    assert!(
+        start
+            .location
+            .unwrap()
+            .contains("acr_values=urn%3Aokta%3Aloa%3A2fa%3Aany"),
+        "acr_values sent"
+    );
+    assert_refused(
+        &app,
+        &p,
+        &done,
+        "the sign-in did not meet the required assurance (acr urn:okta:loa:1fa:pwd instead of urn:okta:loa:2fa:any)",
+    )
+    .await;
+    // With the right acr the same approver gets through.
+    app.w.okta.oidc().sign_in(SignInChoice::User {
+        login: "bob@example.com".into(),
+        auth_time: None,
+        amr: vec!["pwd".into(), "mfa".into()],
+        acr: Some("urn:okta:loa:2fa:any".into()),
+    });
+    assert_eq!(app.approve_in_okta(APPROVER, &p).await.status, 200);
+    app.wait_state(&p.id, State::Completed).await;
+}

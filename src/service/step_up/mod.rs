@@ -376,7 +376,7 @@ pub fn how_confirmed(s: &StepUpRecord) -> String {
     format!("confirmed in Okta ({how}, {at})")
 }
 
-fn store_down(e: crate::store::StoreError) -> String {
+pub(super) fn store_down(e: crate::store::StoreError) -> String {
     tracing::error!(error = %e, "store failed during a step-up");
     "The bot's store could not be reached; nothing was recorded. Try again shortly.".to_string()
 }

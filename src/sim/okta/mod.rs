@@ -9,6 +9,7 @@
 //! Files: [`org`] (data and the demo org), [`search`] (filter expressions), [`ratelimit`],
 //! `routes` (the handlers) and `render` (JSON shapes and error bodies).
 
+pub mod factors;
 pub mod malform;
 pub mod oauth;
 pub mod oidc;
@@ -348,7 +349,7 @@ impl OktaSim {
             .iter()
             .map(|u| (u.login.to_lowercase(), u.id.clone()))
             .collect();
-        let oidc = oidc::SimOidc::new(&format!("http://{addr}"), logins);
+        let oidc = oidc::SimOidc::new(&format!("http://{addr}"), &config.api_token, logins);
         let shared = Arc::new(Shared {
             base_url: format!("http://{addr}"),
             config,

@@ -84,20 +84,22 @@ struct Code {
     used: bool,
 }
 
-struct OidcState {
+pub(super) struct OidcState {
     sign_in: SignInChoice,
     tamper: Option<Tamper>,
     codes: HashMap<String, Code>,
     authorize_calls: Vec<AuthorizeCall>,
     jwks_reads: u64,
     /// login (lower-case) → user id, from the org.
-    users: HashMap<String, String>,
+    pub(super) users: HashMap<String, String>,
+    pub(super) factors: super::factors::FactorState,
 }
 
 /// Handle on the sim's OIDC state (cheap to clone).
 #[derive(Clone)]
 pub struct SimOidc {
     base_url: String,
+    api_token: String,
     state: Arc<Mutex<OidcState>>,
 }
 
@@ -136,9 +138,10 @@ fn keys() -> &'static Keys {
 }
 
 impl SimOidc {
-    pub(super) fn new(base_url: &str, users: HashMap<String, String>) -> Self {
+    pub(super) fn new(base_url: &str, api_token: &str, users: HashMap<String, String>) -> Self {
         Self {
             base_url: base_url.to_string(),
+            api_token: api_token.to_string(),
             state: Arc::new(Mutex::new(OidcState {
                 sign_in: SignInChoice::Deny,
                 tamper: None,
@@ -146,11 +149,20 @@ impl SimOidc {
                 authorize_calls: Vec::new(),
                 jwks_reads: 0,
                 users,
+                factors: Default::default(),
             })),
         }
     }
 
-    fn st(&self) -> std::sync::MutexGuard<'_, OidcState> {
+    pub(super) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub(super) fn api_token(&self) -> &str {
+        &self.api_token
+    }
+
+    pub(super) fn st(&self) -> std::sync::MutexGuard<'_, OidcState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -187,6 +199,7 @@ impl SimOidc {
             .route(&format!("{AS_PATH}/v1/token"), post(token))
             .route(&format!("{AS_PATH}/v1/keys"), get(jwks))
             .with_state(self.clone())
+            .merge(self.factor_routes())
     }
 }
 
