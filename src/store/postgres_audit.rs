@@ -43,7 +43,7 @@ pub(super) async fn record_schema(pool: &PgPool, known: i64) -> StoreResult<()> 
     Ok(())
 }
 
-/// See `sqlite_audit::seal_legacy`: once, as part of migration 0012, never again.
+/// See `sqlite_audit::seal_legacy`: once, as part of migration 0013, never again.
 pub(super) async fn seal_legacy(pool: &PgPool) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")

@@ -53,7 +53,7 @@ pub(super) async fn record_schema(pool: &SqlitePool, known: i64) -> StoreResult<
 }
 
 /// Events written before the chain existed (schema 1) are sealed into it once, in storage order,
-/// as part of migration 0012 (`audit_legacy_seal`): the first open after it was applied seals
+/// as part of migration 0013 (`audit_legacy_seal`): the first open after it was applied seals
 /// them — only when no event is chained yet — and records the seal in the same transaction, so
 /// no later open (nor `audit verify`, which opens read-only) ever seals again. A row that lost its
 /// hash afterwards is tampering, for `audit verify` to report, never something to re-seal.

@@ -1,5 +1,5 @@
 //! The audit log against a rewrite done with the bot stopped (issue 13, point 5): legacy rows are
-//! sealed once, by migration 0012, and never again; `audit verify` opens the store read-only.
+//! sealed once, by migration 0013, and never again; `audit verify` opens the store read-only.
 
 use super::*;
 use crate::audit::{verify, Problem, Verdict};
@@ -41,7 +41,7 @@ async fn a_stripped_chain_is_never_resealed_and_verify_reports_it_without_writin
             "UPDATE audit_events SET seq = NULL, prev_hash = NULL, hash = NULL",
         )
         .await;
-        // The bot starting again does not seal them: the legacy seal happened with migration 0012.
+        // The bot starting again does not seal them: the legacy seal happened with migration 0013.
         drop(open(&url).await.unwrap());
         let stripped = chain_columns(&url).await;
         assert_eq!(stripped.len(), 5);
@@ -67,10 +67,10 @@ async fn a_stripped_chain_is_never_resealed_and_verify_reports_it_without_writin
 async fn legacy_events_are_sealed_by_the_migration_once() {
     for (store, _dir, url) in backends().await {
         drop(store);
-        // As a store from before migration 0012 left its pre-chain events.
+        // As a store from before migration 0013 left its pre-chain events.
         raw_sql(&url, "DROP TABLE audit_legacy_seal").await;
-        raw_sql(&url, "DELETE FROM _sqlx_migrations WHERE version = 12").await;
-        raw_sql(&url, "UPDATE schema_version SET version = 11").await;
+        raw_sql(&url, "DELETE FROM _sqlx_migrations WHERE version = 13").await;
+        raw_sql(&url, "UPDATE schema_version SET version = 12").await;
         for a in ["policy_loaded", "request_received"] {
             raw_sql(
                 &url,
