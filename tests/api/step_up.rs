@@ -622,3 +622,32 @@ async fn acr_values_are_asked_for_and_required() {
     assert_eq!(app.approve_in_okta(APPROVER, &p).await.status, 200);
     app.wait_state(&p.id, State::Completed).await;
 }
+
+#[tokio::test]
+async fn okta_text_in_a_refusal_cannot_mention_anyone() {
+    let app = spawn_oidc().start().await;
+    app.w.okta.oidc().sign_in(SignInChoice::Deny);
+    let (p, link) = clicked(&app).await;
+    let start = app.browse(&link).await;
+    let okta = app.browse(start.location.as_deref().unwrap()).await;
+    let callback = okta.location.unwrap();
+    let at = callback.find("error_description=").unwrap();
+    let end = callback[at..]
+        .find('&')
+        .map(|e| e + at)
+        .unwrap_or(callback.len());
+    let hostile = format!(
+        "{}error_description=%3C%21channel%3E%20%26%20%3C%40U0001%3E{}",
+        &callback[..at],
+        &callback[end..]
+    );
+    let page = app.browse(&hostile).await;
+    assert_eq!(page.status, 403);
+    assert!(!page.body.contains("<!channel>"), "{}", page.body);
+    let told = app.ephemeral_to(APPROVER, "Okta did not confirm").await;
+    assert!(
+        told.contains("Okta answered access_denied (!channel  @U0001)"),
+        "{told}"
+    );
+    app.assert_not_recorded(&p.id).await;
+}

@@ -218,10 +218,12 @@ impl Provider {
         if !status.is_success() {
             return Err(format!(
                 "Okta refused the sign-in code: {} ({})",
-                body["error"].as_str().unwrap_or("no error code"),
-                body["error_description"]
-                    .as_str()
-                    .unwrap_or("no description")
+                plain(body["error"].as_str().unwrap_or("no error code")),
+                plain(
+                    body["error_description"]
+                        .as_str()
+                        .unwrap_or("no description")
+                )
             ));
         }
         let Some(id_token) = body["id_token"].as_str() else {
@@ -251,7 +253,8 @@ impl Provider {
                 self.refresh_keys().await?;
                 self.key(&kid).await.ok_or_else(|| {
                     format!(
-                        "the ID token is signed with a key the issuer does not publish (kid {kid})"
+                        "the ID token is signed with a key the issuer does not publish (kid {})",
+                        plain(&kid)
                     )
                 })?
             }
@@ -294,7 +297,8 @@ impl Provider {
         if c.sub != expect.okta_user {
             return Err(format!(
                 "a different Okta user signed in ({}), not the account bound to your Slack email ({}); nothing was recorded",
-                c.sub, expect.okta_user
+                plain(&c.sub),
+                expect.okta_user
             ));
         }
         let auth_time = c
@@ -311,7 +315,7 @@ impl Provider {
             if c.acr.as_deref() != Some(want.as_str()) {
                 return Err(format!(
                     "the sign-in did not meet the required assurance (acr {} instead of {want})",
-                    c.acr.as_deref().unwrap_or("none")
+                    plain(c.acr.as_deref().unwrap_or("none"))
                 ));
             }
         }
@@ -352,4 +356,25 @@ pub fn random_token() -> String {
         .fill(&mut b)
         .expect("the system's random source");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Text from Okta (or from a URL anyone can craft) made safe for both the HTML page and Slack:
+/// no `<`, `>` or `&` (no mention, link or entity), no control characters, at most 200 chars.
+pub fn plain(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, '<' | '>' | '&') && !c.is_control())
+        .take(200)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn okta_text_cannot_mention_link_or_escape() {
+        assert_eq!(
+            super::plain("<!channel> & <https://evil|click>\n"),
+            "!channel  https://evil|click"
+        );
+        assert_eq!(super::plain(&"x".repeat(500)).len(), 200);
+    }
 }

@@ -118,7 +118,10 @@ impl Service {
                 let why = match result.as_str() {
                     "REJECTED" => "Okta Verify answered REJECTED (the push was denied on the phone); nothing was recorded.".to_string(),
                     "TIMEOUT" => "Okta Verify answered TIMEOUT (the push was not answered in time); nothing was recorded.".to_string(),
-                    other => format!("Okta Verify answered {other}; nothing was recorded."),
+                    other => format!(
+                        "Okta Verify answered {}; nothing was recorded.",
+                        super::oidc::plain(other)
+                    ),
                 };
                 self.step_up_failed(Some(&rec), true, &why).await;
                 return;

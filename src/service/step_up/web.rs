@@ -14,7 +14,7 @@ use axum::Router;
 use serde_json::json;
 use slack_morphism::prelude as sm;
 
-use super::oidc::{random_token, sha256_hex, Expect, Provider};
+use super::oidc::{plain, random_token, sha256_hex, Expect, Provider};
 use super::Evidence;
 use crate::service::Service;
 use crate::slack::outbound::Message;
@@ -163,9 +163,9 @@ async fn callback(
     if let Some(error) = q.get("error") {
         let why = format!(
             "Okta answered {}{}; nothing was recorded.",
-            error,
+            plain(error),
             q.get("error_description")
-                .map(|d| format!(" ({d})"))
+                .map(|d| format!(" ({})", plain(d)))
                 .unwrap_or_default()
         );
         return refuse(svc, Some(&rec), true, StatusCode::FORBIDDEN, &why).await;
