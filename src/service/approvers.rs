@@ -153,11 +153,23 @@ impl Service {
             return Ok(true);
         }
         let id = a.request.as_str();
+        // The approval and its audit event are written together, or neither is.
+        let event = |have: usize| {
+            self.audit_event(
+                Some(id),
+                Some(a.user.as_str()),
+                "approval_recorded",
+                json!({"approvals": have, "needed": need, "digest": r.digest}),
+            )
+        };
         let approvers = match self
             .store
-            .add_approval(id, a.user.as_str(), now)
+            .add_approval(id, a.user.as_str(), now, &event)
             .await
-            .map_err(store_down)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "store failed during a sign-off");
+                format!("The bot's store could not record your approval and its audit event, so nothing was decided: {id} is still waiting. Try again shortly.")
+            })?
         {
             ApprovalAdded::Added(approvers) => approvers,
             ApprovalAdded::AlreadyApproved => {
@@ -187,13 +199,6 @@ impl Service {
             ApprovalStep::Complete => Ok(true),
             ApprovalStep::Recorded { have, need } => {
                 drop(cap.take());
-                self.audit(
-                    Some(id),
-                    Some(a.user.as_str()),
-                    "approval_recorded",
-                    json!({"approvals": have, "needed": need, "digest": r.digest}),
-                )
-                .await;
                 self.refresh_root(id).await;
                 let missing = need - have;
                 self.say_in_thread(

@@ -50,14 +50,21 @@ impl Service {
         if self.step_up_first(a, &r).await? {
             return Ok(());
         }
+        // The Continue and its audit event are written together, or neither is.
+        let p = self.progress_now(&r).await;
+        let event = self.audit_event(
+            Some(id),
+            Some(a.user.as_str()),
+            "run_continued",
+            json!({"done": p.done, "reset": p.reset, "failed": p.failed, "remaining": p.total.saturating_sub(p.done)}),
+        );
         let won = self
             .store
-            .continue_run(id, a.user.as_str(), now)
+            .continue_run(id, a.user.as_str(), now, &event)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "store failed during a Continue");
-                "The bot's store could not be reached; nothing changed. Try again shortly."
-                    .to_string()
+                format!("The bot's store could not record your Continue and its audit event, so nothing changed: {id} stays paused. Try again shortly.")
             })?;
         drop(cap);
         if !won {
@@ -69,14 +76,6 @@ impl Service {
                 "{id} is {state} meanwhile (someone else continued or cancelled it); nothing changed."
             ));
         }
-        let p = self.progress_now(&r).await;
-        self.audit(
-            Some(id),
-            Some(a.user.as_str()),
-            "run_continued",
-            json!({"done": p.done, "reset": p.reset, "failed": p.failed, "remaining": p.total.saturating_sub(p.done)}),
-        )
-        .await;
         self.show_progress(&r, &p).await;
         self.refresh_root(id).await;
         self.say_in_thread(

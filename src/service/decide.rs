@@ -129,11 +129,21 @@ impl Service {
             actor: a.user.to_string(),
             decided_at: now,
         };
+        // The decision and its audit event are written together, or neither is.
+        let event = self.audit_event(
+            Some(id),
+            Some(a.user.as_str()),
+            &decision.decision,
+            json!({"digest": r.digest, "to_reset": r.reset_count}),
+        );
         let won = self
             .store
-            .transition(id, r.state, next, Some(&decision), now)
+            .transition_audited(id, r.state, next, Some(&decision), now, &event)
             .await
-            .map_err(store_down)?;
+            .map_err(|e| {
+                tracing::error!(error = %e, "store failed during a decision");
+                format!("The bot's store could not record your decision and its audit event, so nothing was decided: {id} is still waiting. Try again shortly.")
+            })?;
         drop(cap);
         if !won {
             let again = self.store.get_request(id).await.ok().flatten();
@@ -143,13 +153,6 @@ impl Service {
                 .unwrap_or_else(|| "decided".into());
             return Err(format!("{id} was already {who}; nothing changed."));
         }
-        self.audit(
-            Some(id),
-            Some(a.user.as_str()),
-            &decision.decision,
-            json!({"digest": r.digest, "to_reset": r.reset_count}),
-        )
-        .await;
         if next == State::Approved {
             // The run starts at once; it announces the approval in the thread itself, beside its
             // first resets, so neither waits for Slack's pacing of chat.postMessage/update.
@@ -200,18 +203,24 @@ impl Service {
         if transition(r.state, Event::Expire, now, r.expires_at) != Ok(State::Expired) {
             return;
         }
+        let event = self.audit_event(
+            Some(id),
+            None,
+            "expired",
+            json!({"expires_at": r.expires_at}),
+        );
         if let Ok(true) = self
             .store
-            .transition(id, State::PendingApproval, State::Expired, None, now)
+            .transition_audited(
+                id,
+                State::PendingApproval,
+                State::Expired,
+                None,
+                now,
+                &event,
+            )
             .await
         {
-            self.audit(
-                Some(id),
-                None,
-                "expired",
-                json!({"expires_at": r.expires_at}),
-            )
-            .await;
             self.refresh_root(id).await;
             self.say_in_thread(
                 &r,

@@ -96,7 +96,28 @@ impl Service {
         self.clock.now_ms()
     }
 
-    /// Appends an audit event. A failure is logged loudly; the step itself already happened.
+    /// An audit event stamped now.
+    pub fn audit_event(
+        &self,
+        request_id: Option<&str>,
+        actor: Option<&str>,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            request_id: request_id.map(str::to_string),
+            actor: actor.map(str::to_string),
+            action: action.to_string(),
+            detail,
+        }
+    }
+
+    /// Appends an audit event about something that is not itself a change (a refusal, a message
+    /// posted, a step the runner took). A failure is logged loudly. Changes people make — a
+    /// decision, an approval, a cancel, a Continue, a new request — fail closed instead: their
+    /// event is written in the same store transaction as the change (`Store::transition_audited`
+    /// and the like), or before anything is done (`audit_first`).
     pub async fn audit(
         &self,
         request_id: Option<&str>,
@@ -104,16 +125,25 @@ impl Service {
         action: &str,
         detail: serde_json::Value,
     ) {
-        let event = AuditEvent {
-            at: self.now(),
-            request_id: request_id.map(str::to_string),
-            actor: actor.map(str::to_string),
-            action: action.to_string(),
-            detail,
-        };
+        let event = self.audit_event(request_id, actor, action, detail);
         if let Err(e) = self.store.append_audit(&event).await {
             tracing::error!(action, error = %e, "could not write the audit event");
         }
+    }
+
+    /// Appends an audit event that must be on record before the step it announces happens:
+    /// `Err` (logged) means the step must not happen.
+    pub async fn audit_first(
+        &self,
+        request_id: Option<&str>,
+        actor: Option<&str>,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), ()> {
+        let event = self.audit_event(request_id, actor, action, detail);
+        self.store.append_audit(&event).await.map_err(|e| {
+            tracing::error!(action, error = %e, "could not write the audit event; the step is not taken");
+        })
     }
 
     /// An ephemeral message to one person (refusals, answers to `status`).

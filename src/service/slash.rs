@@ -170,24 +170,28 @@ impl Service {
         let now = self.now();
         // Who cancelled is stored apart from the decision: a cancel after approval leaves the
         // approval as the decision (a cancel while pending is also its decision row).
-        match self.store.cancel(id.as_str(), r.state, user, now).await {
+        // The cancel and its audit event are written together, or neither is.
+        let event = self.audit_event(
+            Some(id.as_str()),
+            Some(user),
+            "cancelled",
+            json!({"from_state": r.state.code()}),
+        );
+        match self
+            .store
+            .cancel(id.as_str(), r.state, user, now, &event)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 return format!("{id} changed state meanwhile; check `/okta-reset status {id}`.")
             }
             Err(e) => {
                 tracing::error!(error = %e, "store write failed");
-                return "The bot's store could not be written; nothing was cancelled.".into();
+                return format!("The bot's store could not record the cancel and its audit event, so nothing was cancelled: {id} goes on as before. Try again shortly.");
             }
         }
         self.cancel_flag(id.as_str()).store(true, Ordering::SeqCst);
-        self.audit(
-            Some(id.as_str()),
-            Some(user),
-            "cancelled",
-            json!({"from_state": r.state.code()}),
-        )
-        .await;
         self.refresh_root(id.as_str()).await;
         let note = match r.state {
             State::Running => "the calls in flight finish; no further user is reset",
@@ -258,11 +262,13 @@ impl Service {
         let (channel, user) = (req.channel.as_str(), req.user.as_str());
         let spec = &req.spec;
         let command_text = req.command_text();
-        self.audit(
-            Some(id.as_str()),
-            Some(user),
-            "request_received",
-            json!({
+        // On record before Okta is asked anything: without it, nothing is looked up.
+        let received = self
+            .audit_first(
+                Some(id.as_str()),
+                Some(user),
+                "request_received",
+                json!({
                 "team": req.team.as_str(),
                 "channel": channel,
                 "text": req.raw_text,
@@ -271,9 +277,19 @@ impl Service {
                 "dry_run": spec.dry_run,
                 "revoke_sessions": spec.revoke_sessions,
                 "file": req.file_detail(),
-            }),
-        )
-        .await;
+                }),
+            )
+            .await;
+        if received.is_err() {
+            self.tell(
+                channel,
+                user,
+                None,
+                &format!("Request {id} was not made: the bot's audit log could not be written, and nothing is done off the record. Nothing was looked up or changed; try again shortly."),
+            )
+            .await;
+            return;
+        }
         let refuse = |why: String| {
             let svc = self.clone();
             let id = id.clone();
@@ -396,6 +412,31 @@ impl Service {
             created_at: now,
             expires_at: now + self.config.policy.approval_ttl_minutes * 60_000,
         };
+        // On record before the request exists: no request without its audit event.
+        let resolved = self
+            .audit_first(
+                Some(id.as_str()),
+                Some(user),
+                "targets_resolved",
+                json!({
+                    "resolved": resolution.distinct,
+                    "to_reset": resolution.to_reset,
+                    "by_classification": resolution
+                        .counts
+                        .iter()
+                        .map(|(c, n)| (c.as_str(), *n))
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                    "digest": resolution.digest,
+                }),
+            )
+            .await;
+        if resolved.is_err() {
+            drop(gate);
+            let _ = self.store.discard_staged(id.as_str()).await;
+            refuse("the bot's audit log could not be written, and nothing is done off the record. Nothing was posted or changed; try again shortly.".into())
+                .await;
+            return;
+        }
         let created = self.store.create_request_from_staged(&new).await;
         drop(gate);
         if let Err(e) = created {
@@ -405,22 +446,6 @@ impl Service {
                 .await;
             return;
         }
-        self.audit(
-            Some(id.as_str()),
-            Some(user),
-            "targets_resolved",
-            json!({
-                "resolved": resolution.distinct,
-                "to_reset": resolution.to_reset,
-                "by_classification": resolution
-                    .counts
-                    .iter()
-                    .map(|(c, n)| (c.as_str(), *n))
-                    .collect::<std::collections::BTreeMap<_, _>>(),
-                "digest": resolution.digest,
-            }),
-        )
-        .await;
         let (Ok(Some(record)), Ok(targets)) = (
             self.store.get_request(id.as_str()).await,
             self.store.targets(id.as_str()).await,

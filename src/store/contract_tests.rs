@@ -702,6 +702,7 @@ async fn an_exclusive_section_has_one_holder_at_a_time_across_replicas() {
     }
 }
 
+mod audit_fail_closed;
 mod audit_seal;
 mod lookups;
 mod sign_offs;

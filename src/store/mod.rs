@@ -113,6 +113,9 @@ pub mod sign_off {
     pub const CONTINUE: &str = "continue";
 }
 
+/// Builds the audit event of a recorded approval from the number of approvals so far.
+pub type ApprovalEvent<'a> = dyn Fn(usize) -> AuditEvent + Send + Sync + 'a;
+
 /// What `add_approval` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApprovalAdded {
@@ -238,22 +241,57 @@ pub trait Store: Send + Sync + 'static {
         decision: Option<&Decision>,
         at: i64,
     ) -> StoreResult<bool>;
+    /// `transition` that also appends `event` to the audit chain in the same transaction: the
+    /// change is made only if its audit event is written (fail closed), and the event only if
+    /// the change was made.
+    async fn transition_audited(
+        &self,
+        id: &str,
+        from: State,
+        to: State,
+        decision: Option<&Decision>,
+        at: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<bool>;
     async fn set_stop_reason(&self, id: &str, reason: &str) -> StoreResult<()>;
     /// A person's cancel: moves `id` from `from` to `cancelled` only if it is still in `from`,
     /// recording who cancelled and when (`cancelled_by`, `cancelled_at`); a request cancelled
     /// while pending approval also gets its decision row (`cancelled` by them). Returns whether
-    /// this call made the change.
-    async fn cancel(&self, id: &str, from: State, by: &str, at: i64) -> StoreResult<bool>;
+    /// this call made the change. `event` is appended to the audit chain in the same
+    /// transaction: no cancel without its audit event.
+    async fn cancel(
+        &self,
+        id: &str,
+        from: State,
+        by: &str,
+        at: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<bool>;
     /// Records the message that carries a paused run's Continue button.
     async fn set_continue_ts(&self, id: &str, ts: &str) -> StoreResult<()>;
     /// Records `approver`'s approval of `id` if the request is still pending approval and they
     /// had not approved it yet, in one transaction that the request's decision cannot
     /// interleave with; returns every approver so far. The caller makes the request approved
     /// (with `transition`) once enough distinct approvers are recorded.
-    async fn add_approval(&self, id: &str, approver: &str, at: i64) -> StoreResult<ApprovalAdded>;
+    /// The audit event of a recorded approval (`event(approvals so far)`) is appended in the
+    /// same transaction: no approval without its audit event.
+    async fn add_approval(
+        &self,
+        id: &str,
+        approver: &str,
+        at: i64,
+        event: &ApprovalEvent<'_>,
+    ) -> StoreResult<ApprovalAdded>;
     /// Moves a paused run back to `approved` and records who continued it, atomically; false
-    /// if it was no longer paused (cancelled, or continued by someone else).
-    async fn continue_run(&self, id: &str, actor: &str, at: i64) -> StoreResult<bool>;
+    /// if it was no longer paused (cancelled, or continued by someone else). `event` is appended
+    /// to the audit chain in the same transaction.
+    async fn continue_run(
+        &self,
+        id: &str,
+        actor: &str,
+        at: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<bool>;
     /// The request's sign-offs (approvals, Continue), oldest first.
     async fn sign_offs(&self, id: &str) -> StoreResult<Vec<SignOff>>;
     async fn targets(&self, id: &str) -> StoreResult<Vec<TargetRecord>>;

@@ -98,6 +98,14 @@ pub(super) async fn seal_legacy(pool: &PgPool) -> StoreResult<()> {
 
 pub(super) async fn append(pool: &PgPool, e: &AuditEvent) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
+    append_in(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Appends inside a transaction the caller holds: the event and the change it records commit
+/// together or not at all. Takes the chain's lock (see the module comment) first.
+pub(super) async fn append_in(tx: &mut sqlx::PgConnection, e: &AuditEvent) -> StoreResult<()> {
     sqlx::query("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
@@ -125,7 +133,6 @@ pub(super) async fn append(pool: &PgPool, e: &AuditEvent) -> StoreResult<()> {
     .bind(&hash)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use sqlx::{PgPool, Row};
 
-use super::{ApprovalAdded, SignOff, State, StoreResult};
+use super::{ApprovalAdded, ApprovalEvent, AuditEvent, SignOff, State, StoreResult};
 
 /// See `Store::cancel`.
 pub(super) async fn cancel(
@@ -12,6 +12,7 @@ pub(super) async fn cancel(
     from: State,
     by: &str,
     at: i64,
+    event: &AuditEvent,
 ) -> StoreResult<bool> {
     let mut tx = pool.begin().await?;
     let changed = sqlx::query(
@@ -40,6 +41,7 @@ pub(super) async fn cancel(
         .execute(&mut *tx)
         .await?;
     }
+    super::postgres_audit::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -58,6 +60,7 @@ pub(super) async fn add_approval(
     id: &str,
     approver: &str,
     at: i64,
+    event: &ApprovalEvent<'_>,
 ) -> StoreResult<ApprovalAdded> {
     // The request's row is locked first: a decision (an UPDATE of that row) waits for this
     // transaction, so it cannot land between the state check and the count.
@@ -91,6 +94,7 @@ pub(super) async fn add_approval(
     .bind(id)
     .fetch_all(&mut *tx)
     .await?;
+    super::postgres_audit::append_in(&mut tx, &event(approvers.len())).await?;
     tx.commit().await?;
     Ok(ApprovalAdded::Added(approvers))
 }
@@ -100,6 +104,7 @@ pub(super) async fn continue_run(
     id: &str,
     actor: &str,
     at: i64,
+    event: &AuditEvent,
 ) -> StoreResult<bool> {
     let mut tx = pool.begin().await?;
     let changed =
@@ -121,6 +126,7 @@ pub(super) async fn continue_run(
     .bind(at)
     .execute(&mut *tx)
     .await?;
+    super::postgres_audit::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(true)
 }

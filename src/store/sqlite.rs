@@ -99,6 +99,55 @@ impl SqliteStore {
         })
     }
 
+    /// `transition`, and with `event` `transition_audited`: the event is appended in the same
+    /// transaction, only if the change was made.
+    async fn transition_with(
+        &self,
+        id: &str,
+        from: State,
+        to: State,
+        decision: Option<&Decision>,
+        at: i64,
+        event: Option<&AuditEvent>,
+    ) -> StoreResult<bool> {
+        // `IMMEDIATE`: the write lock from the start (the audit append reads the chain's head).
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let stamp = match to {
+            State::Running => "started_at = COALESCE(started_at, ?3),",
+            s if s.is_final() => "finished_at = COALESCE(finished_at, ?3),",
+            _ => "",
+        };
+        let sql = format!("UPDATE requests SET {stamp} state = ?1 WHERE id = ?2 AND state = ?4");
+        let changed = sqlx::query(&sql)
+            .bind(to.code())
+            .bind(id)
+            .bind(at)
+            .bind(from.code())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        if let Some(d) = decision {
+            sqlx::query(
+                "INSERT INTO decisions (request_id, decision, actor, decided_at) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .bind(id)
+            .bind(&d.decision)
+            .bind(&d.actor)
+            .bind(d.decided_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(event) = event {
+            super::sqlite_audit::append_in(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// The newest migration this build carries: the schema version it writes and understands.
     pub fn known_schema_version() -> i64 {
         MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
@@ -430,38 +479,20 @@ impl Store for SqliteStore {
         decision: Option<&Decision>,
         at: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let stamp = match to {
-            State::Running => "started_at = COALESCE(started_at, ?3),",
-            s if s.is_final() => "finished_at = COALESCE(finished_at, ?3),",
-            _ => "",
-        };
-        let sql = format!("UPDATE requests SET {stamp} state = ?1 WHERE id = ?2 AND state = ?4");
-        let changed = sqlx::query(&sql)
-            .bind(to.code())
-            .bind(id)
-            .bind(at)
-            .bind(from.code())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !changed {
-            return Ok(false);
-        }
-        if let Some(d) = decision {
-            sqlx::query(
-                "INSERT INTO decisions (request_id, decision, actor, decided_at) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .bind(id)
-            .bind(&d.decision)
-            .bind(&d.actor)
-            .bind(d.decided_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        self.transition_with(id, from, to, decision, at, None).await
+    }
+
+    async fn transition_audited(
+        &self,
+        id: &str,
+        from: State,
+        to: State,
+        decision: Option<&Decision>,
+        at: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<bool> {
+        self.transition_with(id, from, to, decision, at, Some(event))
+            .await
     }
 
     async fn set_stop_reason(&self, id: &str, reason: &str) -> StoreResult<()> {
@@ -473,16 +504,35 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn add_approval(&self, id: &str, approver: &str, at: i64) -> StoreResult<ApprovalAdded> {
-        super::sqlite_sign_offs::add_approval(&self.pool, id, approver, at).await
+    async fn add_approval(
+        &self,
+        id: &str,
+        approver: &str,
+        at: i64,
+        event: &ApprovalEvent<'_>,
+    ) -> StoreResult<ApprovalAdded> {
+        super::sqlite_sign_offs::add_approval(&self.pool, id, approver, at, event).await
     }
 
-    async fn continue_run(&self, id: &str, actor: &str, at: i64) -> StoreResult<bool> {
-        super::sqlite_sign_offs::continue_run(&self.pool, id, actor, at).await
+    async fn continue_run(
+        &self,
+        id: &str,
+        actor: &str,
+        at: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<bool> {
+        super::sqlite_sign_offs::continue_run(&self.pool, id, actor, at, event).await
     }
 
-    async fn cancel(&self, id: &str, from: State, by: &str, at: i64) -> StoreResult<bool> {
-        super::sqlite_sign_offs::cancel(&self.pool, id, from, by, at).await
+    async fn cancel(
+        &self,
+        id: &str,
+        from: State,
+        by: &str,
+        at: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<bool> {
+        super::sqlite_sign_offs::cancel(&self.pool, id, from, by, at, event).await
     }
 
     async fn set_continue_ts(&self, id: &str, ts: &str) -> StoreResult<()> {

@@ -106,6 +106,14 @@ pub(super) async fn seal_legacy(pool: &SqlitePool) -> StoreResult<()> {
 /// head and forking the chain.
 pub(super) async fn append(pool: &SqlitePool, e: &AuditEvent) -> StoreResult<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    append_in(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Appends inside a write transaction the caller holds (begun `IMMEDIATE`): the event and the
+/// change it records commit together or not at all.
+pub(super) async fn append_in(tx: &mut sqlx::SqliteConnection, e: &AuditEvent) -> StoreResult<()> {
     let head: Option<(i64, Option<String>)> = sqlx::query_as(
         "SELECT seq, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
     )
@@ -130,7 +138,6 @@ pub(super) async fn append(pool: &SqlitePool, e: &AuditEvent) -> StoreResult<()>
     .bind(&hash)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use sqlx::{Row, SqlitePool};
 
-use super::{ApprovalAdded, SignOff, State, StoreResult};
+use super::{ApprovalAdded, ApprovalEvent, AuditEvent, SignOff, State, StoreResult};
 
 /// See `Store::cancel`.
 pub(super) async fn cancel(
@@ -12,8 +12,9 @@ pub(super) async fn cancel(
     from: State,
     by: &str,
     at: i64,
+    event: &AuditEvent,
 ) -> StoreResult<bool> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let changed = sqlx::query(
         "UPDATE requests SET state = 'cancelled', finished_at = COALESCE(finished_at, ?3), \
          cancelled_by = ?2, cancelled_at = ?3 WHERE id = ?1 AND state = ?4",
@@ -40,6 +41,7 @@ pub(super) async fn cancel(
         .execute(&mut *tx)
         .await?;
     }
+    super::sqlite_audit::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -58,6 +60,7 @@ pub(super) async fn add_approval(
     id: &str,
     approver: &str,
     at: i64,
+    event: &ApprovalEvent<'_>,
 ) -> StoreResult<ApprovalAdded> {
     // The insert comes first, so the transaction holds SQLite's write lock from its first
     // statement: a decision cannot land between the state check and the count.
@@ -92,6 +95,7 @@ pub(super) async fn add_approval(
     .bind(id)
     .fetch_all(&mut *tx)
     .await?;
+    super::sqlite_audit::append_in(&mut tx, &event(approvers.len())).await?;
     tx.commit().await?;
     Ok(ApprovalAdded::Added(approvers))
 }
@@ -101,8 +105,9 @@ pub(super) async fn continue_run(
     id: &str,
     actor: &str,
     at: i64,
+    event: &AuditEvent,
 ) -> StoreResult<bool> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let changed =
         sqlx::query("UPDATE requests SET state = 'approved' WHERE id = ?1 AND state = 'paused'")
             .bind(id)
@@ -122,6 +127,7 @@ pub(super) async fn continue_run(
     .bind(at)
     .execute(&mut *tx)
     .await?;
+    super::sqlite_audit::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit_cli;
+mod audit_fail_closed;
 mod audit_trail;
 mod check;
 mod drills;

@@ -200,6 +200,9 @@ async fn a_replayed_callback_changes_nothing() {
     let (_, callback, done) = app.confirm_in_okta(&link).await;
     assert_eq!(done.status, 200, "{done:?}");
     app.wait_state(&p.id, State::Completed).await;
+    // The run is marked complete before its summary is posted: wait for that too.
+    app.wait_thread(&p, "Run complete").await;
+    app.settle().await;
     let before = app.snapshot().await;
     let again = app.browse(&callback).await;
     assert_eq!(again.status, 409);

@@ -216,7 +216,12 @@ impl Service {
                 Kind::Continue => Decision::Continue,
             },
             request: RequestId::parse(&rec.request_id).map_err(|e| e.to_string())?,
-            message_ts: None,
+            // The click itself was checked against the request's own message before the
+            // confirmation was started; the confirmed re-run acts on that same message.
+            message_ts: match kind {
+                Kind::Approve => r.root_ts.clone(),
+                Kind::Continue => r.continue_ts.clone().or_else(|| r.progress_ts.clone()),
+            },
         };
         let now = self.now();
         // Settled first, so the messages the re-run posts already show how it was confirmed.

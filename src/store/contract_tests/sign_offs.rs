@@ -3,21 +3,47 @@
 
 use super::*;
 
+/// The audit event written with a sign-off or a cancel.
+fn note(action: &str) -> AuditEvent {
+    AuditEvent {
+        at: 1,
+        request_id: Some("R-00000001".into()),
+        actor: None,
+        action: action.into(),
+        detail: serde_json::json!({}),
+    }
+}
+
+fn approval_event(have: usize) -> AuditEvent {
+    let mut e = note("approval_recorded");
+    e.detail = serde_json::json!({ "approvals": have });
+    e
+}
+
 #[tokio::test]
 async fn approvals_count_each_approver_once_and_only_while_pending() {
     for (store, _dir, _) in backends().await {
         seeded(&store).await;
         let id = "R-00000001";
         assert_eq!(
-            store.add_approval(id, "U0002", 1_100).await.unwrap(),
+            store
+                .add_approval(id, "U0002", 1_100, &approval_event)
+                .await
+                .unwrap(),
             ApprovalAdded::Added(vec!["U0002".into()])
         );
         assert_eq!(
-            store.add_approval(id, "U0002", 1_200).await.unwrap(),
+            store
+                .add_approval(id, "U0002", 1_200, &approval_event)
+                .await
+                .unwrap(),
             ApprovalAdded::AlreadyApproved
         );
         assert_eq!(
-            store.add_approval(id, "U0003", 1_300).await.unwrap(),
+            store
+                .add_approval(id, "U0003", 1_300, &approval_event)
+                .await
+                .unwrap(),
             ApprovalAdded::Added(vec!["U0002".into(), "U0003".into()])
         );
         assert!(store
@@ -25,12 +51,15 @@ async fn approvals_count_each_approver_once_and_only_while_pending() {
             .await
             .unwrap());
         assert_eq!(
-            store.add_approval(id, "U0004", 1_500).await.unwrap(),
+            store
+                .add_approval(id, "U0004", 1_500, &approval_event)
+                .await
+                .unwrap(),
             ApprovalAdded::NotPending
         );
         assert_eq!(
             store
-                .add_approval("R-NOPE0000", "U0004", 1_500)
+                .add_approval("R-NOPE0000", "U0004", 1_500, &approval_event)
                 .await
                 .unwrap(),
             ApprovalAdded::NotPending
@@ -59,8 +88,8 @@ async fn one_approver_racing_themself_is_recorded_once() {
     for (store, _dir, _) in backends().await {
         seeded(&store).await;
         let (a, b) = tokio::join!(
-            store.add_approval("R-00000001", "U0002", 1_100),
-            store.add_approval("R-00000001", "U0002", 1_100),
+            store.add_approval("R-00000001", "U0002", 1_100, &approval_event),
+            store.add_approval("R-00000001", "U0002", 1_100, &approval_event),
         );
         let results = [a.unwrap(), b.unwrap()];
         assert_eq!(
@@ -81,7 +110,10 @@ async fn a_paused_run_is_continued_once_and_the_continue_recorded() {
     for (store, _dir, _) in backends().await {
         seeded(&store).await;
         let id = "R-00000001";
-        assert!(!store.continue_run(id, "U0003", 1_100).await.unwrap());
+        assert!(!store
+            .continue_run(id, "U0003", 1_100, &note("run_continued"))
+            .await
+            .unwrap());
         for (from, to) in [
             (State::PendingApproval, State::Approved),
             (State::Approved, State::Running),
@@ -92,9 +124,10 @@ async fn a_paused_run_is_continued_once_and_the_continue_recorded() {
         // A paused run is nobody's to run: no lease, not taken over.
         assert!(!store.claim_run(id, "a", 1_060, 9_999).await.unwrap());
         assert!(store.runs_without_holder(1_060).await.unwrap().is_empty());
+        let noted = note("run_continued");
         let (a, b) = tokio::join!(
-            store.continue_run(id, "U0003", 1_100),
-            store.continue_run(id, "U0002", 1_100),
+            store.continue_run(id, "U0003", 1_100, &noted),
+            store.continue_run(id, "U0002", 1_100, &noted),
         );
         assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(), 1);
         let r = store.get_request(id).await.unwrap().unwrap();
@@ -129,11 +162,17 @@ async fn a_cancel_records_who_cancelled_apart_from_the_decision() {
             .unwrap());
         // From a state it is no longer in: nothing.
         assert!(!store
-            .cancel(id, State::PendingApproval, "U0001", 1_150)
+            .cancel(
+                id,
+                State::PendingApproval,
+                "U0001",
+                1_150,
+                &note("cancelled")
+            )
             .await
             .unwrap());
         assert!(store
-            .cancel(id, State::Approved, "U0001", 1_200)
+            .cancel(id, State::Approved, "U0001", 1_200, &note("cancelled"))
             .await
             .unwrap());
         let r = store.get_request(id).await.unwrap().unwrap();
@@ -149,7 +188,7 @@ async fn a_cancel_records_who_cancelled_apart_from_the_decision() {
             "the approval stays the decision"
         );
         assert!(!store
-            .cancel(id, State::Approved, "U0003", 1_300)
+            .cancel(id, State::Approved, "U0003", 1_300, &note("cancelled"))
             .await
             .unwrap());
         let r = store.get_request(id).await.unwrap().unwrap();
@@ -165,7 +204,13 @@ async fn a_cancel_records_who_cancelled_apart_from_the_decision() {
             .await
             .unwrap();
         assert!(store
-            .cancel("R-00000002", State::PendingApproval, "U0003", 1_400)
+            .cancel(
+                "R-00000002",
+                State::PendingApproval,
+                "U0003",
+                1_400,
+                &note("cancelled")
+            )
             .await
             .unwrap());
         let r = store.get_request("R-00000002").await.unwrap().unwrap();
