@@ -88,6 +88,8 @@ pub struct ClientStats {
     pub concurrency_limited: u64,
     /// Token renewals forced by a 401.
     pub renewals: u64,
+    /// Calls that waited for a rate-limit window (spent or paused), not merely spaced out.
+    pub window_waits: u64,
 }
 
 /// One page of a paginated list, and the next page's URL if there is one.
@@ -147,6 +149,7 @@ impl OktaClient {
             rate_limited: c.rate_limited.load(Ordering::Relaxed),
             concurrency_limited: c.concurrency_limited.load(Ordering::Relaxed),
             renewals: c.renewals.load(Ordering::Relaxed),
+            window_waits: self.pacer.window_waits(),
         }
     }
 

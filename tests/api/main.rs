@@ -13,6 +13,7 @@ mod helpers;
 mod http_edges;
 mod identity;
 mod limits;
+mod lookup_pacing;
 mod malformed_okta;
 mod okta_engine;
 mod ops;

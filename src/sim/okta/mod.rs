@@ -94,7 +94,9 @@ pub struct ResetCall {
 pub struct BucketCounts {
     pub users_post: u64,
     pub users_get: u64,
+    pub users_list: u64,
     pub groups: u64,
+    pub group_by_id: u64,
     pub other: u64,
 }
 
@@ -103,7 +105,9 @@ impl BucketCounts {
         match bucket {
             Bucket::UsersPost => self.users_post,
             Bucket::UsersGet => self.users_get,
+            Bucket::UsersList => self.users_list,
             Bucket::Groups => self.groups,
+            Bucket::GroupById => self.group_by_id,
             Bucket::Other => self.other,
         }
     }
@@ -112,7 +116,9 @@ impl BucketCounts {
         match bucket {
             Bucket::UsersPost => self.users_post += 1,
             Bucket::UsersGet => self.users_get += 1,
+            Bucket::UsersList => self.users_list += 1,
             Bucket::Groups => self.groups += 1,
+            Bucket::GroupById => self.group_by_id += 1,
             Bucket::Other => self.other += 1,
         }
     }

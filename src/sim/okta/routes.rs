@@ -44,16 +44,16 @@ fn classify(method: &Method, path: &str) -> (Route, Bucket) {
     let post = *method == Method::POST;
     let nf = || Route::NotFound(path.to_string());
     match s.as_slice() {
-        ["api", "v1", "users"] if get => (Route::ListUsers, Bucket::Other),
+        ["api", "v1", "users"] if get => (Route::ListUsers, Bucket::UsersList),
         ["api", "v1", "users", id] if get => (Route::GetUser(id.to_string()), Bucket::UsersGet),
         ["api", "v1", "users", id, "lifecycle", "reset_password"] if post => {
             (Route::Reset(id.to_string()), Bucket::UsersPost)
         }
         ["api", "v1", "users", _, ..] if post => (nf(), Bucket::UsersPost),
         ["api", "v1", "groups"] if get => (Route::ListGroups, Bucket::Groups),
-        ["api", "v1", "groups", id] if get => (Route::GetGroup(id.to_string()), Bucket::Other),
+        ["api", "v1", "groups", id] if get => (Route::GetGroup(id.to_string()), Bucket::GroupById),
         ["api", "v1", "groups", id, "users"] if get => {
-            (Route::Members(id.to_string()), Bucket::Other)
+            (Route::Members(id.to_string()), Bucket::Groups)
         }
         ["api", "v1", "iam", "assignees", "users"] if get => (Route::Assignees, Bucket::Other),
         _ => (nf(), Bucket::Other),
