@@ -10,9 +10,9 @@ use okta_reset::sim::okta::{OktaSimConfig, SimOAuthApp, SimOrg, SimUser};
 
 use crate::helpers::*;
 
-const CLIENT_ID: &str = "0oaSIMSERVICEAPP001";
+pub(crate) const CLIENT_ID: &str = "0oaSIMSERVICEAPP001";
 
-fn oauth(c: &mut okta_reset::config::Config) {
+pub(crate) fn oauth(c: &mut okta_reset::config::Config) {
     c.okta.auth = OktaAuthConfig::OAuth(OAuthConfig {
         client_id: CLIENT_ID.into(),
         private_key_path: None,
@@ -21,10 +21,11 @@ fn oauth(c: &mut okta_reset::config::Config) {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+        dpop: false,
     });
 }
 
-fn with_apps(apps: Vec<SimOAuthApp>) -> OktaSimConfig {
+pub(crate) fn with_apps(apps: Vec<SimOAuthApp>) -> OktaSimConfig {
     OktaSimConfig {
         oauth_apps: apps,
         ..OktaSimConfig::default()

@@ -55,6 +55,9 @@ pub struct OktaSimConfig {
     pub page_limit_max: usize,
     /// OAuth service apps that may get tokens at `/oauth2/v1/token`.
     pub oauth_apps: Vec<SimOAuthApp>,
+    /// The oldest DPoP proof accepted, by its `iat` (whole seconds), at the token endpoint and
+    /// on API calls. RFC 9449 leaves the window to the server; Okta does not publish its own.
+    pub dpop_proof_max_age: Duration,
 }
 
 impl Default for OktaSimConfig {
@@ -70,6 +73,7 @@ impl Default for OktaSimConfig {
             seed: 0,
             page_limit_max: 200,
             oauth_apps: Vec::new(),
+            dpop_proof_max_age: Duration::from_secs(60),
         }
     }
 }
@@ -145,6 +149,8 @@ pub struct SimStats {
     /// Requests to the OAuth token endpoint, and tokens it issued.
     pub token_requests: u64,
     pub tokens_issued: u64,
+    /// API calls refused for their DPoP proof.
+    pub dpop_proofs_refused: u64,
 }
 
 /// Switches and counters, behind one lock.
@@ -331,7 +337,7 @@ impl OktaSim {
             rng: StdRng::seed_from_u64(config.seed),
             limiter: ratelimit::RateLimiter::new(config.window, config.limits),
             stats: SimStats::default(),
-            oauth: oauth::OAuthState::default(),
+            oauth: oauth::OAuthState::new(config.dpop_proof_max_age),
             quirks: Quirks::default(),
             latency: None,
             user_agents: Default::default(),
@@ -428,6 +434,7 @@ impl OktaSim {
         stats.peak_concurrency = self.shared.in_flight.peak();
         stats.token_requests = ctl.oauth.token_requests;
         stats.tokens_issued = ctl.oauth.tokens_issued;
+        stats.dpop_proofs_refused = ctl.oauth.proofs_refused;
         stats
     }
 
@@ -439,6 +446,12 @@ impl OktaSim {
     /// Every access token issued so far expires now (the next API call gets 401).
     pub fn expire_tokens(&self) {
         self.shared.ctl().oauth.expire_all();
+    }
+
+    /// From now on API calls' DPoP proofs must carry a nonce the API hands out (RFC 9449 §9): a
+    /// proof without the current one gets 401 `use_dpop_nonce` with the nonce in `DPoP-Nonce`.
+    pub fn require_api_dpop_nonce(&self) {
+        self.shared.ctl().oauth.api_nonce = Some(render::random_id(22));
     }
 
     /// From now on every call takes about `latency` (jitter as configured).
