@@ -107,10 +107,12 @@ struct Protection {
 impl Protection {
     /// Fetched once per request: the admin-role holders and the protected groups' members.
     async fn load(okta: &OktaClient, s: &ResolveSettings<'_>) -> Result<Self, ResolveError> {
-        let admins = okta
-            .admin_user_ids()
-            .await
-            .map_err(ResolveError::AdminsUnknown)?;
+        let admins = okta.admin_user_ids().await.map_err(|e| match e {
+            // Only a refusal of this call is about the roles scope; a refused token (e.g.
+            // invalid_client) says what it means itself.
+            OktaError::Forbidden { .. } => ResolveError::AdminsUnknown(e),
+            e => ResolveError::Okta(e),
+        })?;
         let mut group_members = HashMap::new();
         for entry in s.protected_groups {
             let groups = match OktaGroupId::parse(entry) {

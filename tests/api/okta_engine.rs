@@ -302,9 +302,11 @@ async fn a_refused_assertion_shows_okta_s_reason_and_changes_nothing() {
         .await;
     let msg = app.ephemeral_to(REQUESTER, "token endpoint").await;
     assert!(
-        msg.contains("Okta's token endpoint refused the service app (invalid_client: The client_assertion signature is invalid.)"),
+        msg.contains("Okta's token endpoint refused the service app (invalid_client: The client_assertion signature is invalid.): Okta did not accept the service app's credentials."),
         "{msg}"
     );
+    // Issue 17.2: the credentials are at fault, not a missing roles scope.
+    assert!(!msg.contains("okta.roles.read"), "{msg}");
     app.settle().await;
     app.assert_nothing_changed().await;
 }

@@ -6,6 +6,7 @@
 pub mod dpop;
 pub mod key;
 mod token;
+pub mod token_errors;
 
 use std::sync::Arc;
 
