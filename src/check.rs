@@ -178,6 +178,10 @@ async fn okta(config: &Config, secrets: &Secrets, r: &mut Report) {
         Err(OktaError::Forbidden { code, .. }) => r.fail(format!(
             "Okta: OKTA_API_TOKEN is valid but not allowed to read users (403 {code}): the admin who created it lacks the role; give them the Help Desk Administrator role (or a custom admin role with okta.users.read and okta.users.credentials.resetPassword), or create the token as such an admin"
         )),
+        Err(OktaError::AuthRefused { error, description }) => r.fail(format!(
+            "Okta: the token endpoint refused the OAuth service app ({error}: {description}): {}",
+            crate::okta::auth::token_errors::advice(&error)
+        )),
         Err(OktaError::Transport(e)) => r.fail(format!(
             "Okta: {org} could not be reached ({e}): check okta.org_url and the network path"
         )),

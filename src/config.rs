@@ -81,6 +81,10 @@ pub struct OAuthConfig {
     /// The key's `kid` in Okta, sent in the assertion's header.
     pub key_id: Option<String>,
     pub scopes: Vec<String>,
+    /// The app requires DPoP ("Require Demonstrating Proof of Possession header in token
+    /// requests"): the first token request carries a proof. Off, the bot still learns it from
+    /// Okta's first answer, at the cost of one refused request per process.
+    pub dpop: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +247,8 @@ struct RawOAuth {
     key_id: Option<String>,
     #[serde(default = "default_scopes")]
     scopes: Vec<String>,
+    #[serde(default)]
+    dpop: bool,
 }
 
 fn default_max_share() -> f64 {
@@ -811,6 +817,7 @@ fn okta_auth(raw: &RawOkta, p: &mut Vec<String>) -> OktaAuthConfig {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string),
                 scopes: o.scopes.clone(),
+                dpop: o.dpop,
             })
         }
         other => {

@@ -99,6 +99,18 @@ enum BenchCmd {
         #[arg(long, default_value_t = 30)]
         secs: u64,
     },
+    /// Lookups of mixed kinds at a steady pace against the simulated org with Okta's default
+    /// limits: time from command to approval message (60 lookups, one every 2 s: ~2 minutes).
+    Lookups {
+        #[arg(long, default_value_t = 60)]
+        count: usize,
+        /// Seconds between commands.
+        #[arg(long, default_value_t = 2.0)]
+        every: f64,
+        /// Okta's simulated latency, in milliseconds.
+        #[arg(long, default_value_t = 40)]
+        latency_ms: u64,
+    },
     /// The Okta engine against the simulated org, beside the seed workaround (~15 minutes).
     Okta {
         /// Run one scenario in this process and print its figures as JSON.
@@ -143,6 +155,31 @@ async fn main() -> ExitCode {
             }
         }
         Cmd::Audit { command } => audit(command).await,
+        Cmd::Bench {
+            which:
+                BenchCmd::Lookups {
+                    count,
+                    every,
+                    latency_ms,
+                },
+        } => {
+            init_logging(LogFormat::Text, "error");
+            let opts = okta_reset::bench::lookups::LookupOptions {
+                count,
+                every: std::time::Duration::from_secs_f64(every.max(0.0)),
+                latency: std::time::Duration::from_millis(latency_ms),
+            };
+            match okta_reset::bench::lookups::run(opts).await {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("okta-reset bench lookups failed: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Cmd::Bench {
             which: BenchCmd::Okta { only },
         } => {

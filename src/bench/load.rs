@@ -43,7 +43,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn pct(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

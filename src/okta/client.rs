@@ -73,6 +73,7 @@ struct Counters {
     rate_limited: AtomicU64,
     concurrency_limited: AtomicU64,
     renewals: AtomicU64,
+    resigned: AtomicU64,
 }
 
 /// What the client has done so far (for the benchmark and the logs).
@@ -88,6 +89,10 @@ pub struct ClientStats {
     pub concurrency_limited: u64,
     /// Token renewals forced by a 401.
     pub renewals: u64,
+    /// Calls that waited for a rate-limit window (spent or paused), not merely spaced out.
+    pub window_waits: u64,
+    /// Calls sent again with a new DPoP proof after Okta refused one (or sent a new nonce).
+    pub resigned: u64,
 }
 
 /// One page of a paginated list, and the next page's URL if there is one.
@@ -147,6 +152,8 @@ impl OktaClient {
             rate_limited: c.rate_limited.load(Ordering::Relaxed),
             concurrency_limited: c.concurrency_limited.load(Ordering::Relaxed),
             renewals: c.renewals.load(Ordering::Relaxed),
+            window_waits: self.pacer.window_waits(),
+            resigned: c.resigned.load(Ordering::Relaxed),
         }
     }
 
@@ -167,8 +174,8 @@ impl OktaClient {
     }
 
     /// Sends one call, retrying 5xx and transport failures with exponential backoff and jitter,
-    /// waiting out 429s, and renewing an OAuth token once after a 401. Returns the body of a 2xx,
-    /// or the classified error.
+    /// waiting out 429s, renewing an OAuth token once after a 401 and re-signing a refused DPoP
+    /// proof once. Returns the body of a 2xx, or the classified error.
     async fn call(&self, method: Method, url: &Url) -> Result<Answer, OktaError> {
         self.call_with(method, url, None).await
     }
@@ -184,11 +191,13 @@ impl OktaClient {
         let mut retries = 0u32;
         let mut waits = 0u32;
         let mut renewed = false;
+        let mut resigned = false;
         let mut first_request_id: Option<String> = None;
         loop {
-            let auth = self.auth.for_call(&self.http, method.as_str(), url).await?;
             let permit = self.gate.acquire().await;
             let slot = self.pacer.acquire(bucket).await;
+            // Only now, after every wait: the token in force and a proof made this instant.
+            let auth = self.auth.for_call(&self.http, method.as_str(), url).await?;
             let mut req = self
                 .http
                 .request(method.clone(), url.clone())
@@ -242,6 +251,10 @@ impl OktaClient {
             if first_request_id.is_none() {
                 first_request_id = request_id(&headers);
             }
+            let new_nonce = match headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
+                Some(n) => self.auth.dpop_nonce(n).await,
+                None => false,
+            };
             let body = resp.bytes().await;
             drop(permit);
             let body = match body {
@@ -278,6 +291,27 @@ impl OktaClient {
             self.gate.clean_call();
             if status.is_success() {
                 return Ok(Answer { headers, body });
+            }
+            let refusal = auth
+                .dpop
+                .as_ref()
+                .and_then(|_| dpop_refusal(status, &headers, &body));
+            let nonce_refusal =
+                auth.dpop.is_some() && new_nonce && matches!(status.as_u16(), 400 | 401);
+            if (refusal.is_some() || nonce_refusal) && !resigned {
+                // The proof is the bot's own making (its age, its nonce): sign a new one and send
+                // the call once more; it is neither a retry nor the user's failure.
+                resigned = true;
+                self.stats.resigned.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(bucket, "Okta refused the DPoP proof; signing a new one");
+                continue;
+            }
+            if let Some((error, description)) = refusal {
+                // A fresh proof refused too: not about this user. Stop the run (systemic).
+                return Err(OktaError::AuthRefused {
+                    error: error.to_string(),
+                    description,
+                });
             }
             if status == StatusCode::UNAUTHORIZED && !renewed {
                 renewed = true;
@@ -447,6 +481,53 @@ impl OktaClient {
         Ok(ResetDone {
             okta_request_id: request_id(&a.headers),
         })
+    }
+}
+
+/// Whether an answer refuses the call's DPoP proof: `invalid_dpop_proof` or `use_dpop_nonce` in
+/// Okta's error body (`errorCode`, or OAuth's `error`) or in `WWW-Authenticate` (RFC 9449 §7.1).
+/// Returns the error and Okta's description.
+fn dpop_refusal(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<(&'static str, String)> {
+    if !matches!(status.as_u16(), 400 | 401) {
+        return None;
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Body {
+        #[serde(default)]
+        error_code: String,
+        #[serde(default)]
+        error_summary: String,
+        #[serde(default)]
+        error: String,
+        #[serde(default, rename = "error_description")]
+        error_description: String,
+    }
+    let b: Body = serde_json::from_slice(body).unwrap_or_default();
+    let challenge = headers
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let said = |e: &str| {
+        b.error_code == e || b.error == e || challenge.contains(&format!("error=\"{e}\""))
+    };
+    let why = [b.error_summary.as_str(), b.error_description.as_str()]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .unwrap_or("no reason given")
+        .to_string();
+    if said("use_dpop_nonce") {
+        Some(("use_dpop_nonce", why))
+    } else if said("invalid_dpop_proof") {
+        Some(("invalid_dpop_proof", why))
+    } else {
+        None
     }
 }
 

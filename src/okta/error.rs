@@ -90,7 +90,8 @@ impl fmt::Display for OktaError {
             ),
             Self::AuthRefused { error, description } => write!(
                 f,
-                "Okta's token endpoint refused the service app ({error}: {description}); check the app's client id, its public key and its granted scopes in Okta"
+                "Okta's token endpoint refused the service app ({error}: {description}): {}",
+                crate::okta::auth::token_errors::advice(error)
             ),
             Self::Forbidden { code, summary } => write!(
                 f,

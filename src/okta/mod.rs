@@ -45,6 +45,7 @@ pub fn client_from_config(
                     scopes: o.scopes.clone(),
                     key,
                     max_retries: config.max_retries,
+                    dpop: o.dpop,
                 },
                 clock.clone(),
             )?;

@@ -44,7 +44,12 @@ pub struct Resolution {
 impl From<ProtectionError> for ResolveError {
     fn from(e: ProtectionError) -> Self {
         match e {
-            ProtectionError::AdminsUnknown(e) => Self::AdminsUnknown(e),
+            // Only a refusal of the roles call is about the roles scope; a refused token (e.g.
+            // invalid_client) says what it means itself.
+            ProtectionError::AdminsUnknown(e @ OktaError::Forbidden { .. }) => {
+                Self::AdminsUnknown(e)
+            }
+            ProtectionError::AdminsUnknown(e) => Self::Okta(e),
             ProtectionError::GroupMissing(g) => Self::ProtectedGroupMissing(g),
             ProtectionError::MemberUnreadable { group, why } => {
                 Self::ProtectedMemberUnreadable { group, why }

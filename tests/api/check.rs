@@ -187,3 +187,36 @@ async fn each_allowlisted_user_group_is_read_and_an_unknown_one_is_named() {
         vec!["Slack: user group S0GONE in policy.requesters does not exist (no_such_subteam): copy the group's ID (S…) from its profile in Slack"]
     );
 }
+
+#[tokio::test]
+async fn a_token_endpoint_refusal_says_what_it_means_not_to_add_a_scope() {
+    use crate::okta_engine::{oauth, with_apps, CLIENT_ID};
+    use okta_reset::sim::okta::oauth::test_keys;
+    use okta_reset::sim::okta::SimOAuthApp;
+    // The key the bot signs with is not the one registered on the app: invalid_client.
+    let w = World::start(WorldOptions {
+        okta: with_apps(vec![SimOAuthApp::rsa(CLIENT_ID)]),
+        tweak: Box::new(oauth),
+        env: vec![(
+            "OKTA_PRIVATE_KEY".into(),
+            test_keys::UNREGISTERED_RSA_PRIVATE.into(),
+        )],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let r = check::run(&w.config, &w.secrets).await;
+    assert!(!r.safe_to_start());
+    let problems = r.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = problems[0];
+    assert!(
+        p.starts_with("Okta: the token endpoint refused the OAuth service app (invalid_client: The client_assertion signature is invalid.): Okta did not accept the service app's credentials."),
+        "{p}"
+    );
+    for needle in ["okta.oauth.client_id", "public key", "KID", "clock"] {
+        assert!(p.contains(needle), "{needle}: {p}");
+    }
+    assert!(!p.contains("okta.roles.read"), "{p}");
+    assert!(w.okta.reset_calls().is_empty());
+}

@@ -10,9 +10,9 @@ use okta_reset::sim::okta::{OktaSimConfig, SimOAuthApp, SimOrg, SimUser};
 
 use crate::helpers::*;
 
-const CLIENT_ID: &str = "0oaSIMSERVICEAPP001";
+pub(crate) const CLIENT_ID: &str = "0oaSIMSERVICEAPP001";
 
-fn oauth(c: &mut okta_reset::config::Config) {
+pub(crate) fn oauth(c: &mut okta_reset::config::Config) {
     c.okta.auth = OktaAuthConfig::OAuth(OAuthConfig {
         client_id: CLIENT_ID.into(),
         private_key_path: None,
@@ -21,10 +21,11 @@ fn oauth(c: &mut okta_reset::config::Config) {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+        dpop: false,
     });
 }
 
-fn with_apps(apps: Vec<SimOAuthApp>) -> OktaSimConfig {
+pub(crate) fn with_apps(apps: Vec<SimOAuthApp>) -> OktaSimConfig {
     OktaSimConfig {
         oauth_apps: apps,
         ..OktaSimConfig::default()
@@ -335,9 +336,11 @@ async fn a_refused_assertion_shows_okta_s_reason_and_changes_nothing() {
         .await;
     let msg = app.ephemeral_to(REQUESTER, "token endpoint").await;
     assert!(
-        msg.contains("Okta's token endpoint refused the service app (invalid_client: The client_assertion signature is invalid.)"),
+        msg.contains("Okta's token endpoint refused the service app (invalid_client: The client_assertion signature is invalid.): Okta did not accept the service app's credentials."),
         "{msg}"
     );
+    // Issue 17.2: the credentials are at fault, not a missing roles scope.
+    assert!(!msg.contains("okta.roles.read"), "{msg}");
     app.settle().await;
     app.assert_nothing_changed().await;
 }

@@ -6,6 +6,7 @@
 pub mod dpop;
 pub mod key;
 mod token;
+pub mod token_errors;
 
 use std::sync::Arc;
 
@@ -31,6 +32,8 @@ pub enum Auth {
 }
 
 /// The headers that authenticate one call.
+/// Made when the request is about to be sent (after every wait), never earlier: a DPoP proof
+/// ages, and the token may be renewed meanwhile.
 pub struct CallAuth {
     pub authorization: Secret,
     pub dpop: Option<String>,
@@ -52,6 +55,14 @@ impl Auth {
                 token_id: 0,
             }),
             Auth::OAuth(app) => app.for_call(http, method, url).await,
+        }
+    }
+
+    /// The API answered with a `DPoP-Nonce`: later proofs carry it. `true` if it is new.
+    pub async fn dpop_nonce(&self, nonce: &str) -> bool {
+        match self {
+            Auth::ApiToken(_) => false,
+            Auth::OAuth(app) => app.api_nonce(nonce).await,
         }
     }
 

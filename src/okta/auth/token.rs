@@ -1,5 +1,11 @@
 //! The service app's access token: fetched with a signed client assertion, cached, renewed a
 //! while before it expires and once after a 401. Concurrent callers share one renewal.
+//!
+//! DPoP: a call's proof (`iat`, `jti`, `ath`, the server's latest nonce) and its access token are
+//! taken by [`OAuthApp::for_call`], which the client calls when the request is about to be sent,
+//! after every wait (concurrency gate, rate-limit pacer, token renewal). A proof made before a
+//! wait can reach Okta older than it accepts (RFC 9449 §11.1; Okta does not publish its window),
+//! and a token picked before a renewal is the revoked one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,6 +33,9 @@ pub struct OAuthSettings {
     pub scopes: Vec<String>,
     pub key: SigningKey,
     pub max_retries: u32,
+    /// `okta.oauth.dpop`: the app requires DPoP, so the first token request carries a proof
+    /// (rather than learning it from a 400 each time the process starts).
+    pub dpop: bool,
 }
 
 pub struct OAuthApp {
@@ -41,8 +50,12 @@ pub struct OAuthApp {
 #[derive(Default)]
 struct State {
     token: Option<Token>,
+    /// Configured, or learned from the token endpoint (kept for every later renewal).
     use_dpop: bool,
+    /// The token endpoint's latest `DPoP-Nonce`.
     nonce: Option<String>,
+    /// The API's latest `DPoP-Nonce`, if it sends one (a resource server may; RFC 9449 §9).
+    api_nonce: Option<String>,
 }
 
 struct Token {
@@ -81,15 +94,20 @@ struct OAuthErrorBody {
 
 impl OAuthApp {
     pub fn new(settings: OAuthSettings, clock: Arc<dyn Clock>) -> Result<Self, String> {
+        let use_dpop = settings.dpop;
         Ok(Self {
             settings,
             clock,
             dpop_key: DpopKey::generate()?,
-            state: tokio::sync::Mutex::new(State::default()),
+            state: tokio::sync::Mutex::new(State {
+                use_dpop,
+                ..State::default()
+            }),
             issued: AtomicU64::new(0),
         })
     }
 
+    /// The headers for one API call, made now: call it when the request is about to be sent.
     pub(super) async fn for_call(
         &self,
         http: &reqwest::Client,
@@ -105,7 +123,13 @@ impl OAuthApp {
         let (scheme, dpop) = if t.dpop {
             let proof = self
                 .dpop_key
-                .proof(method, url, now / 1000, None, Some(t.value.expose()))
+                .proof(
+                    method,
+                    url,
+                    now / 1000,
+                    st.api_nonce.as_deref(),
+                    Some(t.value.expose()),
+                )
                 .map_err(OktaError::Protocol)?;
             ("DPoP", Some(proof))
         } else {
@@ -116,6 +140,16 @@ impl OAuthApp {
             dpop,
             token_id: t.id,
         })
+    }
+
+    /// Keeps the API's latest `DPoP-Nonce` for the next proofs; `true` if it is a new one.
+    pub(super) async fn api_nonce(&self, nonce: &str) -> bool {
+        let mut st = self.state.lock().await;
+        if st.api_nonce.as_deref() == Some(nonce) {
+            return false;
+        }
+        st.api_nonce = Some(nonce.to_string());
+        true
     }
 
     /// Renews the token unless someone already replaced the one that got the 401.

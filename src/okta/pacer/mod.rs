@@ -1,6 +1,41 @@
 //! Spends Okta's rate-limit budget well: per bucket, a [`plan::BucketPlan`] learns the window
 //! from the `X-Rate-Limit-*` headers and says when the next call may go. This wrapper keeps one
 //! plan per bucket behind a lock, reads time from the injected [`Clock`] and sleeps between slots.
+//!
+//! # Buckets
+//!
+//! Okta counts calls per endpoint family, each family with its own limit and its own window
+//! (Okta's "Management rate limits" page, Workforce Identity column, per minute):
+//!
+//! | Okta's family                                              | pacer bucket    | limit |
+//! |------------------------------------------------------------|-----------------|-------|
+//! | `GET`/`POST /api/v1/users` (list, search, create)          | `users`         | 600   |
+//! | `GET /api/v1/users/{idOrLogin}`                            | `user_by_id`    | 2,000 |
+//! | `POST`/`PUT`/`DELETE /api/v1/users/{id}…` (lifecycle reset)| `user_update`   | 600   |
+//! | `/api/v1/groups` except `/api/v1/groups/{id}` (search)     | `groups`        | 500   |
+//! | `/api/v1/groups/{id}` only                                 | `group_by_id`   | 1,000 |
+//! | `/api/v1/logs`                                             | `logs`          | 120   |
+//! | most other `/api/v1` (roles: `/api/v1/iam/…`)              | `api_other`     | 1,200 |
+//!
+//! Where Okta's table leaves an endpoint's family unclear, the pacer gives it a bucket of its own
+//! rather than share one: `GET /api/v1/groups/{id}/users` (members: "`/api/v1/groups` except
+//! `/api/v1/groups/{id}`" reads as the groups family, but the table does not name it) is
+//! `group_members`, and `/api/v1/iam/…` is `iam`. A bucket split finer than Okta's is safe: its
+//! plan sees the sibling's calls as someone else's spending, which they are. A bucket coarser
+//! than Okta's is not: answers from two families carry two unrelated `Limit`/`Remaining`/`Reset`
+//! triples, and a plan mixing them read another family's lower `Remaining` as hundreds of calls
+//! by another client and waited out a window it had barely touched (issue 12: lookups that took
+//! 40–60 s at one a couple of seconds). So:
+//!
+//! - an answer's headers only ever update the plan of the bucket its call was paced in;
+//! - a bucket's plan starts knowing nothing, whatever its neighbours learned (its first call is a
+//!   probe, one at a time, until an answer tells it its own limit);
+//! - "another client" is only ever inferred from one bucket's own answers, and a plan that sees
+//!   its `Limit` change (two families after all, or Okta changed it) starts over rather than
+//!   compare the two (see [`plan`]).
+//!
+//! The limits are never hard-coded here: they are read from each answer. The table is what the
+//! simulated org (`sim::okta::ratelimit`) applies by default.
 
 mod headers;
 pub mod plan;
@@ -8,7 +43,7 @@ pub mod plan;
 mod tests;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +57,8 @@ pub struct Pacer {
     share: f64,
     buckets: Mutex<HashMap<&'static str, BucketPlan>>,
     warned_missing: AtomicBool,
+    /// Calls that had to wait for a bucket's window (spent or paused), not just to be spaced.
+    window_waits: AtomicU64,
 }
 
 /// A call the pacer let through. Tell it the answer with [`Slot::answered`]; dropped without one
@@ -56,6 +93,7 @@ impl Pacer {
             share,
             buckets: Mutex::new(HashMap::new()),
             warned_missing: AtomicBool::new(false),
+            window_waits: AtomicU64::new(0),
         }
     }
 
@@ -68,9 +106,19 @@ impl Pacer {
 
     /// Waits for `bucket`'s next slot.
     pub async fn acquire(&self, bucket: &'static str) -> Slot<'_> {
+        let mut window_wait = false;
         loop {
             let now = self.clock.now_ms();
-            match self.with(bucket, |p| p.reserve(now)) {
+            let (verdict, waits) = self.with(bucket, |p| (p.reserve(now), p.waited_for_window()));
+            if waits && !window_wait {
+                window_wait = true;
+                self.window_waits.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    bucket,
+                    "waiting for the Okta rate-limit window of this bucket"
+                );
+            }
+            match verdict {
                 Verdict::Go => {
                     return Slot {
                         pacer: self,
@@ -85,6 +133,11 @@ impl Pacer {
                 }
             }
         }
+    }
+
+    /// Calls so far that waited for a bucket's window (not merely spaced out).
+    pub fn window_waits(&self) -> u64 {
+        self.window_waits.load(Ordering::Relaxed)
     }
 
     fn answered(&self, bucket: &'static str, status: u16, h: &RateHeaders) -> Option<Duration> {
@@ -109,13 +162,23 @@ fn jitter_ms(max: i64) -> i64 {
     rand::thread_rng().gen_range(0..=max)
 }
 
-/// Okta's rate-limit bucket for a call (per-endpoint families, as Okta documents them).
+/// The pacer bucket of a call: one per Okta endpoint family (see the module doc).
 pub fn bucket_of(method: &reqwest::Method, path: &str) -> &'static str {
-    let rest = path.strip_prefix("/api/v1/");
-    match (method.as_str(), rest) {
-        ("POST", Some(r)) if r.starts_with("users/") => "users_post",
-        ("GET", Some(r)) if r.starts_with("users/") && r.matches('/').count() == 1 => "users_get",
-        ("GET", Some("groups")) => "groups",
-        _ => "other",
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return "api_other";
+    };
+    let seg: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    let get = *method == reqwest::Method::GET;
+    match seg.as_slice() {
+        ["users"] => "users",
+        ["users", _] if get => "user_by_id",
+        ["users", _, ..] if !get => "user_update",
+        ["groups"] => "groups",
+        ["groups", _] => "group_by_id",
+        ["groups", _, "users"] => "group_members",
+        ["groups", ..] => "groups",
+        ["iam", ..] => "iam",
+        ["logs", ..] => "logs",
+        _ => "api_other",
     }
 }

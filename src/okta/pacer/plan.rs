@@ -9,6 +9,9 @@
 //!   pace, so a late start is not made up in a burst).
 //! - A 429 pauses the bucket until `Reset` (by Okta's clock) plus jitter; answers without the
 //!   headers fall back to a conservative pace, one call at a time.
+//! - A plan belongs to one bucket. If its `Limit` changes, the answers come from another bucket
+//!   (or Okta changed the limit): nothing learned before is compared with them — above all, the
+//!   other bucket's lower `Remaining` is never taken for another client's spending.
 
 /// Okta rounds `Reset` up to the second. When we did not see a window start, plan to finish its
 /// budget half a second early, which is the true end on average.
@@ -64,6 +67,9 @@ pub struct BucketPlan {
     in_flight: u64,
     answered: bool,
     headers_missing: bool,
+    /// Whether the last `reserve` was refused because the window was spent or the bucket paused
+    /// (rather than to space calls out).
+    window_wait: bool,
 }
 
 /// Calls kept free beyond what others are seen to spend: 2% of the limit, at least 2.
@@ -84,6 +90,7 @@ impl BucketPlan {
             in_flight: 0,
             answered: false,
             headers_missing: false,
+            window_wait: false,
         }
     }
 
@@ -127,7 +134,9 @@ impl BucketPlan {
     /// Whether a call may go now; if it may, it is counted as in flight until `answered` or
     /// `abandoned`.
     pub fn reserve(&mut self, now: i64) -> Verdict {
+        self.window_wait = false;
         if now < self.paused_until {
+            self.window_wait = true;
             return Verdict::WaitUntil(self.paused_until);
         }
         let Some(limit) = self.limit.filter(|_| !self.headers_missing) else {
@@ -142,6 +151,7 @@ impl BucketPlan {
                 if used >= budget {
                     // Spent: the next call waits for the window's estimated end, or for `Reset`
                     // itself once that estimate has passed without a new window showing up.
+                    self.window_wait = true;
                     let probe = w.est_end_ms + END_MARGIN_MS;
                     return Verdict::WaitUntil(if now < probe { probe } else { w.end_ms });
                 }
@@ -231,6 +241,13 @@ impl BucketPlan {
         else {
             return;
         };
+        if self.limit.is_some_and(|l| l != limit) {
+            // Another bucket's answer, or a new limit: the window, its length and what others
+            // spent in it were learned under the old one and say nothing about this one.
+            self.window = None;
+            self.window_len_ms = None;
+            self.prev_others = 0;
+        }
         self.limit = Some(limit);
         let end_ms = now + h.until_reset_ms(now).unwrap_or(0).clamp(0, MAX_WAIT_MS);
         match &mut self.window {
@@ -270,6 +287,11 @@ impl BucketPlan {
                 });
             }
         }
+    }
+
+    /// Whether the last [`Self::reserve`] waited for the window (spent, or the bucket paused).
+    pub fn waited_for_window(&self) -> bool {
+        self.window_wait
     }
 
     pub fn in_flight(&self) -> u64 {

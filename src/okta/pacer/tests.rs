@@ -295,16 +295,24 @@ fn a_nearly_empty_bucket_pauses_until_its_reset() {
     assert_eq!(plan.reserve(T0 + 10), Verdict::WaitUntil(T0 + 7_000));
 }
 
-#[test]
-fn the_async_pacer_reads_the_injected_clock() {
-    use crate::clock::ManualClock;
-    let clock = ManualClock::new(T0);
+/// A pacer on a hand-moved clock.
+fn manual_pacer() -> (crate::clock::ManualClock, Pacer) {
+    let clock = crate::clock::ManualClock::new(T0);
     let pacer = Pacer::new(Arc::new(clock.clone()), 0.8);
-    let rt = tokio::runtime::Builder::new_current_thread()
+    (clock, pacer)
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .unwrap();
-    rt.block_on(async {
+        .unwrap()
+}
+
+#[test]
+fn the_async_pacer_reads_the_injected_clock() {
+    let (clock, pacer) = manual_pacer();
+    current_thread().block_on(async {
         let slot = pacer.acquire("users_post").await;
         let s = T0 / 1000;
         // A 429 whose window resets 30 s from now on the injected clock.
@@ -322,20 +330,67 @@ fn the_async_pacer_reads_the_injected_clock() {
 #[test]
 fn buckets_follow_okta_endpoint_families() {
     use reqwest::Method;
+    let b = |m: Method, p: &str| bucket_of(&m, p);
     assert_eq!(
-        bucket_of(&Method::POST, "/api/v1/users/00u1/lifecycle/reset_password"),
-        "users_post"
+        b(Method::POST, "/api/v1/users/00u1/lifecycle/reset_password"),
+        "user_update"
     );
-    assert_eq!(
-        bucket_of(&Method::GET, "/api/v1/users/a%40b.com"),
-        "users_get"
-    );
-    assert_eq!(bucket_of(&Method::GET, "/api/v1/users"), "other");
-    assert_eq!(bucket_of(&Method::GET, "/api/v1/groups"), "groups");
-    assert_eq!(
-        bucket_of(&Method::GET, "/api/v1/groups/00g1/users"),
-        "other"
-    );
+    assert_eq!(b(Method::GET, "/api/v1/users/a%40b.com"), "user_by_id");
+    // A user search is "list users", not "get a user by id", nor anything else.
+    assert_eq!(b(Method::GET, "/api/v1/users"), "users");
+    assert_eq!(b(Method::GET, "/api/v1/groups"), "groups");
+    assert_eq!(b(Method::GET, "/api/v1/groups/00g1"), "group_by_id");
+    assert_eq!(b(Method::GET, "/api/v1/groups/00g1/users"), "group_members");
+    assert_eq!(b(Method::GET, "/api/v1/iam/assignees/users"), "iam");
+    assert_eq!(b(Method::GET, "/api/v1/logs"), "logs");
+    assert_eq!(b(Method::GET, "/api/v1/apps"), "api_other");
+    // The four lookups of issue 12 no longer share a bucket.
+    let lookups = [
+        b(Method::GET, "/api/v1/groups/00g1"),
+        b(Method::GET, "/api/v1/groups/00g1/users"),
+        b(Method::GET, "/api/v1/users"),
+        b(Method::GET, "/api/v1/iam/assignees/users"),
+    ];
+    let distinct: std::collections::HashSet<_> = lookups.iter().collect();
+    assert_eq!(distinct.len(), lookups.len());
+}
+
+#[test]
+fn another_buckets_answers_are_never_read_as_another_clients_spending() {
+    // Issue 12: answers of two Okta buckets reached one plan. The search bucket (limit 600) had
+    // 590 left; the roles bucket (limit 1200) 1199. Mixed, 1200 − 590 looked like 600 calls by
+    // someone else, and the plan waited out the window.
+    let mut plan = BucketPlan::new(0.8);
+    let s = T0 / 1000;
+    assert_eq!(plan.reserve(T0), Verdict::Go);
+    plan.answered(T0, 200, &headers(600, 590, s + 50, s), 0);
+    for i in 1..40 {
+        let now = T0 + i * 500;
+        let (limit, remaining, reset) = if i % 2 == 0 {
+            (600, 590 - i as u64 / 2, s + 50)
+        } else {
+            (1200, 1199 - i as u64 / 2, s + 58)
+        };
+        assert_eq!(plan.reserve(now), Verdict::Go, "call {i}");
+        assert!(!plan.waited_for_window());
+        plan.answered(now, 200, &headers(limit, remaining, reset, now / 1000), 0);
+    }
+}
+
+#[test]
+fn a_bucket_not_yet_answered_does_not_inherit_another_buckets_state() {
+    let (_clock, pacer) = manual_pacer();
+    current_thread().block_on(async {
+        let s = T0 / 1000;
+        // The search bucket is spent (someone else's doing) and paused for 40 s.
+        let slot = pacer.acquire("users").await;
+        assert!(slot.answered(200, &headers(600, 2, s + 40, s)).is_some());
+        // The members bucket has never answered: its first call goes at once.
+        let first = pacer.acquire("group_members").await;
+        first.answered(200, &headers(500, 499, s + 60, s));
+        let _second = pacer.acquire("group_members").await;
+        assert_eq!(pacer.window_waits(), 0);
+    });
 }
 
 #[test]

@@ -58,6 +58,9 @@ pub struct OktaSimConfig {
     pub page_limit_max: usize,
     /// OAuth service apps that may get tokens at `/oauth2/v1/token`.
     pub oauth_apps: Vec<SimOAuthApp>,
+    /// The oldest DPoP proof accepted, by its `iat` (whole seconds), at the token endpoint and
+    /// on API calls. RFC 9449 leaves the window to the server; Okta does not publish its own.
+    pub dpop_proof_max_age: Duration,
 }
 
 impl Default for OktaSimConfig {
@@ -73,6 +76,7 @@ impl Default for OktaSimConfig {
             seed: 0,
             page_limit_max: 200,
             oauth_apps: Vec::new(),
+            dpop_proof_max_age: Duration::from_secs(60),
         }
     }
 }
@@ -97,7 +101,9 @@ pub struct ResetCall {
 pub struct BucketCounts {
     pub users_post: u64,
     pub users_get: u64,
+    pub users_list: u64,
     pub groups: u64,
+    pub group_by_id: u64,
     pub other: u64,
 }
 
@@ -106,7 +112,9 @@ impl BucketCounts {
         match bucket {
             Bucket::UsersPost => self.users_post,
             Bucket::UsersGet => self.users_get,
+            Bucket::UsersList => self.users_list,
             Bucket::Groups => self.groups,
+            Bucket::GroupById => self.group_by_id,
             Bucket::Other => self.other,
         }
     }
@@ -115,7 +123,9 @@ impl BucketCounts {
         match bucket {
             Bucket::UsersPost => self.users_post += 1,
             Bucket::UsersGet => self.users_get += 1,
+            Bucket::UsersList => self.users_list += 1,
             Bucket::Groups => self.groups += 1,
+            Bucket::GroupById => self.group_by_id += 1,
             Bucket::Other => self.other += 1,
         }
     }
@@ -142,6 +152,8 @@ pub struct SimStats {
     /// Requests to the OAuth token endpoint, and tokens it issued.
     pub token_requests: u64,
     pub tokens_issued: u64,
+    /// API calls refused for their DPoP proof.
+    pub dpop_proofs_refused: u64,
 }
 
 /// Switches and counters, behind one lock.
@@ -339,7 +351,7 @@ impl OktaSim {
             rng: StdRng::seed_from_u64(config.seed),
             limiter: ratelimit::RateLimiter::new(config.window, config.limits),
             stats: SimStats::default(),
-            oauth: oauth::OAuthState::default(),
+            oauth: oauth::OAuthState::new(config.dpop_proof_max_age),
             quirks: Quirks::default(),
             latency: None,
             user_agents: Default::default(),
@@ -503,6 +515,7 @@ impl OktaSim {
         stats.peak_concurrency = self.shared.in_flight.peak();
         stats.token_requests = ctl.oauth.token_requests;
         stats.tokens_issued = ctl.oauth.tokens_issued;
+        stats.dpop_proofs_refused = ctl.oauth.proofs_refused;
         stats
     }
 
@@ -514,6 +527,12 @@ impl OktaSim {
     /// Every access token issued so far expires now (the next API call gets 401).
     pub fn expire_tokens(&self) {
         self.shared.ctl().oauth.expire_all();
+    }
+
+    /// From now on API calls' DPoP proofs must carry a nonce the API hands out (RFC 9449 §9): a
+    /// proof without the current one gets 401 `use_dpop_nonce` with the nonce in `DPoP-Nonce`.
+    pub fn require_api_dpop_nonce(&self) {
+        self.shared.ctl().oauth.api_nonce = Some(render::random_id(22));
     }
 
     /// From now on every call takes about `latency` (jitter as configured).

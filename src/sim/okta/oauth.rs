@@ -102,12 +102,28 @@ struct Issued {
 pub(super) struct OAuthState {
     tokens: HashMap<String, Issued>,
     used_jti: HashSet<String>,
+    /// `jti`s of DPoP proofs already accepted: a proof is good for one request (RFC 9449 §11.1).
+    used_proof_jti: HashSet<String>,
+    /// The oldest DPoP proof accepted, by its `iat` (`OktaSimConfig::dpop_proof_max_age`).
+    pub(super) proof_max_age: Duration,
     nonce: Option<String>,
+    /// When set, API calls' proofs must carry this nonce (RFC 9449 §9; see
+    /// `OktaSim::require_api_dpop_nonce`).
+    pub(super) api_nonce: Option<String>,
+    /// DPoP proofs refused on API calls (stale, replayed, wrong key, …).
+    pub(super) proofs_refused: u64,
     pub(super) token_requests: u64,
     pub(super) tokens_issued: u64,
 }
 
 impl OAuthState {
+    pub(super) fn new(proof_max_age: Duration) -> Self {
+        Self {
+            proof_max_age,
+            ..Self::default()
+        }
+    }
+
     /// Every token issued so far stops working (as if its hour ran out).
     pub(super) fn expire_all(&mut self) {
         let past = Instant::now() - Duration::from_secs(1);
@@ -148,14 +164,15 @@ fn verified(jwt: &str, alg: Algorithm, key: &DecodingKey) -> Option<Value> {
         .map(|d| d.claims)
 }
 
-/// Checks a DPoP proof; returns the key's thumbprint.
+/// Checks a DPoP proof; returns the key's thumbprint and its `jti`.
 fn check_proof(
     proof: &str,
     method: &str,
     htu: &str,
     ath: Option<&str>,
     nonce: Option<&str>,
-) -> Result<String, &'static str> {
+    max_age: Duration,
+) -> Result<(String, String), &'static str> {
     let header = jsonwebtoken::decode_header(proof).map_err(|_| "The DPoP proof is not a JWT.")?;
     if header.typ.as_deref() != Some("dpop+jwt") {
         return Err("The DPoP proof typ must be dpop+jwt.");
@@ -170,12 +187,17 @@ fn check_proof(
         return Err("The DPoP proof htu does not match the request.");
     }
     let iat = claims["iat"].as_i64().ok_or("The DPoP proof has no iat.")?;
-    if (now_secs() - iat).abs() > 60 {
+    // Older than the accepted age (whole seconds, as `iat` is), or made in the future beyond a
+    // little clock skew.
+    let age = now_secs() - iat;
+    if age > max_age.as_secs() as i64 || age < -5 {
         return Err("The DPoP proof iat is too far from now.");
     }
-    if claims["jti"].as_str().is_none_or(str::is_empty) {
-        return Err("The DPoP proof has no jti.");
-    }
+    let jti = claims["jti"]
+        .as_str()
+        .filter(|j| !j.is_empty())
+        .ok_or("The DPoP proof has no jti.")?
+        .to_string();
     if let Some(ath) = ath {
         if claims["ath"] != ath {
             return Err("The DPoP proof ath does not match the access token.");
@@ -186,7 +208,8 @@ fn check_proof(
             return Err("use_dpop_nonce");
         }
     }
-    thumbprint(&jwk).ok_or("The DPoP proof key must be an EC P-256 key.")
+    let jkt = thumbprint(&jwk).ok_or("The DPoP proof key must be an EC P-256 key.")?;
+    Ok((jkt, jti))
 }
 
 /// `POST /oauth2/v1/token`.
@@ -317,8 +340,15 @@ pub(super) fn token(
             );
         };
         let nonce = st.nonce.get_or_insert_with(|| random_id(22)).clone();
-        match check_proof(proof, "POST", token_url, None, Some(&nonce)) {
-            Ok(t) => jkt = Some(t),
+        match check_proof(
+            proof,
+            "POST",
+            token_url,
+            None,
+            Some(&nonce),
+            st.proof_max_age,
+        ) {
+            Ok((t, _)) => jkt = Some(t),
             Err("use_dpop_nonce") => {
                 let mut r = oauth_error(
                     StatusCode::BAD_REQUEST,
@@ -365,11 +395,16 @@ pub(super) enum Refusal {
     Invalid,
     /// 403 E0000006: the token lacks the scope.
     Scope,
+    /// 400 `invalid_dpop_proof`: the token is good but its proof is not (stale, replayed, for
+    /// another request or token, another key).
+    Proof(&'static str),
+    /// 401 `use_dpop_nonce` with this nonce in `DPoP-Nonce`: the proof lacks the API's nonce.
+    Nonce(String),
 }
 
 /// Checks `Authorization: Bearer …` or `DPoP …` (with its proof) for an API call needing `scope`.
 pub(super) fn check_token(
-    st: &OAuthState,
+    st: &mut OAuthState,
     scheme: &str,
     token: &str,
     headers: &HeaderMap,
@@ -381,27 +416,49 @@ pub(super) fn check_token(
     if Instant::now() >= t.expires {
         return Err(Refusal::Invalid);
     }
-    match (&t.jkt, scheme) {
+    // `manage` implies `read`, as in Okta.
+    let granted = |s: &str| t.scopes.contains(s);
+    let scope_ok = granted(scope)
+        || (scope == "okta.users.read" && granted("okta.users.manage"))
+        || (scope == "okta.groups.read" && granted("okta.groups.manage"));
+    match (t.jkt.clone(), scheme) {
         (None, "Bearer") => {}
         (Some(jkt), "DPoP") => {
             let proof = headers
                 .get("dpop")
                 .and_then(|v| v.to_str().ok())
-                .ok_or(Refusal::Invalid)?;
+                .ok_or(Refusal::Proof("The DPoP proof JWT header is missing."))?;
             let ath = access_token_hash(token);
-            match check_proof(proof, method, htu, Some(&ath), None) {
-                Ok(k) if &k == jkt => {}
-                _ => return Err(Refusal::Invalid),
+            let nonce = st.api_nonce.clone();
+            let checked = check_proof(
+                proof,
+                method,
+                htu,
+                Some(&ath),
+                nonce.as_deref(),
+                st.proof_max_age,
+            )
+            .and_then(|(k, jti)| {
+                if k != jkt {
+                    Err("The DPoP proof key is not the one the access token is bound to.")
+                } else if !st.used_proof_jti.insert(jti) {
+                    Err("The DPoP proof has already been used (jti).")
+                } else {
+                    Ok(())
+                }
+            });
+            match (checked, nonce) {
+                (Ok(()), _) => {}
+                (Err("use_dpop_nonce"), Some(n)) => return Err(Refusal::Nonce(n)),
+                (Err(why), _) => {
+                    st.proofs_refused += 1;
+                    return Err(Refusal::Proof(why));
+                }
             }
         }
         _ => return Err(Refusal::Invalid),
     }
-    // `manage` implies `read`, as in Okta.
-    let granted = |s: &str| t.scopes.contains(s);
-    let ok = granted(scope)
-        || (scope == "okta.users.read" && granted("okta.users.manage"))
-        || (scope == "okta.groups.read" && granted("okta.groups.manage"));
-    if ok {
+    if scope_ok {
         Ok(())
     } else {
         Err(Refusal::Scope)

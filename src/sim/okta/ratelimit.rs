@@ -7,24 +7,33 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Okta's rate-limit buckets as the simulator groups its endpoints.
+/// Okta's rate-limit buckets, one per endpoint family as Okta's "Management rate limits" page
+/// lists them; each has its own limit and its own window, so an answer's headers describe only
+/// the bucket of that call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
-    /// `POST /api/v1/users/{id}/*`
+    /// `POST`/`PUT`/`DELETE /api/v1/users/{id}…` (the lifecycle reset).
     UsersPost,
-    /// `GET /api/v1/users/{idOrLogin}`
+    /// `GET /api/v1/users/{idOrLogin}`.
     UsersGet,
-    /// `GET /api/v1/groups`
+    /// `GET`/`POST /api/v1/users`: list, search, create.
+    UsersList,
+    /// `/api/v1/groups` except `/api/v1/groups/{id}`: group search, and (read literally) the
+    /// group's sub-resources such as `/api/v1/groups/{id}/users`.
     Groups,
-    /// Everything else.
+    /// `/api/v1/groups/{id}` only.
+    GroupById,
+    /// Most other `/api/v1` calls (admin-role assignees among them).
     Other,
 }
 
 impl Bucket {
-    pub const ALL: [Bucket; 4] = [
+    pub const ALL: [Bucket; 6] = [
         Bucket::UsersPost,
         Bucket::UsersGet,
+        Bucket::UsersList,
         Bucket::Groups,
+        Bucket::GroupById,
         Bucket::Other,
     ];
 
@@ -32,8 +41,10 @@ impl Bucket {
         match self {
             Bucket::UsersPost => 0,
             Bucket::UsersGet => 1,
-            Bucket::Groups => 2,
-            Bucket::Other => 3,
+            Bucket::UsersList => 2,
+            Bucket::Groups => 3,
+            Bucket::GroupById => 4,
+            Bucket::Other => 5,
         }
     }
 }
@@ -43,16 +54,21 @@ impl Bucket {
 pub struct BucketLimits {
     pub users_post: u32,
     pub users_get: u32,
+    pub users_list: u32,
     pub groups: u32,
+    pub group_by_id: u32,
     pub other: u32,
 }
 
+/// Okta's published per-minute limits (Workforce Identity).
 impl Default for BucketLimits {
     fn default() -> Self {
         BucketLimits {
             users_post: 600,
             users_get: 2000,
+            users_list: 600,
             groups: 500,
+            group_by_id: 1000,
             other: 1200,
         }
     }
@@ -64,7 +80,9 @@ impl BucketLimits {
         BucketLimits {
             users_post: n,
             users_get: n,
+            users_list: n,
             groups: n,
+            group_by_id: n,
             other: n,
         }
     }
@@ -73,7 +91,9 @@ impl BucketLimits {
         match bucket {
             Bucket::UsersPost => self.users_post,
             Bucket::UsersGet => self.users_get,
+            Bucket::UsersList => self.users_list,
             Bucket::Groups => self.groups,
+            Bucket::GroupById => self.group_by_id,
             Bucket::Other => self.other,
         }
     }
@@ -94,12 +114,12 @@ struct Window {
     used: u32,
 }
 
-/// The windows of all four buckets. Not synchronised: the caller holds a lock.
+/// The windows of every bucket. Not synchronised: the caller holds a lock.
 #[derive(Debug)]
 pub struct RateLimiter {
     window: Duration,
     limits: BucketLimits,
-    windows: [Window; 4],
+    windows: [Window; Bucket::ALL.len()],
 }
 
 impl RateLimiter {
@@ -107,7 +127,7 @@ impl RateLimiter {
         RateLimiter {
             window,
             limits,
-            windows: [Window::default(); 4],
+            windows: [Window::default(); Bucket::ALL.len()],
         }
     }
 

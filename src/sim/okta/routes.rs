@@ -46,7 +46,7 @@ fn classify(method: &Method, path: &str) -> (Route, Bucket) {
     let post = *method == Method::POST;
     let nf = || Route::NotFound(path.to_string());
     match s.as_slice() {
-        ["api", "v1", "users"] if get => (Route::ListUsers, Bucket::Other),
+        ["api", "v1", "users"] if get => (Route::ListUsers, Bucket::UsersList),
         ["api", "v1", "users", id] if get => (Route::GetUser(id.to_string()), Bucket::UsersGet),
         ["api", "v1", "users", id, "roles"] if get => {
             (Route::UserRoles(id.to_string()), Bucket::Other)
@@ -56,9 +56,9 @@ fn classify(method: &Method, path: &str) -> (Route, Bucket) {
         }
         ["api", "v1", "users", _, ..] if post => (nf(), Bucket::UsersPost),
         ["api", "v1", "groups"] if get => (Route::ListGroups, Bucket::Groups),
-        ["api", "v1", "groups", id] if get => (Route::GetGroup(id.to_string()), Bucket::Other),
+        ["api", "v1", "groups", id] if get => (Route::GetGroup(id.to_string()), Bucket::GroupById),
         ["api", "v1", "groups", id, "users"] if get => {
-            (Route::Members(id.to_string()), Bucket::Other)
+            (Route::Members(id.to_string()), Bucket::Groups)
         }
         ["api", "v1", "iam", "assignees", "users"] if get => (Route::Assignees, Bucket::Other),
         _ => (nf(), Bucket::Other),
@@ -213,7 +213,7 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
             Some((scheme @ ("Bearer" | "DPoP"), token)) => {
                 let htu = format!("{}{}", sh.base_url, parts.uri.path());
                 super::oauth::check_token(
-                    &ctl.oauth,
+                    &mut ctl.oauth,
                     scheme,
                     token,
                     &parts.headers,
@@ -222,11 +222,18 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
                     scope_of(&route),
                 )
                 .map_err(|r| match r {
-                    super::oauth::Refusal::Invalid => StatusCode::UNAUTHORIZED,
-                    super::oauth::Refusal::Scope => StatusCode::FORBIDDEN,
+                    super::oauth::Refusal::Invalid => (StatusCode::UNAUTHORIZED, None),
+                    super::oauth::Refusal::Scope => (StatusCode::FORBIDDEN, None),
+                    super::oauth::Refusal::Proof(why) => {
+                        (StatusCode::BAD_REQUEST, Some((why, None)))
+                    }
+                    super::oauth::Refusal::Nonce(n) => (
+                        StatusCode::UNAUTHORIZED,
+                        Some(("Resource server requires nonce in DPoP proof.", Some(n))),
+                    ),
                 })
             }
-            _ => Err(StatusCode::UNAUTHORIZED),
+            _ => Err((StatusCode::UNAUTHORIZED, None)),
         };
         let now = Instant::now();
         let rate = ctl.error_rate_5xx;
@@ -237,7 +244,25 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
             ))
         } else if ctl.token_revoked {
             Err((StatusCode::UNAUTHORIZED, ctl.limiter.peek(bucket, now)))
-        } else if let Err(status) = authorized {
+        } else if let Err((status, proof)) = authorized {
+            if let Some((why, nonce)) = proof {
+                // A refused DPoP proof on an API call: the OAuth error as Okta's errorCode, and
+                // in WWW-Authenticate (RFC 9449 §7.1); a missing nonce comes with the nonce (§9).
+                let code = if nonce.is_some() {
+                    "use_dpop_nonce"
+                } else {
+                    "invalid_dpop_proof"
+                };
+                let mut r = error(status, code, why);
+                let challenge = format!("DPoP error=\"{code}\"");
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+                if let Some(v) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+                    r.headers_mut().insert("dpop-nonce", v);
+                }
+                return with_rate(r, ctl.limiter.peek(bucket, now));
+            }
             Err((status, ctl.limiter.peek(bucket, now)))
         } else if ctl.no_admin_role {
             Err((StatusCode::FORBIDDEN, ctl.limiter.peek(bucket, now)))
