@@ -169,7 +169,7 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         .await;
     }
     // The root already says "approved, running": no edit here (chat.update is Tier 3).
-    svc.audit(
+    let start = svc.audit_event(
         Some(&id),
         None,
         if resumed {
@@ -180,8 +180,16 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
             "run_started"
         },
         json!({"to_reset": r.reset_count}),
-    )
-    .await;
+    );
+    // Fail closed: no reset goes out before the run's start is on the record. While the event
+    // cannot be written the run waits, as for any journal write; at shutdown it resumes later.
+    let on_record = || svc.store.append_audit(&start);
+    if journal::durably(svc, "run start audit event", on_record)
+        .await
+        .is_err()
+    {
+        return;
+    }
 
     let Ok(all) = journal::durably(svc, "targets", || svc.store.targets(&id)).await else {
         return;

@@ -114,7 +114,7 @@ pub enum ResolveError {
         error_code: String,
         summary: String,
     },
-    #[error("Okta could not be asked: {}. Nothing was changed; try again shortly.", escape(&.0.to_string()))]
+    #[error("Okta could not be asked: {}. Nothing was changed; {}", escape(&.0.to_string()), next_step(.0))]
     Okta(#[from] OktaError),
     /// The detail goes to the log, not to Slack (database errors are internals).
     #[error(
@@ -128,6 +128,16 @@ pub enum ResolveError {
         /// The first unusable rows, already escaped.
         reasons: String,
     },
+}
+
+/// What the requester can do about an Okta failure: wait it out, or (when Okta refused the
+/// bot's credentials or permissions, which no retry mends) have an administrator fix them.
+fn next_step(e: &OktaError) -> &'static str {
+    if e.is_systemic() {
+        "asking again will not help until an administrator fixes the bot's Okta credentials or permissions (`okta-reset check` says what is wrong)."
+    } else {
+        "try again shortly."
+    }
 }
 
 struct Collector<'a> {

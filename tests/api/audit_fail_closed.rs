@@ -62,3 +62,40 @@ async fn nothing_is_decided_cancelled_or_looked_up_off_the_record() {
     app.click(APPROVER, &p, "approve").await;
     app.wait_thread(&p, "Run complete").await;
 }
+
+/// Makes inserts of one audit action fail, leaving every other event (the approval's) writable.
+async fn audit_refuses(app: &TestApp, action: &str, refuse: bool) {
+    let pool = sqlx::SqlitePool::connect(&app.w.config.store.url)
+        .await
+        .unwrap();
+    let sql = if refuse {
+        format!(
+            "CREATE TRIGGER audit_refuses BEFORE INSERT ON audit_events WHEN NEW.action = '{action}' \
+             BEGIN SELECT RAISE(ABORT, 'audit down'); END"
+        )
+    } else {
+        "DROP TRIGGER audit_refuses".to_string()
+    };
+    sqlx::query(&sql).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_run_resets_nobody_until_its_start_is_on_the_record() {
+    let app = spawn().await;
+    let p = app.request(ASK).await;
+    audit_refuses(&app, "run_started", true).await;
+    app.click(APPROVER, &p, "approve").await;
+    app.wait_state(&p.id, State::Running).await;
+    // Long enough for a run to reset several users at the simulator's pace.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(app.w.okta.reset_calls().len(), 0, "reset off the record");
+
+    audit_refuses(&app, "run_started", false).await;
+    app.wait_thread(&p, "Run complete").await;
+    app.assert_each_target_reset_once(&p.id).await;
+    assert!(app
+        .audit_actions(&p.id)
+        .await
+        .contains(&"run_started".to_string()));
+}

@@ -339,8 +339,14 @@ async fn a_refused_assertion_shows_okta_s_reason_and_changes_nothing() {
         msg.contains("Okta's token endpoint refused the service app (invalid_client: The client_assertion signature is invalid.): Okta did not accept the service app's credentials."),
         "{msg}"
     );
-    // Issue 17.2: the credentials are at fault, not a missing roles scope.
+    // Issue 17.2: the credentials are at fault, not a missing roles scope; and no retry mends
+    // them, so the requester is not told to try again.
     assert!(!msg.contains("okta.roles.read"), "{msg}");
+    assert!(!msg.contains("try again"), "{msg}");
+    assert!(
+        msg.contains("an administrator fixes the bot's Okta credentials"),
+        "{msg}"
+    );
     app.settle().await;
     app.assert_nothing_changed().await;
 }
