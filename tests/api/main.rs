@@ -16,6 +16,7 @@ mod limits;
 mod limits_okta;
 mod malformed_okta;
 mod message_limits;
+mod notify;
 mod okta_engine;
 mod ops;
 mod recheck;
