@@ -107,6 +107,8 @@ pub struct PolicyConfig {
     /// A run pauses after this many users (reset or failed) until an approver clicks
     /// Continue; `None`: no canary.
     pub canary_users: Option<usize>,
+    /// Tell each reset user by Slack DM (found by their Okta primary email), after their reset.
+    pub notify_users: bool,
     /// How an Approve or a Continue is confirmed by Okta before it counts.
     pub step_up: StepUpMode,
     /// Members of these groups (names or `00g…` ids) are never reset.
@@ -296,6 +298,8 @@ struct RawPolicy {
     two_approvers_above: Option<usize>,
     #[serde(default)]
     canary_users: Option<usize>,
+    #[serde(default)]
+    notify_users: bool,
     #[serde(default)]
     step_up: Option<String>,
     #[serde(default)]
@@ -715,6 +719,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             require_reason: raw.policy.require_reason,
             two_approvers_above: raw.policy.two_approvers_above,
             canary_users: raw.policy.canary_users,
+            notify_users: raw.policy.notify_users,
             step_up: step_up_mode,
             protected_groups,
             protected_logins,

@@ -3,8 +3,9 @@
 //! every cell made safe for spreadsheets (`crate::spreadsheet`).
 
 use crate::clock::format_rfc3339;
+use crate::slack::render_notice::notified_cell;
 use crate::spreadsheet::csv_bytes;
-use crate::store::{outcome, RequestRecord, TargetRecord};
+use crate::store::{outcome, NoticeRecord, RequestRecord, TargetRecord};
 
 /// A file ready to upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +17,7 @@ pub struct CsvFile {
     pub rows: usize,
 }
 
-pub const RESULTS_HEADER: [&str; 7] = [
+pub const RESULTS_HEADER: [&str; 8] = [
     "okta_id",
     "login",
     "email",
@@ -24,6 +25,8 @@ pub const RESULTS_HEADER: [&str; 7] = [
     "reason",
     "okta_request_id",
     "time",
+    // `policy.notify_users`: `yes`, `no: why`, or empty when nobody was to be told.
+    "notified",
 ];
 
 pub const TARGETS_HEADER: [&str; 9] = [
@@ -53,8 +56,13 @@ pub fn outcome_label(t: &TargetRecord) -> &'static str {
     }
 }
 
-/// One row per target: Okta id, login, email, outcome, reason, Okta request id, time.
-pub fn results_file(r: &RequestRecord, targets: &[TargetRecord]) -> CsvFile {
+/// One row per target: Okta id, login, email, outcome, reason, Okta request id, time, and
+/// whether they were told by Slack DM (`notices`: the run's, empty when none were sent).
+pub fn results_file(
+    r: &RequestRecord,
+    targets: &[TargetRecord],
+    notices: &[NoticeRecord],
+) -> CsvFile {
     let rows = targets.iter().map(|t| {
         let reason = match t.outcome.as_str() {
             // Skipped at run time (changed since approval): what changed; else why at intake.
@@ -73,6 +81,7 @@ pub fn results_file(r: &RequestRecord, targets: &[TargetRecord]) -> CsvFile {
             reason,
             opt(&t.okta_request_id),
             t.outcome_at.map(format_rfc3339).unwrap_or_default(),
+            notified_cell(notices.iter().find(|n| n.seq == t.seq)),
         ]
     });
     CsvFile {
@@ -175,16 +184,26 @@ mod tests {
             target(2, "+bob@example.com", "skip_directory", "skipped"),
             target(3, "cy@example.com", "reset", "pending"),
         ];
-        let f = results_file(&request(), &targets);
+        let told = crate::store::NoticeRecord {
+            request_id: "R-7K3M9QXD".into(),
+            seq: 0,
+            state: "notified".into(),
+            reason: None,
+            slack_user: Some("U0009".into()),
+            dm_channel: Some("D0009".into()),
+            dm_ts: Some("1.2".into()),
+            reported_at: None,
+        };
+        let f = results_file(&request(), &targets, &[told]);
         assert_eq!(f.filename, "okta-reset-R-7K3M9QXD-results.csv");
         assert_eq!(f.rows, 4);
         assert_eq!(
             String::from_utf8(f.bytes).unwrap(),
-            "okta_id,login,email,outcome,reason,okta_request_id,time\n\
-             00u0,ann@example.com,0@example.com,reset,,req0,2025-11-27T05:17:11.123Z\n\
-             00u1,\"'=HYPERLINK(\"\"http://evil\"\")\",1@example.com,failed,'-E0000001 refused,,2025-11-27T05:17:11.123Z\n\
-             00u2,'+bob@example.com,2@example.com,skipped,AD-managed,,\n\
-             00u3,cy@example.com,3@example.com,not_attempted,the run ended before this user,,\n"
+            "okta_id,login,email,outcome,reason,okta_request_id,time,notified\n\
+             00u0,ann@example.com,0@example.com,reset,,req0,2025-11-27T05:17:11.123Z,yes\n\
+             00u1,\"'=HYPERLINK(\"\"http://evil\"\")\",1@example.com,failed,'-E0000001 refused,,2025-11-27T05:17:11.123Z,\n\
+             00u2,'+bob@example.com,2@example.com,skipped,AD-managed,,,\n\
+             00u3,cy@example.com,3@example.com,not_attempted,the run ended before this user,,,\n"
         );
     }
 
@@ -192,10 +211,10 @@ mod tests {
     fn a_user_skipped_at_run_time_shows_what_changed_not_the_approved_verdict() {
         let mut t = target(0, "ann@example.com", "reset", "skipped");
         t.outcome_reason = Some("changed since approval: status now SUSPENDED (was ACTIVE)".into());
-        let text = String::from_utf8(results_file(&request(), &[t]).bytes).unwrap();
+        let text = String::from_utf8(results_file(&request(), &[t], &[]).bytes).unwrap();
         assert!(
             text.ends_with(
-                "00u0,ann@example.com,0@example.com,skipped,changed since approval: status now SUSPENDED (was ACTIVE),,\n"
+                "00u0,ann@example.com,0@example.com,skipped,changed since approval: status now SUSPENDED (was ACTIVE),,,\n"
             ),
             "{text}"
         );

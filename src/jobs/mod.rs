@@ -4,6 +4,7 @@
 mod canary;
 mod journal;
 mod lease;
+mod notify;
 mod progress;
 mod recheck;
 mod recover;

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use super::progress::{progress_of, progress_ticker, Closing, Counters};
 use super::recheck::{self, Recheck};
 use super::summary::post_summary;
-use super::{canary, journal, lease, recover};
+use super::{canary, journal, lease, notify, recover};
 use crate::domain::classify::CHANGED_SINCE_APPROVAL;
 use crate::domain::digest::snapshot_digest;
 use crate::domain::request::State;
@@ -221,6 +221,8 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
         total,
         finished.clone(),
     );
+    // `policy.notify_users`: each reset user is told by DM after their reset, beside the run.
+    let notices = notify::start(svc, &r);
 
     // Who is protected may have changed since the request was made (or since the canary's
     // pause): read it again before anyone is reset. Fails closed (see `recheck`). The progress
@@ -266,6 +268,8 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
             }
         })
         .await;
+    // Every reset of this pass is journalled: the DMs still queued go out before the summary.
+    notices.finish().await;
     finished.store(true, Ordering::SeqCst);
     let mut progress = Closing {
         svc,

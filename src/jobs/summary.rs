@@ -89,6 +89,8 @@ async fn deliver(svc: &Arc<Service>, id: &str, attempts: u32) {
         return;
     }
     let (late, file) = earlier_attempt(svc, id).await;
+    // `policy.notify_users`: who was told by DM (empty when nobody was to be).
+    let notices = svc.store.notices(id).await.unwrap_or_default();
     if !late {
         let counts = svc.store.outcome_counts(id).await.unwrap_or_default();
         svc.audit(
@@ -106,9 +108,12 @@ async fn deliver(svc: &Arc<Service>, id: &str, attempts: u32) {
     }
     let attached = match file {
         Some(name) => Ok(name),
-        None => attach_results(svc, &r, &targets).await,
+        None => attach_results(svc, &r, &targets, &notices).await,
     };
     let mut msg = summary_message(svc, &r, &targets, &attached);
+    if let Some(dms) = crate::slack::render_notice::summary_section(&targets, &notices) {
+        msg.blocks.insert(1, dms);
+    }
     if late {
         msg.blocks.push(context(format!(
             "⏱️ Posted late: Slack could not be reached when the run ended {}.",
@@ -163,8 +168,9 @@ async fn attach_results(
     svc: &Arc<Service>,
     r: &RequestRecord,
     targets: &[TargetRecord],
+    notices: &[crate::store::NoticeRecord],
 ) -> Result<String, UploadError> {
-    let file = results_file(r, targets);
+    let file = results_file(r, targets, notices);
     let Some(root) = r.root_ts.as_deref() else {
         return Err(UploadError {
             step: "upload",
@@ -172,7 +178,7 @@ async fn attach_results(
         });
     };
     let comment = format!(
-        "Results of {}: one row per user (Okta id, login, email, outcome, reason, Okta request id, time).",
+        "Results of {}: one row per user (Okta id, login, email, outcome, reason, Okta request id, time, notified).",
         r.id
     );
     match svc

@@ -17,6 +17,8 @@ pub enum Decision {
     Deny,
     /// Continue a run paused after its canary (see `canary.rs`).
     Continue,
+    /// "I didn't expect this" on a reset person's DM (see `unexpected.rs`): decides nothing.
+    Unexpected,
 }
 
 /// A button click after its signature was checked and its IDs parsed.
@@ -37,11 +39,12 @@ impl Service {
         let done = match a.decision {
             Decision::Continue => self.continue_after_canary(&a).await,
             Decision::Approve | Decision::Deny => self.decide(&a).await,
+            Decision::Unexpected => return self.on_unexpected(&a).await,
         };
         if let Err(why) = done {
             let action = match a.decision {
                 Decision::Continue => "continue_refused",
-                Decision::Approve | Decision::Deny => "decision_refused",
+                Decision::Approve | Decision::Deny | Decision::Unexpected => "decision_refused",
             };
             self.audit(
                 Some(a.request.as_str()),
@@ -85,6 +88,7 @@ impl Service {
             Decision::Approve => Event::Approve,
             Decision::Deny => Event::Deny,
             Decision::Continue => return Err(format!("{id}: use Continue on a paused run.")),
+            Decision::Unexpected => return Err(format!("{id}: that button decides nothing.")),
         };
         let next = match transition(r.state, event, now, r.expires_at) {
             Ok(s) => s,
@@ -124,7 +128,7 @@ impl Service {
         let decision = StoredDecision {
             decision: match a.decision {
                 Decision::Approve | Decision::Continue => "approved".into(),
-                Decision::Deny => "denied".into(),
+                Decision::Deny | Decision::Unexpected => "denied".into(),
             },
             actor: a.user.to_string(),
             decided_at: now,

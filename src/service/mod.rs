@@ -12,6 +12,7 @@ mod intake;
 mod limits;
 mod slash;
 pub mod step_up;
+mod unexpected;
 mod upload;
 
 use std::collections::HashMap;

@@ -8,6 +8,7 @@ pub mod outbound;
 pub mod render;
 pub mod render_budget;
 pub mod render_file;
+pub mod render_notice;
 pub mod render_sign_offs;
 pub mod replay;
 pub mod scopes;

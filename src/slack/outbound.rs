@@ -9,8 +9,10 @@ use url::Url;
 
 use crate::secret::Secret;
 
+mod dm;
 mod intake;
 pub mod retry;
+pub use dm::Lookup;
 pub use intake::{download_allowed, DownloadError, FileInfo};
 use retry::{Patience, RateGate};
 

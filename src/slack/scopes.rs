@@ -13,6 +13,10 @@ pub const METHODS: &[(&str, &[&str])] = &[
     // Allowlists naming Slack user groups (S…): who is in each, read when someone not listed by
     // ID asks or approves.
     ("usergroups.users.list", &["usergroups:read"]),
+    // policy.notify_users: a reset person found in Slack by their Okta primary email, and the
+    // bot's DM with them opened to tell them (the DM itself is chat.postMessage).
+    ("users.lookupByEmail", &["users:read.email"]),
+    ("conversations.open", &["im:write"]),
     // The request form, opened with a slash command's trigger_id: no scope.
     ("views.open", &[]),
     // A shared CSV's metadata and its download with the bot token.

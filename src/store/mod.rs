@@ -3,6 +3,7 @@
 //! `sqlite://` (embedded default, one replica) or `postgres://` (several replicas).
 
 mod exclusive;
+mod notices;
 mod postgres;
 mod postgres_audit;
 mod postgres_sign_offs;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use exclusive::Exclusive;
+pub use notices::{notice_state, NoticeOutcome, NoticeRecord};
 pub use postgres::{redact_url, scratch_schema_url, test_server_url, PgStore};
 pub use sqlite::SqliteStore;
 pub use step_up::{step_up_state, StepUpClaim, StepUpKey, StepUpRecord};
@@ -375,6 +377,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// A request's confirmations, oldest click first.
     async fn step_ups(&self, request_id: &str) -> StoreResult<Vec<StepUpRecord>>;
+    /// Journals that target `seq` of `id` is about to be told by DM (`sending`); false if a
+    /// notice for them already exists (sent, refused, or left mid-send by a dead process).
+    async fn claim_notice(&self, id: &str, seq: i64, at: i64) -> StoreResult<bool>;
+    /// Records how a claimed notice ended.
+    async fn settle_notice(
+        &self,
+        id: &str,
+        seq: i64,
+        outcome: &NoticeOutcome<'_>,
+        at: i64,
+    ) -> StoreResult<()>;
+    /// Records the person's "I didn't expect this" once; false if it was already recorded.
+    async fn report_notice(&self, id: &str, seq: i64, at: i64) -> StoreResult<bool>;
+    /// A request's notices, by target seq.
+    async fn notices(&self, id: &str) -> StoreResult<Vec<NoticeRecord>>;
 }
 
 /// Opens the store named by `url` (creating it if needed) and applies its migrations.

@@ -745,6 +745,28 @@ impl Store for PgStore {
         super::step_up::postgres::of_request(&self.pool, request_id).await
     }
 
+    async fn claim_notice(&self, id: &str, seq: i64, at: i64) -> StoreResult<bool> {
+        super::notices::postgres::claim(&self.pool, id, seq, at).await
+    }
+
+    async fn settle_notice(
+        &self,
+        id: &str,
+        seq: i64,
+        outcome: &super::NoticeOutcome<'_>,
+        at: i64,
+    ) -> StoreResult<()> {
+        super::notices::postgres::settle(&self.pool, id, seq, outcome, at).await
+    }
+
+    async fn report_notice(&self, id: &str, seq: i64, at: i64) -> StoreResult<bool> {
+        super::notices::postgres::report(&self.pool, id, seq, at).await
+    }
+
+    async fn notices(&self, id: &str) -> StoreResult<Vec<super::NoticeRecord>> {
+        super::notices::postgres::of_request(&self.pool, id).await
+    }
+
     async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO seen_events (event_key, seen_at) VALUES ($1, $2) ON CONFLICT (event_key) DO NOTHING",

@@ -19,6 +19,7 @@ mod limits_okta;
 mod lookup_pacing;
 mod malformed_okta;
 mod message_limits;
+mod notify;
 mod okta_engine;
 mod ops;
 mod recheck;

@@ -48,7 +48,7 @@ impl Kind {
         match d {
             Decision::Approve => Some(Kind::Approve),
             Decision::Continue => Some(Kind::Continue),
-            Decision::Deny => None,
+            Decision::Deny | Decision::Unexpected => None,
         }
     }
 }

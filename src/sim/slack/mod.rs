@@ -2,6 +2,7 @@
 //!
 //! - [`SlackSim`]: a real HTTP server on 127.0.0.1 that serves as the bot's Slack Web API base URL
 //!   (`chat.postMessage`, `chat.update`, `chat.postEphemeral`, `users.info`, `auth.test`,
+//!   `users.lookupByEmail` and `conversations.open` — see `dm` —
 //!   `files.info`, `views.open`, private file downloads — see `intake` — and the external file
 //!   upload flow: `files.getUploadURLExternal`, the upload URL, `files.completeUploadExternal` —
 //!   see `uploads`) and as the
@@ -14,6 +15,7 @@
 //! `SlackClientHyperConnector::with_connector(HttpConnector::new()).with_slack_api_url(&sim.api_url())`;
 //! `api_url()` has no trailing slash because slack-morphism joins `{url}/{method}`.
 
+mod dm;
 mod driver;
 mod hooks;
 mod intake;

@@ -429,6 +429,8 @@ fn api(state: &Shared, method: &str, headers: &HeaderMap, p: &Map<String, Value>
         })),
         "conversations.info" => conversations_info(&s, p),
         "usergroups.users.list" => usergroup_users(&s, p),
+        "users.lookupByEmail" => super::dm::lookup_by_email(&s, p),
+        "conversations.open" => super::dm::open(&s, p),
         _ => Err("unknown_method"),
     };
     slack_json(result)

@@ -14,6 +14,7 @@ use crate::service::{Action, DecisionKind, Service, SlashCommand};
 use crate::slack::events::{self, Envelope};
 use crate::slack::modal;
 use crate::slack::render::{APPROVE, CONTINUE, DENY};
+use crate::slack::render_notice::UNEXPECTED;
 
 /// The content of an acknowledgement.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +100,7 @@ pub fn parse_block_action(p: &Value) -> Option<Action> {
         APPROVE => DecisionKind::Approve,
         DENY => DecisionKind::Deny,
         CONTINUE => DecisionKind::Continue,
+        UNEXPECTED => DecisionKind::Unexpected,
         _ => return None,
     };
     let team = match p.get("team") {
@@ -174,6 +176,11 @@ mod tests {
             parse_block_action(&p).unwrap().decision,
             DecisionKind::Continue
         );
+        p["actions"][0]["action_id"] = json!("reset_unexpected");
+        p["container"]["channel_id"] = json!("DBU0005");
+        let a = parse_block_action(&p).unwrap();
+        assert_eq!(a.decision, DecisionKind::Unexpected);
+        assert_eq!(a.channel.as_str(), "DBU0005");
         p["team"] = Value::Null;
         assert!(parse_block_action(&p).unwrap().team.is_none());
         p["actions"][0]["action_id"] = json!("something_else");

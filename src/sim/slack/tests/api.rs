@@ -468,3 +468,47 @@ async fn wait_for_succeeds_when_the_condition_holds_and_names_what_it_waited_for
     .unwrap();
     assert_eq!(sim.messages()[0].text, "late");
 }
+
+#[tokio::test]
+async fn email_lookups_and_dm_opening_answer_as_slack_does() {
+    let sim = sim().await;
+    let http = reqwest::Client::new();
+    let api = sim.api_url();
+    let call = |method: &str, form: Vec<(&str, &str)>| {
+        let req = http
+            .post(format!("{api}/{method}"))
+            .bearer_auth(sim.bot_token())
+            .form(&form);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let found = call("users.lookupByEmail", vec![("email", "BOB@example.com")]).await;
+    assert_eq!(found["user"]["id"], "U0002");
+    assert_eq!(found["user"]["deleted"], false);
+    let none = call("users.lookupByEmail", vec![("email", "nobody@example.com")]).await;
+    assert_eq!(none, json!({"ok": false, "error": "users_not_found"}));
+
+    let dm = call("conversations.open", vec![("users", "U0002")]).await;
+    assert_eq!(dm["channel"]["id"], bot_dm("U0002"));
+    let mut gone = sim.user("U0003").unwrap();
+    gone.deleted = true;
+    sim.put_user(gone);
+    // Slack still finds a deactivated user by email, and will not open a DM with them.
+    let found = call("users.lookupByEmail", vec![("email", "carol@example.com")]).await;
+    assert_eq!(found["user"]["deleted"], true);
+    let refused = call("conversations.open", vec![("users", "U0003")]).await;
+    assert_eq!(refused["error"], "user_disabled");
+    let unknown = call("conversations.open", vec![("users", "U0999")]).await;
+    assert_eq!(unknown["error"], "user_not_found");
+
+    // slack-morphism's own request (`users` as a JSON array) works too.
+    let client = client(&api);
+    let tok = token(sim.bot_token());
+    let session = client.open_session(&tok);
+    let opened = session
+        .conversations_open(
+            &SlackApiConversationsOpenRequest::new().with_users(vec!["U0002".into()]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(opened.channel.id.0, bot_dm("U0002"));
+}
