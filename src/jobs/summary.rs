@@ -172,7 +172,7 @@ async fn attach_results(
         });
     };
     let comment = format!(
-        "Results of {}: one row per user (Okta id, login, email, outcome, reason, Okta request id, time).",
+        "Results of {}: one row per user (Okta id, login, email, outcome, reason, Okta request id, time, sessions ended).",
         r.id
     );
     match svc

@@ -175,7 +175,8 @@ async fn the_results_file_is_uploaded_into_the_thread_with_one_row_per_target() 
             "outcome",
             "reason",
             "okta_request_id",
-            "time"
+            "time",
+            "sessions_ended"
         ]
     );
     let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();

@@ -114,6 +114,11 @@ pub fn bucket_of(method: &reqwest::Method, path: &str) -> &'static str {
     let rest = path.strip_prefix("/api/v1/");
     match (method.as_str(), rest) {
         ("POST", Some(r)) if r.starts_with("users/") => "users_post",
+        // Session revocations (`--contain`) get their own budget, under the same `max_share`,
+        // so ending sessions never eats into the resets' window nor the other way round.
+        ("DELETE", Some(r)) if r.starts_with("users/") && r.ends_with("/sessions") => {
+            "users_sessions"
+        }
         ("GET", Some(r)) if r.starts_with("users/") && r.matches('/').count() == 1 => "users_get",
         ("GET", Some("groups")) => "groups",
         _ => "other",

@@ -16,16 +16,19 @@ pub enum Bucket {
     UsersGet,
     /// `GET /api/v1/groups`
     Groups,
+    /// `DELETE /api/v1/users/{id}/sessions` (revocations, paced apart from resets)
+    UsersSessions,
     /// Everything else.
     Other,
 }
 
 impl Bucket {
-    pub const ALL: [Bucket; 4] = [
+    pub const ALL: [Bucket; 5] = [
         Bucket::UsersPost,
         Bucket::UsersGet,
         Bucket::Groups,
         Bucket::Other,
+        Bucket::UsersSessions,
     ];
 
     pub(crate) fn index(self) -> usize {
@@ -34,6 +37,7 @@ impl Bucket {
             Bucket::UsersGet => 1,
             Bucket::Groups => 2,
             Bucket::Other => 3,
+            Bucket::UsersSessions => 4,
         }
     }
 }
@@ -45,6 +49,7 @@ pub struct BucketLimits {
     pub users_get: u32,
     pub groups: u32,
     pub other: u32,
+    pub users_sessions: u32,
 }
 
 impl Default for BucketLimits {
@@ -54,6 +59,7 @@ impl Default for BucketLimits {
             users_get: 2000,
             groups: 500,
             other: 1200,
+            users_sessions: 600,
         }
     }
 }
@@ -66,6 +72,7 @@ impl BucketLimits {
             users_get: n,
             groups: n,
             other: n,
+            users_sessions: n,
         }
     }
 
@@ -75,6 +82,7 @@ impl BucketLimits {
             Bucket::UsersGet => self.users_get,
             Bucket::Groups => self.groups,
             Bucket::Other => self.other,
+            Bucket::UsersSessions => self.users_sessions,
         }
     }
 }
@@ -94,12 +102,12 @@ struct Window {
     used: u32,
 }
 
-/// The windows of all four buckets. Not synchronised: the caller holds a lock.
+/// The windows of all five buckets. Not synchronised: the caller holds a lock.
 #[derive(Debug)]
 pub struct RateLimiter {
     window: Duration,
     limits: BucketLimits,
-    windows: [Window; 4],
+    windows: [Window; 5],
 }
 
 impl RateLimiter {
@@ -107,7 +115,7 @@ impl RateLimiter {
         RateLimiter {
             window,
             limits,
-            windows: [Window::default(); 4],
+            windows: [Window::default(); 5],
         }
     }
 
