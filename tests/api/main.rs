@@ -5,6 +5,7 @@ mod approvals;
 mod audit_cli;
 mod audit_trail;
 mod check;
+mod contain;
 mod drills;
 mod flow;
 mod form;

@@ -331,6 +331,10 @@ fn buckets_follow_okta_endpoint_families() {
         "users_get"
     );
     assert_eq!(bucket_of(&Method::GET, "/api/v1/users"), "other");
+    assert_eq!(
+        bucket_of(&Method::DELETE, "/api/v1/users/00u1/sessions"),
+        "users_sessions"
+    );
     assert_eq!(bucket_of(&Method::GET, "/api/v1/groups"), "groups");
     assert_eq!(
         bucket_of(&Method::GET, "/api/v1/groups/00g1/users"),

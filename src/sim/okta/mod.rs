@@ -167,6 +167,9 @@ struct Control {
     fail_next_body: Option<(String, String)>,
     /// The next revocations answer this status without revoking (count, status).
     fail_next_revocations: Option<(usize, u16)>,
+    /// Revocations wait, unapplied, while this is on; released, they answer 503 unapplied
+    /// (a caller that died meanwhile never got its revocation).
+    revocations_held: bool,
     error_rate_5xx: f64,
     /// Reset calls are applied, then answered only after this long (a hanging Okta).
     hang_resets: Option<Duration>,
@@ -351,6 +354,7 @@ impl OktaSim {
             fail_next: None,
             fail_next_body: None,
             fail_next_revocations: None,
+            revocations_held: false,
             error_rate_5xx: config.error_rate_5xx,
             hang_resets: None,
             rng: StdRng::seed_from_u64(config.seed),
@@ -630,6 +634,12 @@ impl OktaSim {
     /// The next `n` session revocations answer `status` without revoking anything.
     pub fn fail_next_revocations(&self, n: usize, status: u16) {
         self.shared.ctl().fail_next_revocations = (n > 0).then_some((n, status));
+    }
+
+    /// While on, session revocations wait unapplied; once released, the held ones answer 503
+    /// without revoking anything, and later ones are served as usual.
+    pub fn hold_revocations(&self, held: bool) {
+        self.shared.ctl().revocations_held = held;
     }
 
     /// Every accepted session revocation, in order.

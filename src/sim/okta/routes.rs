@@ -272,6 +272,13 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         Route::Reset(_) => sh.ctl().hang_resets,
         _ => None,
     };
+    if matches!(route, Route::RevokeSessions(_)) && sh.ctl().revocations_held {
+        while sh.ctl().revocations_held {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let (code, summary) = default_code(StatusCode::SERVICE_UNAVAILABLE);
+        return with_rate(error(StatusCode::SERVICE_UNAVAILABLE, code, summary), rate);
+    }
     let mut resp = match route {
         Route::ListUsers => list_users(sh, &qs),
         Route::GetUser(id) => get_user(sh, &id),
