@@ -5,7 +5,7 @@
 use crate::clock::format_rfc3339;
 use crate::slack::render_notice::notified_cell;
 use crate::spreadsheet::csv_bytes;
-use crate::store::{outcome, NoticeRecord, RequestRecord, TargetRecord};
+use crate::store::{outcome, sessions, NoticeRecord, RequestRecord, TargetRecord};
 
 /// A file ready to upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct CsvFile {
     pub rows: usize,
 }
 
-pub const RESULTS_HEADER: [&str; 8] = [
+pub const RESULTS_HEADER: [&str; 9] = [
     "okta_id",
     "login",
     "email",
@@ -25,6 +25,7 @@ pub const RESULTS_HEADER: [&str; 8] = [
     "reason",
     "okta_request_id",
     "time",
+    "sessions_ended",
     // `policy.notify_users`: `yes`, `no: why`, or empty when nobody was to be told.
     "notified",
 ];
@@ -56,8 +57,22 @@ pub fn outcome_label(t: &TargetRecord) -> &'static str {
     }
 }
 
-/// One row per target: Okta id, login, email, outcome, reason, Okta request id, time, and
-/// whether they were told by Slack DM (`notices`: the run's, empty when none were sent).
+/// `--contain` only, for a user reset: `yes` when their sessions, tokens and remembered devices
+/// were ended, `no` when not (the reason column says why, or the run ended first). Empty
+/// otherwise (no `--contain`, or the user was not reset).
+pub fn sessions_ended_label(r: &RequestRecord, t: &TargetRecord) -> &'static str {
+    if !r.contain || t.outcome != outcome::RESET {
+        return "";
+    }
+    match t.sessions.as_deref() {
+        Some(sessions::ENDED) => "yes",
+        _ => "no",
+    }
+}
+
+/// One row per target: Okta id, login, email, outcome, reason, Okta request id, time, whether
+/// the sessions were ended (`--contain`), and whether they were told by Slack DM (`notices`: the
+/// run's, empty when none were sent).
 pub fn results_file(
     r: &RequestRecord,
     targets: &[TargetRecord],
@@ -71,6 +86,10 @@ pub fn results_file(
                 .clone()
                 .unwrap_or_else(|| t.target.detail.clone()),
             outcome::PENDING | outcome::IN_FLIGHT => "the run ended before this user".to_string(),
+            outcome::RESET if r.contain && t.sessions.is_none() => {
+                "reset; the run ended before its sessions were ended".to_string()
+            }
+            outcome::RESET if r.contain => opt(&t.sessions_reason),
             _ => opt(&t.outcome_reason),
         };
         vec![
@@ -81,6 +100,7 @@ pub fn results_file(
             reason,
             opt(&t.okta_request_id),
             t.outcome_at.map(format_rfc3339).unwrap_or_default(),
+            sessions_ended_label(r, t).to_string(),
             notified_cell(notices.iter().find(|n| n.seq == t.seq)),
         ]
     });
@@ -132,6 +152,7 @@ mod tests {
             reason: None,
             dry_run: false,
             revoke_sessions: false,
+            contain: false,
             state: State::Completed,
             digest: "d".into(),
             resolved_count: 4,
@@ -173,6 +194,8 @@ mod tests {
             outcome_reason: (outcome == "failed").then(|| "-E0000001 refused".to_string()),
             okta_request_id: (outcome == "reset").then(|| format!("req{seq}")),
             outcome_at: (outcome != "skipped" && outcome != "pending").then_some(1_764_220_631_123),
+            sessions: None,
+            sessions_reason: None,
         }
     }
 
@@ -199,11 +222,11 @@ mod tests {
         assert_eq!(f.rows, 4);
         assert_eq!(
             String::from_utf8(f.bytes).unwrap(),
-            "okta_id,login,email,outcome,reason,okta_request_id,time,notified\n\
-             00u0,ann@example.com,0@example.com,reset,,req0,2025-11-27T05:17:11.123Z,yes\n\
-             00u1,\"'=HYPERLINK(\"\"http://evil\"\")\",1@example.com,failed,'-E0000001 refused,,2025-11-27T05:17:11.123Z,\n\
-             00u2,'+bob@example.com,2@example.com,skipped,AD-managed,,,\n\
-             00u3,cy@example.com,3@example.com,not_attempted,the run ended before this user,,,\n"
+            "okta_id,login,email,outcome,reason,okta_request_id,time,sessions_ended,notified\n\
+             00u0,ann@example.com,0@example.com,reset,,req0,2025-11-27T05:17:11.123Z,,yes\n\
+             00u1,\"'=HYPERLINK(\"\"http://evil\"\")\",1@example.com,failed,'-E0000001 refused,,2025-11-27T05:17:11.123Z,,\n\
+             00u2,'+bob@example.com,2@example.com,skipped,AD-managed,,,,\n\
+             00u3,cy@example.com,3@example.com,not_attempted,the run ended before this user,,,,\n"
         );
     }
 
@@ -214,10 +237,45 @@ mod tests {
         let text = String::from_utf8(results_file(&request(), &[t], &[]).bytes).unwrap();
         assert!(
             text.ends_with(
-                "00u0,ann@example.com,0@example.com,skipped,changed since approval: status now SUSPENDED (was ACTIVE),,,\n"
+                "00u0,ann@example.com,0@example.com,skipped,changed since approval: status now SUSPENDED (was ACTIVE),,,,\n"
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_contained_run_says_per_reset_user_whether_their_sessions_were_ended() {
+        let mut r = request();
+        r.contain = true;
+        let mut ended = target(0, "ann@example.com", "reset", "reset");
+        ended.sessions = Some(sessions::ENDED.into());
+        let mut kept = target(1, "bo@example.com", "reset", "reset");
+        kept.sessions = Some(sessions::NOT_ENDED.into());
+        kept.sessions_reason = Some("reset, but its sessions could not be ended (503)".into());
+        let unreached = target(2, "cy@example.com", "reset", "reset");
+        let failed = target(3, "di@example.com", "reset", "failed");
+        let text =
+            String::from_utf8(results_file(&r, &[ended, kept, unreached, failed], &[]).bytes)
+                .unwrap();
+        let rows: Vec<&str> = text.lines().collect();
+        assert!(
+            rows[1].ends_with(",req0,2025-11-27T05:17:11.123Z,yes,"),
+            "{}",
+            rows[1]
+        );
+        assert!(
+            rows[2].contains(",reset,\"reset, but its sessions could not be ended (503)\",req1,")
+                && rows[2].ends_with(",no,"),
+            "{}",
+            rows[2]
+        );
+        assert!(
+            rows[3].contains("reset; the run ended before its sessions were ended")
+                && rows[3].ends_with(",no,"),
+            "{}",
+            rows[3]
+        );
+        assert!(rows[4].ends_with(","), "{}", rows[4]);
     }
 
     #[test]

@@ -64,6 +64,7 @@ async fn measure(url: &str, users: usize, concurrency: usize) -> anyhow::Result<
                 reason: None,
                 dry_run: false,
                 revoke_sessions: false,
+                contain: false,
                 // Inert: a bot pointed at this store would never pick it up.
                 state: State::Completed,
                 digest: String::new(),

@@ -22,7 +22,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 /// Shown for `help` and alongside parse errors; Slack mrkdwn.
 pub const USAGE: &str = "\
-*Usage:* `/okta-reset TARGETS [reason:WHY] [--dry-run] [--revoke-sessions]`
+*Usage:* `/okta-reset TARGETS [reason:WHY] [--dry-run] [--revoke-sessions] [--contain]`
 • `/okta-reset` alone (or `/okta-reset form`) — a form, with a CSV file upload
 • `group:NAME`, `group:\"Name With Spaces\"` or `group:00g…` — everyone in an Okta group
 • `user:alice@example.com,bob@example.com,00u…` — named users (logins, emails or Okta ids)
@@ -30,6 +30,7 @@ pub const USAGE: &str = "\
 • `reason:\"why this is needed\"` — recorded with the request
 • `--dry-run` — list who would be reset, change nothing
 • `--revoke-sessions` — also sign them out everywhere
+• `--contain` — reset, then end every session and OAuth token and forget remembered devices (a compromised account)
 • `/okta-reset status R-XXXXXXXX` — show a request
 • `/okta-reset cancel R-XXXXXXXX` — cancel a pending request
 • `/okta-reset help` — this message
@@ -54,6 +55,9 @@ pub struct ResetSpec {
     pub reason: Option<String>,
     pub dry_run: bool,
     pub revoke_sessions: bool,
+    /// `--contain`: after each reset, end every session and OAuth token and forget remembered
+    /// devices. Implies `revoke_sessions` (set with it by the parser).
+    pub contain: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -99,7 +103,7 @@ pub enum CommandError {
     UnterminatedSearch { token: String },
     #[error("`{token}` is not a search I can send to Okta: {source}")]
     BadSearch { token: String, source: SearchError },
-    #[error("I don't understand `{token}`; {}", hint(.suggestion, "use group:, user:, reason:, --dry-run or --revoke-sessions (see help)"))]
+    #[error("I don't understand `{token}`; {}", hint(.suggestion, "use group:, user:, reason:, --dry-run, --revoke-sessions or --contain (see help)"))]
     UnknownToken {
         token: String,
         suggestion: Option<String>,
@@ -180,11 +184,13 @@ fn request_id(command: &'static str, rest: &[Token]) -> Result<RequestId, Comman
 enum Flag {
     DryRun,
     RevokeSessions,
+    Contain,
 }
 
-const FLAGS: [(&str, Flag); 2] = [
+const FLAGS: [(&str, Flag); 3] = [
     ("dry-run", Flag::DryRun),
     ("revoke-sessions", Flag::RevokeSessions),
+    ("contain", Flag::Contain),
 ];
 const KEYS: [&str; 4] = ["group", "user", "search", "reason"];
 
@@ -226,6 +232,11 @@ fn read_tokens(tokens: &[Token]) -> Result<ResetSpec, CommandError> {
             match flag {
                 Flag::DryRun => spec.dry_run = true,
                 Flag::RevokeSessions => spec.revoke_sessions = true,
+                // Containing a user also signs them out on the reset call itself.
+                Flag::Contain => {
+                    spec.contain = true;
+                    spec.revoke_sessions = true;
+                }
             }
             continue;
         }
@@ -433,7 +444,10 @@ impl fmt::Display for ResetSpec {
         if self.dry_run {
             parts.push("--dry-run".to_owned());
         }
-        if self.revoke_sessions {
+        if self.contain {
+            // `--contain` implies `--revoke-sessions`: the canonical text names only the first.
+            parts.push("--contain".to_owned());
+        } else if self.revoke_sessions {
             parts.push("--revoke-sessions".to_owned());
         }
         f.write_str(&parts.join(" "))

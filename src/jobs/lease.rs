@@ -70,6 +70,15 @@ pub fn hold(svc: Arc<Service>, id: String) -> Lease {
     }
 }
 
+/// A run dropped without `release` (aborted when the shutdown's drain ran out) stops renewing:
+/// otherwise its heartbeat would hold the run for ever, and no replica (not even this process
+/// restarted in-process) could take it over once the lease lapses.
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
 impl Lease {
     pub fn lost_flag(&self) -> Arc<AtomicBool> {
         self.lost.clone()

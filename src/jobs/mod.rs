@@ -2,6 +2,7 @@
 //! outcome, keeps a progress message current and posts the summary once.
 
 mod canary;
+mod contain;
 mod journal;
 mod lease;
 mod notify;

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use super::progress::{progress_of, progress_ticker, Closing, Counters};
 use super::recheck::{self, Recheck};
 use super::summary::post_summary;
-use super::{canary, journal, lease, notify, recover};
+use super::{canary, contain, journal, lease, notify, recover};
 use crate::domain::classify::CHANGED_SINCE_APPROVAL;
 use crate::domain::digest::snapshot_digest;
 use crate::domain::request::State;
@@ -194,6 +194,12 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
     let Ok(all) = journal::durably(svc, "targets", || svc.store.targets(&id)).await else {
         return;
     };
+    // `--contain`: users reset before an interruption whose sessions were not ended yet get
+    // only that step now (never a second reset).
+    let lost = lease.lost_flag();
+    let interrupted =
+        || cancel.load(Ordering::SeqCst) || svc.is_stopping() || lost.load(Ordering::SeqCst);
+    contain::finish_unended(svc, &r, &all, interrupted).await;
     let pending: Vec<TargetRecord> = all
         .iter()
         .filter(|t| t.target.classification == "reset" && t.outcome == outcome::PENDING)
@@ -244,15 +250,15 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
     };
 
     let concurrency = svc.config.okta.concurrency;
+    let rec = Arc::new(r.clone());
     futures::stream::iter(batch)
         .for_each_concurrent(concurrency, |t| {
             let svc = svc.clone();
-            let id = id.clone();
             let stop = stop.clone();
             let cancel = cancel.clone();
             let counters = counters.clone();
             let lost = lease.lost_flag();
-            let revoke = r.revoke_sessions;
+            let rec = rec.clone();
             let protect = protect.clone();
             async move {
                 if cancel.load(Ordering::SeqCst)
@@ -263,7 +269,7 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
                     return;
                 }
                 if let Some(protect) = protect {
-                    reset_one(&svc, &id, &t, revoke, &protect, &stop, &counters).await;
+                    reset_one(&svc, &rec, &t, &protect, &stop, &counters).await;
                 }
             }
         })
@@ -338,13 +344,13 @@ async fn run_held(svc: &Arc<Service>, id: &str, lease: &lease::Lease) {
 
 async fn reset_one(
     svc: &Arc<Service>,
-    id: &str,
+    r: &RequestRecord,
     t: &TargetRecord,
-    revoke: bool,
     protect: &Protection,
     stop: &Mutex<Option<OktaError>>,
     c: &Counters,
 ) {
+    let (id, revoke) = (r.id.as_str(), r.revoke_sessions);
     let Some(okta_id) = t.target.okta_id.as_deref() else {
         return;
     };
@@ -434,6 +440,9 @@ async fn reset_one(
         }),
     )
     .await;
+    if out == outcome::RESET {
+        contain::after_reset(svc, r, t).await;
+    }
 }
 
 /// Resets one user. A call that timed out is retried (up to `okta.max_retries`) only after

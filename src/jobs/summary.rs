@@ -178,7 +178,7 @@ async fn attach_results(
         });
     };
     let comment = format!(
-        "Results of {}: one row per user (Okta id, login, email, outcome, reason, Okta request id, time, notified).",
+        "Results of {}: one row per user (Okta id, login, email, outcome, reason, Okta request id, time, sessions ended, notified).",
         r.id
     );
     match svc

@@ -482,6 +482,18 @@ impl OktaClient {
             okta_request_id: request_id(&a.headers),
         })
     }
+
+    /// `DELETE /api/v1/users/{id}/sessions?oauthTokens=true&forgetDevices=true`
+    /// (`revokeUserSessions`, scope `okta.users.manage`): ends every Okta session of the user,
+    /// revokes the OIDC/OAuth tokens issued to them and forgets their remembered devices.
+    /// Idempotent, so a 5xx or a timeout is simply retried (see `call_with`).
+    pub async fn revoke_sessions(&self, user_id: &str) -> Result<(), OktaError> {
+        let mut url = self.api(&["users", user_id, "sessions"]);
+        url.query_pairs_mut()
+            .append_pair("oauthTokens", "true")
+            .append_pair("forgetDevices", "true");
+        self.call(Method::DELETE, &url).await.map(|_| ())
+    }
 }
 
 /// Whether an answer refuses the call's DPoP proof: `invalid_dpop_proof` or `use_dpop_nonce` in

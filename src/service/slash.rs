@@ -276,6 +276,7 @@ impl Service {
                 "reason": spec.reason,
                 "dry_run": spec.dry_run,
                 "revoke_sessions": spec.revoke_sessions,
+                "contain": spec.contain,
                 "file": req.file_detail(),
                 }),
             )
@@ -405,6 +406,7 @@ impl Service {
             reason: spec.reason.clone(),
             dry_run: spec.dry_run,
             revoke_sessions: spec.revoke_sessions,
+            contain: spec.contain,
             state,
             digest: resolution.digest.clone(),
             resolved_count: resolution.distinct as i64,

@@ -26,6 +26,7 @@ pub const KIND_USERS: &str = "users";
 pub const KIND_FILE: &str = "file";
 pub const DRY_RUN: &str = "dry_run";
 pub const REVOKE: &str = "revoke_sessions";
+pub const CONTAIN: &str = "contain";
 
 fn plain(text: &str) -> Value {
     json!({"type": "plain_text", "text": text})
@@ -74,7 +75,8 @@ pub fn request_form(channel: &SlackChannelId, require_reason: bool) -> Value {
              "label": plain("Options"),
              "element": {"type": "checkboxes", "action_id": OPTIONS,
                          "options": [option(DRY_RUN, "Dry run: show who would be reset, change nothing"),
-                                     option(REVOKE, "Also end the users' Okta sessions")]}},
+                                     option(REVOKE, "Also end the users' Okta sessions"),
+                                     option(CONTAIN, "Contain: also end every session and OAuth token, and forget remembered devices")]}},
         ]
     })
 }
@@ -93,6 +95,7 @@ pub struct Submission {
     pub reason: Option<String>,
     pub dry_run: bool,
     pub revoke_sessions: bool,
+    pub contain: bool,
 }
 
 /// Reads a `view_submission` of our form; `None` for anything else.
@@ -143,6 +146,7 @@ pub fn parse_submission(p: &Value) -> Option<Submission> {
         reason: text(REASON),
         dry_run: checked.contains(&DRY_RUN),
         revoke_sessions: checked.contains(&REVOKE),
+        contain: checked.contains(&CONTAIN),
     })
 }
 
@@ -162,7 +166,9 @@ pub fn to_request(s: &Submission) -> Result<FormRequest, FieldErrors> {
     let mut spec = ResetSpec {
         reason: s.reason.clone(),
         dry_run: s.dry_run,
-        revoke_sessions: s.revoke_sessions,
+        // `--contain` implies `--revoke-sessions`, as on the command line.
+        revoke_sessions: s.revoke_sessions || s.contain,
+        contain: s.contain,
         ..ResetSpec::default()
     };
     if let Some(r) = &s.reason {

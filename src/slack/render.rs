@@ -10,7 +10,7 @@ use super::render_budget::{bounded_list, fit_section, SECTION_MAX};
 use crate::domain::classify::{Classification, CHANGED_SINCE_APPROVAL};
 use crate::domain::digest::short;
 use crate::domain::request::State;
-use crate::store::{RequestRecord, TargetRecord};
+use crate::store::{sessions, RequestRecord, TargetRecord};
 
 /// Targets listed in the approval message (fewer if their lines do not fit in a section).
 pub const PREVIEW: usize = 10;
@@ -150,6 +150,10 @@ pub fn approval_is_partial(r: &RequestRecord, targets: &[TargetRecord]) -> bool 
     approval_parts(r, targets, &SignOffs::default(), r.created_at).1
 }
 
+/// What `--contain` adds, said plainly to the approver (issue 16).
+pub const CONTAIN_LINE: &str =
+    "Also ends every session and OAuth token, and forgets remembered devices.";
+
 /// The approval message by priority: first the counts and the options the approver decides on
 /// (bot text only, always whole), then who asked and why (the reason whole: 500 characters fit
 /// even fully escaped), then what was asked (shortened to the room left), then the lists (each
@@ -168,7 +172,10 @@ fn approval_parts(
         r.resolved_count,
         classification_counts(targets)
     );
-    if r.revoke_sessions {
+    if r.contain {
+        // Bot text beside the counts: never cut, whatever the lists and the reason take.
+        decide.push_str(&format!("\n*Contain:* {CONTAIN_LINE} (`--contain`)"));
+    } else if r.revoke_sessions {
         decide.push_str("\n*Also:* ends each user's Okta sessions (`--revoke-sessions`)");
     }
     blocks.push(section(decide));
@@ -389,6 +396,22 @@ pub fn progress(p: &Progress, now_ms: i64) -> Message {
 }
 
 /// The summary posted in the thread when a run ends (completed, stopped or cancelled).
+/// `--contain`: of the users reset, how many had every session and token ended, counted apart
+/// from those reset whose sessions were not ended (a failed revocation, or the run ended first).
+fn contain_counts(targets: &[TargetRecord]) -> String {
+    let reset: Vec<&TargetRecord> = targets.iter().filter(|t| t.outcome == "reset").collect();
+    let ended = reset
+        .iter()
+        .filter(|t| t.sessions.as_deref() == Some(sessions::ENDED))
+        .count();
+    let not_ended = reset.len() - ended;
+    if not_ended == 0 {
+        format!("🔒 *Contained:* sessions, OAuth tokens and remembered devices ended for all {ended} reset.")
+    } else {
+        format!("🔒 *Contained:* sessions ended for {ended}; ⚠️ *{not_ended} reset, sessions not ended* (listed below).")
+    }
+}
+
 pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Message {
     let count = |o: &str| targets.iter().filter(|t| t.outcome == o).count();
     let (reset, failed, skipped, pending) = (
@@ -417,6 +440,9 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
         slack_date(r.finished_at.unwrap_or(now_ms)),
         mention(&r.requester),
     )];
+    if r.contain {
+        lines.push(contain_counts(targets));
+    }
     if let Some(reason) = &r.stop_reason {
         lines.push(format!(
             "*Why it stopped:* {}",
@@ -433,6 +459,33 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
             .map(|t| target_line_with(t, t.outcome_reason.as_deref().unwrap_or("failed")))
             .collect();
         let (list, _) = bounded_list("*Failed:*", &l, failed_list.len(), LIST_MAX);
+        blocks.push(section(list));
+    }
+    let not_ended: Vec<&TargetRecord> = targets
+        .iter()
+        .filter(|t| {
+            r.contain && t.outcome == "reset" && t.sessions.as_deref() != Some(sessions::ENDED)
+        })
+        .collect();
+    if !not_ended.is_empty() {
+        let l: Vec<String> = not_ended
+            .iter()
+            .take(FAILED_LISTED)
+            .map(|t| {
+                target_line_with(
+                    t,
+                    t.sessions_reason
+                        .as_deref()
+                        .unwrap_or("the run ended before its sessions were ended"),
+                )
+            })
+            .collect();
+        let (list, _) = bounded_list(
+            "*Reset, sessions not ended:*",
+            &l,
+            not_ended.len(),
+            LIST_MAX,
+        );
         blocks.push(section(list));
     }
     if let Some(changed) = changed_since_approval(targets) {

@@ -17,6 +17,7 @@ fn request(command_text: &str, reason: Option<&str>) -> RequestRecord {
         reason: reason.map(str::to_string),
         dry_run: false,
         revoke_sessions: false,
+        contain: false,
         state: State::PendingApproval,
         digest: "d".repeat(64),
         resolved_count: 0,
@@ -54,6 +55,8 @@ fn target(seq: i64, login: &str, name: &str, class: &str, detail: &str) -> Targe
         outcome_reason: None,
         okta_request_id: None,
         outcome_at: None,
+        sessions: None,
+        sessions_reason: None,
     }
 }
 
@@ -162,6 +165,38 @@ fn eighty_users_and_a_long_reason_keep_the_counts_and_the_sessions_line_first() 
             .any(|x| x.contains("`sha256:dddd") && x.contains("list attached in this thread")),
         "{t:#?}"
     );
+}
+
+/// Issue 16: the `--contain` sentence sits with the counts, whole, however long the rest is.
+#[test]
+fn the_contain_line_sits_with_the_counts_and_survives_truncation() {
+    let logins: Vec<String> = (0..200)
+        .map(|i| format!("user{i:03}.with.a.rather.long.login@example.com"))
+        .collect();
+    let reason = "x&<>".repeat(125);
+    let cmd = format!("user:{} reason:\"{reason}\" --contain", logins.join(","));
+    let targets: Vec<TargetRecord> = logins
+        .iter()
+        .enumerate()
+        .map(|(i, l)| target(i as i64, l, &"Some Person ".repeat(20), "reset", ""))
+        .collect();
+    let mut r = counted(request(&cmd, Some(&reason)), &targets);
+    r.revoke_sessions = true;
+    r.contain = true;
+    let m = approval(&r, &targets, 0);
+    assert_well_formed(&m);
+    let t = texts(&m);
+    assert_eq!(
+        t[0],
+        format!(
+            "*Resolved 200 user(s):* *200 will reset*\n*Contain:* {CONTAIN_LINE} (`--contain`)"
+        )
+    );
+    assert_eq!(
+        CONTAIN_LINE,
+        "Also ends every session and OAuth token, and forgets remembered devices."
+    );
+    assert!(approval_is_partial(&r, &targets));
 }
 
 /// Issue 13: a reason with line breaks, bold and code drew fake "*Resolved …*" lines above the

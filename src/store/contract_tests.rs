@@ -30,6 +30,7 @@ fn request(id: &str) -> NewRequest {
         reason: Some("INC-1".into()),
         dry_run: false,
         revoke_sessions: true,
+        contain: true,
         state: State::PendingApproval,
         digest: "abc".into(),
         resolved_count: 3,
@@ -74,7 +75,7 @@ async fn a_request_round_trips_with_every_field() {
         let r = store.get_request("R-00000001").await.unwrap().unwrap();
         let want = request("R-00000001");
         assert_eq!(r.reason, want.reason);
-        assert!(r.revoke_sessions);
+        assert!(r.revoke_sessions && r.contain);
         assert!(!r.dry_run);
         assert_eq!(r.state, State::PendingApproval);
         assert_eq!((r.resolved_count, r.reset_count), (3, 2));
@@ -176,6 +177,44 @@ async fn outcomes_are_journalled_per_user() {
                 ("reset".into(), 1),
                 ("skipped".into(), 1)
             ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_contain_step_is_journalled_apart_from_the_reset() {
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        let t = &store.targets("R-00000001").await.unwrap()[0];
+        assert_eq!(
+            (t.sessions.as_deref(), t.sessions_reason.as_deref()),
+            (None, None)
+        );
+        store
+            .set_outcome("R-00000001", 0, outcome::RESET, None, None, 7)
+            .await
+            .unwrap();
+        store
+            .set_sessions(
+                "R-00000001",
+                0,
+                sessions::NOT_ENDED,
+                Some("Okta answered 503"),
+            )
+            .await
+            .unwrap();
+        let t = &store.targets("R-00000001").await.unwrap()[0];
+        assert_eq!(t.outcome, outcome::RESET);
+        assert_eq!(t.sessions.as_deref(), Some(sessions::NOT_ENDED));
+        assert_eq!(t.sessions_reason.as_deref(), Some("Okta answered 503"));
+        store
+            .set_sessions("R-00000001", 0, sessions::ENDED, None)
+            .await
+            .unwrap();
+        let t = &store.targets("R-00000001").await.unwrap()[0];
+        assert_eq!(
+            (t.sessions.as_deref(), t.sessions_reason.as_deref()),
+            (Some(sessions::ENDED), None)
         );
     }
 }

@@ -54,6 +54,9 @@ pub struct NewRequest {
     pub reason: Option<String>,
     pub dry_run: bool,
     pub revoke_sessions: bool,
+    /// `--contain`: after each reset, also end every session and OAuth token and forget
+    /// remembered devices (`DELETE /api/v1/users/{id}/sessions`). Implies `revoke_sessions`.
+    pub contain: bool,
     pub state: State,
     pub digest: String,
     pub resolved_count: i64,
@@ -72,6 +75,9 @@ pub struct RequestRecord {
     pub reason: Option<String>,
     pub dry_run: bool,
     pub revoke_sessions: bool,
+    /// `--contain`: after each reset, also end every session and OAuth token and forget
+    /// remembered devices (`DELETE /api/v1/users/{id}/sessions`). Implies `revoke_sessions`.
+    pub contain: bool,
     pub state: State,
     pub digest: String,
     pub resolved_count: i64,
@@ -150,6 +156,17 @@ pub struct TargetRecord {
     pub outcome_reason: Option<String>,
     pub okta_request_id: Option<String>,
     pub outcome_at: Option<i64>,
+    /// `--contain` only: whether the user's sessions were ended after the reset
+    /// (`sessions::ENDED` / `sessions::NOT_ENDED`); `None` while not yet attempted.
+    pub sessions: Option<String>,
+    /// Why the sessions could not be ended (with `sessions::NOT_ENDED`).
+    pub sessions_reason: Option<String>,
+}
+
+/// The journal of the `--contain` step, per user, beside the reset's outcome.
+pub mod sessions {
+    pub const ENDED: &str = "ended";
+    pub const NOT_ENDED: &str = "not_ended";
 }
 
 /// Per-user outcomes during and after a run.
@@ -307,6 +324,14 @@ pub trait Store: Send + Sync + 'static {
         reason: Option<&str>,
         okta_request_id: Option<&str>,
         at: i64,
+    ) -> StoreResult<()>;
+    /// Journals the `--contain` step of one user (`sessions::*`), apart from the reset outcome.
+    async fn set_sessions(
+        &self,
+        id: &str,
+        seq: i64,
+        sessions: &str,
+        reason: Option<&str>,
     ) -> StoreResult<()>;
     /// Counts of targets by outcome.
     async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(String, i64)>>;

@@ -164,12 +164,12 @@ pub fn redact_url(url: &str) -> String {
 
 const REQUEST_COLUMNS: &str =
     "r.id, r.team_id, r.channel_id, r.requester, r.command_text, r.reason, \
-    r.dry_run, r.revoke_sessions, r.state, r.digest, r.resolved_count, r.reset_count, r.root_ts, \
+    r.dry_run, r.revoke_sessions, r.contain, r.state, r.digest, r.resolved_count, r.reset_count, r.root_ts, \
     r.progress_ts, r.summary_ts, r.created_at, r.expires_at, r.started_at, r.finished_at, \
     r.stop_reason, r.cancelled_by, r.cancelled_at, r.continue_ts, d.decision, d.actor, d.decided_at";
 
 const TARGET_COLUMNS: &str = "seq, okta_id, login, email, display_name, status, provider, source, \
-    classification, detail, outcome, outcome_reason, okta_request_id, outcome_at";
+    classification, detail, outcome, outcome_reason, okta_request_id, outcome_at, sessions, sessions_reason";
 
 fn request_from_row(row: &PgRow) -> StoreResult<RequestRecord> {
     let state: String = row.try_get("state")?;
@@ -183,6 +183,7 @@ fn request_from_row(row: &PgRow) -> StoreResult<RequestRecord> {
         reason: row.try_get("reason")?,
         dry_run: row.try_get("dry_run")?,
         revoke_sessions: row.try_get("revoke_sessions")?,
+        contain: row.try_get("contain")?,
         state: State::from_code(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown request state `{state}`")))?,
         digest: row.try_get("digest")?,
@@ -228,6 +229,8 @@ fn target_from_row(row: &PgRow) -> StoreResult<TargetRecord> {
         outcome_reason: row.try_get("outcome_reason")?,
         okta_request_id: row.try_get("okta_request_id")?,
         outcome_at: row.try_get("outcome_at")?,
+        sessions: row.try_get("sessions")?,
+        sessions_reason: row.try_get("sessions_reason")?,
     })
 }
 
@@ -270,8 +273,8 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO requests (id, team_id, channel_id, requester, command_text, reason, dry_run, \
-             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at, contain) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&r.id)
         .bind(&r.team_id)
@@ -287,6 +290,7 @@ impl Store for PgStore {
         .bind(r.reset_count)
         .bind(r.created_at)
         .bind(r.expires_at)
+        .bind(r.contain)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -331,8 +335,8 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO requests (id, team_id, channel_id, requester, command_text, reason, dry_run, \
-             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at, contain) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&r.id)
         .bind(&r.team_id)
@@ -348,6 +352,7 @@ impl Store for PgStore {
         .bind(r.reset_count)
         .bind(r.created_at)
         .bind(r.expires_at)
+        .bind(r.contain)
         .execute(&mut *tx)
         .await?;
         for (seq, t) in targets.iter().enumerate() {
@@ -572,6 +577,25 @@ impl Store for PgStore {
         );
         let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
         rows.iter().map(target_from_row).collect()
+    }
+
+    async fn set_sessions(
+        &self,
+        id: &str,
+        seq: i64,
+        sessions: &str,
+        reason: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE targets SET sessions = $1, sessions_reason = $2 WHERE request_id = $3 AND seq = $4",
+        )
+        .bind(sessions)
+        .bind(reason)
+        .bind(id)
+        .bind(seq)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn set_outcome(

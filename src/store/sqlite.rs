@@ -19,12 +19,12 @@ pub struct SqliteStore {
 
 const REQUEST_COLUMNS: &str =
     "r.id, r.team_id, r.channel_id, r.requester, r.command_text, r.reason, \
-    r.dry_run, r.revoke_sessions, r.state, r.digest, r.resolved_count, r.reset_count, r.root_ts, \
+    r.dry_run, r.revoke_sessions, r.contain, r.state, r.digest, r.resolved_count, r.reset_count, r.root_ts, \
     r.progress_ts, r.summary_ts, r.created_at, r.expires_at, r.started_at, r.finished_at, \
     r.stop_reason, r.cancelled_by, r.cancelled_at, r.continue_ts, d.decision, d.actor, d.decided_at";
 
 const TARGET_COLUMNS: &str = "seq, okta_id, login, email, display_name, status, provider, source, \
-    classification, detail, outcome, outcome_reason, okta_request_id, outcome_at";
+    classification, detail, outcome, outcome_reason, okta_request_id, outcome_at, sessions, sessions_reason";
 
 impl SqliteStore {
     pub async fn open(url: &str) -> StoreResult<Self> {
@@ -168,6 +168,7 @@ fn request_from_row(row: &SqliteRow) -> StoreResult<RequestRecord> {
         reason: row.try_get("reason")?,
         dry_run: row.try_get("dry_run")?,
         revoke_sessions: row.try_get("revoke_sessions")?,
+        contain: row.try_get("contain")?,
         state: State::from_code(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown request state `{state}`")))?,
         digest: row.try_get("digest")?,
@@ -213,6 +214,8 @@ fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
         outcome_reason: row.try_get("outcome_reason")?,
         okta_request_id: row.try_get("okta_request_id")?,
         outcome_at: row.try_get("outcome_at")?,
+        sessions: row.try_get("sessions")?,
+        sessions_reason: row.try_get("sessions_reason")?,
     })
 }
 
@@ -222,8 +225,8 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO requests (id, team_id, channel_id, requester, command_text, reason, dry_run, \
-             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at, contain) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )
         .bind(&r.id)
         .bind(&r.team_id)
@@ -239,6 +242,7 @@ impl Store for SqliteStore {
         .bind(r.reset_count)
         .bind(r.created_at)
         .bind(r.expires_at)
+        .bind(r.contain)
         .execute(&mut *tx)
         .await?;
         for (seq, t) in targets.iter().enumerate() {
@@ -308,8 +312,8 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO requests (id, team_id, channel_id, requester, command_text, reason, dry_run, \
-             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at, contain) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )
         .bind(&r.id)
         .bind(&r.team_id)
@@ -325,6 +329,7 @@ impl Store for SqliteStore {
         .bind(r.reset_count)
         .bind(r.created_at)
         .bind(r.expires_at)
+        .bind(r.contain)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -557,6 +562,25 @@ impl Store for SqliteStore {
         );
         let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
         rows.iter().map(target_from_row).collect()
+    }
+
+    async fn set_sessions(
+        &self,
+        id: &str,
+        seq: i64,
+        sessions: &str,
+        reason: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE targets SET sessions = ?1, sessions_reason = ?2 WHERE request_id = ?3 AND seq = ?4",
+        )
+        .bind(sessions)
+        .bind(reason)
+        .bind(id)
+        .bind(seq)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn set_outcome(

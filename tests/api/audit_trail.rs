@@ -176,6 +176,7 @@ async fn the_results_file_is_uploaded_into_the_thread_with_one_row_per_target() 
             "reason",
             "okta_request_id",
             "time",
+            "sessions_ended",
             "notified"
         ]
     );

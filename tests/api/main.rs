@@ -6,6 +6,7 @@ mod audit_cli;
 mod audit_fail_closed;
 mod audit_trail;
 mod check;
+mod contain;
 mod dpop_paced;
 mod drills;
 mod flow;

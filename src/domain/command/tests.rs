@@ -60,6 +60,23 @@ fn nothing_or_form_opens_the_form() {
 }
 
 #[test]
+fn contain_implies_revoke_sessions_and_is_named_alone_in_the_canonical_text() {
+    let spec = reset("user:a@x.com --contain");
+    assert!(spec.contain && spec.revoke_sessions && !spec.dry_run);
+    assert_eq!(spec.to_string(), "user:a@x.com --contain");
+    let spec = reset("user:a@x.com —CONTAIN --revoke-sessions");
+    assert!(spec.contain && spec.revoke_sessions);
+    assert_eq!(
+        reset("user:a@x.com --contain --dry-run").to_string(),
+        "user:a@x.com --dry-run --contain"
+    );
+    // Next to a shared file too.
+    let spec = parse_options("reason:\"INC-88\" --contain").unwrap();
+    assert!(spec.contain && spec.revoke_sessions && spec.targets.is_empty());
+    assert!(!reset("user:a@x.com --revoke-sessions").contain);
+}
+
+#[test]
 fn options_next_to_a_file_need_no_target() {
     let spec = parse_options("reason:\"INC-88\" --revoke-sessions").unwrap();
     assert_eq!(spec.reason.as_deref(), Some("INC-88"));
@@ -267,7 +284,7 @@ fn unknown_token_suggests_a_fix() {
     }
     assert_eq!(
         err("user:a please").to_string(),
-        "I don't understand `please`; use group:, user:, reason:, --dry-run or --revoke-sessions (see help)"
+        "I don't understand `please`; use group:, user:, reason:, --dry-run, --revoke-sessions or --contain (see help)"
     );
 }
 
@@ -410,6 +427,7 @@ fn render_is_canonical() {
         reason: Some("phishing".into()),
         dry_run: true,
         revoke_sessions: true,
+        contain: false,
     };
     let text = spec.to_string();
     assert_eq!(
@@ -436,6 +454,7 @@ fn usage_lists_every_form() {
         "reason:",
         "--dry-run",
         "--revoke-sessions",
+        "--contain",
         "status R-XXXXXXXX",
         "cancel R-XXXXXXXX",
         "help",
@@ -494,13 +513,18 @@ fn reset_spec_strategy() -> impl Strategy<Value = ResetSpec> {
         prop::option::of(trimmed(MAX_REASON_CHARS)),
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(targets, reason, dry_run, revoke_sessions)| ResetSpec {
-            targets,
-            reason,
-            dry_run,
-            revoke_sessions,
-        })
+        .prop_map(
+            |(targets, reason, dry_run, revoke_sessions, contain)| ResetSpec {
+                targets,
+                reason,
+                dry_run,
+                // `--contain` implies `--revoke-sessions`, as the parser makes it.
+                revoke_sessions: revoke_sessions || contain,
+                contain,
+            },
+        )
 }
 
 /// Fragments that stress the normaliser and tokenizer more than uniform random text does.

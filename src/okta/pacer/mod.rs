@@ -172,6 +172,9 @@ pub fn bucket_of(method: &reqwest::Method, path: &str) -> &'static str {
     match seg.as_slice() {
         ["users"] => "users",
         ["users", _] if get => "user_by_id",
+        // Session revocations (`--contain`) get their own budget, under the same `max_share`,
+        // so ending sessions never eats into the resets' window nor the other way round.
+        ["users", _, "sessions"] if *method == reqwest::Method::DELETE => "users_sessions",
         ["users", _, ..] if !get => "user_update",
         ["groups"] => "groups",
         ["groups", _] => "group_by_id",

@@ -335,6 +335,10 @@ fn buckets_follow_okta_endpoint_families() {
         b(Method::POST, "/api/v1/users/00u1/lifecycle/reset_password"),
         "user_update"
     );
+    assert_eq!(
+        b(Method::DELETE, "/api/v1/users/00u1/sessions"),
+        "users_sessions"
+    );
     assert_eq!(b(Method::GET, "/api/v1/users/a%40b.com"), "user_by_id");
     // A user search is "list users", not "get a user by id", nor anything else.
     assert_eq!(b(Method::GET, "/api/v1/users"), "users");

@@ -96,6 +96,15 @@ pub struct ResetCall {
     pub retry_count: Option<String>,
 }
 
+/// One accepted `DELETE /api/v1/users/{id}/sessions` call (Okta's `revokeUserSessions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub user_id: String,
+    pub oauth_tokens: bool,
+    pub forget_devices: bool,
+    pub at: SystemTime,
+}
+
 /// Per-bucket counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BucketCounts {
@@ -105,6 +114,7 @@ pub struct BucketCounts {
     pub groups: u64,
     pub group_by_id: u64,
     pub other: u64,
+    pub users_sessions: u64,
 }
 
 impl BucketCounts {
@@ -116,6 +126,7 @@ impl BucketCounts {
             Bucket::Groups => self.groups,
             Bucket::GroupById => self.group_by_id,
             Bucket::Other => self.other,
+            Bucket::UsersSessions => self.users_sessions,
         }
     }
 
@@ -127,6 +138,7 @@ impl BucketCounts {
             Bucket::Groups => self.groups += 1,
             Bucket::GroupById => self.group_by_id += 1,
             Bucket::Other => self.other += 1,
+            Bucket::UsersSessions => self.users_sessions += 1,
         }
     }
 }
@@ -165,6 +177,11 @@ struct Control {
     fail_next: Option<(usize, u16)>,
     /// `errorCode` and `errorSummary` for the `fail_next` answers (Okta's defaults when `None`).
     fail_next_body: Option<(String, String)>,
+    /// The next revocations answer this status without revoking (count, status).
+    fail_next_revocations: Option<(usize, u16)>,
+    /// Revocations wait, unapplied, while this is on; released, they answer 503 unapplied
+    /// (a caller that died meanwhile never got its revocation).
+    revocations_held: bool,
     error_rate_5xx: f64,
     /// Reset calls are applied, then answered only after this long (a hanging Okta).
     hang_resets: Option<Duration>,
@@ -220,6 +237,7 @@ struct Data {
     status_changed: HashMap<u32, SystemTime>,
     reset_calls: Vec<ResetCall>,
     reset_counts: HashMap<String, usize>,
+    revocations: Vec<Revocation>,
 }
 
 impl Data {
@@ -266,6 +284,7 @@ impl Data {
             status_changed: HashMap::new(),
             reset_calls: Vec::new(),
             reset_counts: HashMap::new(),
+            revocations: Vec::new(),
         }
     }
 
@@ -346,6 +365,8 @@ impl OktaSim {
             no_admin_role: false,
             fail_next: None,
             fail_next_body: None,
+            fail_next_revocations: None,
+            revocations_held: false,
             error_rate_5xx: config.error_rate_5xx,
             hang_resets: None,
             rng: StdRng::seed_from_u64(config.seed),
@@ -627,6 +648,31 @@ impl OktaSim {
         let mut ctl = self.shared.ctl();
         ctl.fail_next = (n > 0).then_some((n, status));
         ctl.fail_next_body = Some((code.to_string(), summary.to_string()));
+    }
+
+    /// The next `n` session revocations answer `status` without revoking anything.
+    pub fn fail_next_revocations(&self, n: usize, status: u16) {
+        self.shared.ctl().fail_next_revocations = (n > 0).then_some((n, status));
+    }
+
+    /// While on, session revocations wait unapplied; once released, the held ones answer 503
+    /// without revoking anything, and later ones are served as usual.
+    pub fn hold_revocations(&self, held: bool) {
+        self.shared.ctl().revocations_held = held;
+    }
+
+    /// Every accepted session revocation, in order.
+    pub fn revocations(&self) -> Vec<Revocation> {
+        self.shared.data().revocations.clone()
+    }
+
+    /// How many accepted session revocations named this user.
+    pub fn revocation_count(&self, user_id: &str) -> usize {
+        let data = self.shared.data();
+        data.revocations
+            .iter()
+            .filter(|r| r.user_id == user_id)
+            .count()
     }
 
     /// From now on each reset is applied but answered only after `delay` (`None`: at once): the

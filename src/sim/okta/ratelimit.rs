@@ -23,18 +23,21 @@ pub enum Bucket {
     Groups,
     /// `/api/v1/groups/{id}` only.
     GroupById,
+    /// `DELETE /api/v1/users/{id}/sessions` (revocations, paced apart from resets).
+    UsersSessions,
     /// Most other `/api/v1` calls (admin-role assignees among them).
     Other,
 }
 
 impl Bucket {
-    pub const ALL: [Bucket; 6] = [
+    pub const ALL: [Bucket; 7] = [
         Bucket::UsersPost,
         Bucket::UsersGet,
         Bucket::UsersList,
         Bucket::Groups,
         Bucket::GroupById,
         Bucket::Other,
+        Bucket::UsersSessions,
     ];
 
     pub(crate) fn index(self) -> usize {
@@ -45,6 +48,7 @@ impl Bucket {
             Bucket::Groups => 3,
             Bucket::GroupById => 4,
             Bucket::Other => 5,
+            Bucket::UsersSessions => 6,
         }
     }
 }
@@ -58,6 +62,7 @@ pub struct BucketLimits {
     pub groups: u32,
     pub group_by_id: u32,
     pub other: u32,
+    pub users_sessions: u32,
 }
 
 /// Okta's published per-minute limits (Workforce Identity).
@@ -70,6 +75,7 @@ impl Default for BucketLimits {
             groups: 500,
             group_by_id: 1000,
             other: 1200,
+            users_sessions: 600,
         }
     }
 }
@@ -84,6 +90,7 @@ impl BucketLimits {
             groups: n,
             group_by_id: n,
             other: n,
+            users_sessions: n,
         }
     }
 
@@ -95,6 +102,7 @@ impl BucketLimits {
             Bucket::Groups => self.groups,
             Bucket::GroupById => self.group_by_id,
             Bucket::Other => self.other,
+            Bucket::UsersSessions => self.users_sessions,
         }
     }
 }

@@ -30,6 +30,7 @@ enum Route {
     ListUsers,
     GetUser(String),
     Reset(String),
+    RevokeSessions(String),
     ListGroups,
     GetGroup(String),
     Members(String),
@@ -55,6 +56,9 @@ fn classify(method: &Method, path: &str) -> (Route, Bucket) {
             (Route::Reset(id.to_string()), Bucket::UsersPost)
         }
         ["api", "v1", "users", _, ..] if post => (nf(), Bucket::UsersPost),
+        ["api", "v1", "users", id, "sessions"] if *method == Method::DELETE => {
+            (Route::RevokeSessions(id.to_string()), Bucket::UsersSessions)
+        }
         ["api", "v1", "groups"] if get => (Route::ListGroups, Bucket::Groups),
         ["api", "v1", "groups", id] if get => (Route::GetGroup(id.to_string()), Bucket::GroupById),
         ["api", "v1", "groups", id, "users"] if get => {
@@ -88,7 +92,7 @@ fn percent_decode(s: &str) -> String {
 /// The scope an OAuth token needs for a route (as Okta's management API documents them).
 fn scope_of(route: &Route) -> &'static str {
     match route {
-        Route::Reset(_) => "okta.users.manage",
+        Route::Reset(_) | Route::RevokeSessions(_) => "okta.users.manage",
         Route::ListUsers | Route::GetUser(_) => "okta.users.read",
         Route::ListGroups | Route::GetGroup(_) | Route::Members(_) => "okta.groups.read",
         Route::Assignees | Route::UserRoles(_) => "okta.roles.read",
@@ -293,10 +297,18 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         Route::Reset(_) => sh.ctl().hang_resets,
         _ => None,
     };
+    if matches!(route, Route::RevokeSessions(_)) && sh.ctl().revocations_held {
+        while sh.ctl().revocations_held {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let (code, summary) = default_code(StatusCode::SERVICE_UNAVAILABLE);
+        return with_rate(error(StatusCode::SERVICE_UNAVAILABLE, code, summary), rate);
+    }
     let mut resp = match route {
         Route::ListUsers => list_users(sh, &qs),
         Route::GetUser(id) => get_user(sh, &id),
         Route::Reset(id) => reset(sh, &id, &parts, &qs, request_id),
+        Route::RevokeSessions(id) => revoke_sessions(sh, &id, &qs),
         Route::ListGroups => list_groups(sh, &qs),
         Route::GetGroup(id) => get_group(sh, &id),
         Route::Members(id) => members(sh, &id, &qs),
@@ -765,6 +777,40 @@ fn reset(
         return (StatusCode::OK, "<html>not json").into_response();
     }
     json_response(StatusCode::OK, &json!({}))
+}
+
+/// `DELETE /api/v1/users/{userId}/sessions` (`revokeUserSessions`): `oauthTokens` (default
+/// false) and `forgetDevices` (default true) must be booleans; an unknown user is a 404; done,
+/// it answers 204 with no body. Okta accepts it in any user status, and repeating it is harmless.
+fn revoke_sessions(sh: &Shared, id: &str, qs: &[(String, String)]) -> Response {
+    {
+        let mut ctl = sh.ctl();
+        if let Some((n, status)) = ctl.fail_next_revocations {
+            ctl.fail_next_revocations = (n > 1).then_some((n - 1, status));
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let (code, summary) = default_code(status);
+            return error(status, code, summary);
+        }
+    }
+    let oauth_tokens = match bool_param(qs, "oauthTokens") {
+        Ok(v) => v.unwrap_or(false),
+        Err(()) => return invalid_param("oauthTokens"),
+    };
+    let forget_devices = match bool_param(qs, "forgetDevices") {
+        Ok(v) => v.unwrap_or(true),
+        Err(()) => return invalid_param("forgetDevices"),
+    };
+    let mut data = sh.data();
+    if data.user_index(id).is_none() {
+        return not_found(id, "User");
+    }
+    data.revocations.push(super::Revocation {
+        user_id: id.to_string(),
+        oauth_tokens,
+        forget_devices,
+        at: SystemTime::now(),
+    });
+    StatusCode::NO_CONTENT.into_response()
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {

@@ -484,6 +484,77 @@ async fn user_search_operators() {
     assert_eq!(union.len(), 40);
 }
 
+async fn revoke(sim: &OktaSim, c: &Client, id: &str, query: &str) -> Response {
+    c.delete(format!(
+        "{}/api/v1/users/{id}/sessions{query}",
+        sim.base_url()
+    ))
+    .header(header::AUTHORIZATION, format!("SSWS {}", sim.api_token()))
+    .send()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn session_revocations_follow_okta_and_are_recorded_per_user() {
+    let (sim, c) = demo().await;
+    let lee = sim
+        .user_id_by_login("c01.lee@contractors.example.com")
+        .unwrap();
+    let r = revoke(&sim, &c, &lee, "?oauthTokens=true&forgetDevices=true").await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(hdr(&r, "x-rate-limit-remaining"), "599");
+    assert_eq!(r.bytes().await.unwrap().len(), 0);
+    // Okta's defaults: oauthTokens false, forgetDevices true.
+    assert_eq!(
+        revoke(&sim, &c, &lee, "").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let rs = sim.revocations();
+    assert_eq!(rs.len(), 2);
+    assert!(rs[0].user_id == lee && rs[0].oauth_tokens && rs[0].forget_devices);
+    assert!(!rs[1].oauth_tokens && rs[1].forget_devices);
+    assert_eq!(sim.revocation_count(&lee), 2);
+    // Refused as Okta refuses: a bad boolean, an unknown user. Nothing recorded.
+    let r = revoke(&sim, &c, &lee, "?oauthTokens=yes").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errorCode"], "E0000001");
+    let r = revoke(&sim, &c, "00unobody", "?oauthTokens=true").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errorCode"], "E0000007");
+    // Injected failures revoke nothing.
+    sim.fail_next_revocations(1, 503);
+    let r = revoke(&sim, &c, &lee, "?oauthTokens=true").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(sim.revocation_count(&lee), 2);
+    assert_eq!(sim.stats().calls.users_sessions, 5);
+    // Held, then released: the held call answers 503 unapplied.
+    sim.hold_revocations(true);
+    let held = tokio::spawn({
+        let (c, url) = (
+            c.clone(),
+            format!("{}/api/v1/users/{lee}/sessions", sim.base_url()),
+        );
+        let token = format!("SSWS {}", sim.api_token());
+        async move {
+            c.delete(url)
+                .header(header::AUTHORIZATION, token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    while sim.stats().calls.users_sessions < 6 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    sim.hold_revocations(false);
+    assert_eq!(held.await.unwrap(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(sim.revocation_count(&lee), 2);
+}
+
 #[tokio::test]
 async fn reset_password_rules() {
     let (sim, c) = demo().await;

@@ -86,6 +86,26 @@ fn a_submission_is_read_with_its_uploaded_files() {
 }
 
 #[test]
+fn the_contain_checkbox_asks_to_contain_and_implies_revoking_sessions() {
+    let s = parse_submission(&submission(with(
+        with(
+            kind(KIND_USERS),
+            USERS,
+            json!({"type": "plain_text_input", "value": "a@x.com"}),
+        ),
+        OPTIONS,
+        json!({"type": "checkboxes", "selected_options": [{"value": CONTAIN}]}),
+    )))
+    .expect("our form");
+    assert!(s.contain && !s.revoke_sessions);
+    let r = to_request(&s).unwrap();
+    assert!(r.spec.contain && r.spec.revoke_sessions);
+    assert_eq!(r.spec.to_string(), "user:a@x.com --contain");
+    let form = request_form(&SlackChannelId::parse("C0001").unwrap(), false).to_string();
+    assert!(form.contains(&format!("\"value\":\"{CONTAIN}\"")), "{form}");
+}
+
+#[test]
 fn org_wide_installs_and_other_views_parse_as_slack_sends_them() {
     let mut p = submission(kind(KIND_FILE));
     p["team"] = Value::Null;
