@@ -16,7 +16,7 @@ pub struct CsvFile {
     pub rows: usize,
 }
 
-pub const RESULTS_HEADER: [&str; 7] = [
+pub const RESULTS_HEADER: [&str; 8] = [
     "okta_id",
     "login",
     "email",
@@ -24,6 +24,7 @@ pub const RESULTS_HEADER: [&str; 7] = [
     "reason",
     "okta_request_id",
     "time",
+    "confirmed_in_system_log",
 ];
 
 pub const TARGETS_HEADER: [&str; 9] = [
@@ -53,8 +54,14 @@ pub fn outcome_label(t: &TargetRecord) -> &'static str {
     }
 }
 
-/// One row per target: Okta id, login, email, outcome, reason, Okta request id, time.
-pub fn results_file(r: &RequestRecord, targets: &[TargetRecord]) -> CsvFile {
+/// One row per target: Okta id, login, email, outcome, reason, Okta request id, time, and
+/// whether Okta's System Log shows the reset (`yes`, `not yet`, `unknown`; empty when the user
+/// was not reset), as `system_log` says.
+pub fn results_file<'a>(
+    r: &RequestRecord,
+    targets: &'a [TargetRecord],
+    system_log: impl Fn(&'a TargetRecord) -> &'static str,
+) -> CsvFile {
     let rows = targets.iter().map(|t| {
         let reason = match t.outcome.as_str() {
             // Skipped at run time (changed since approval): what changed; else why at intake.
@@ -73,6 +80,7 @@ pub fn results_file(r: &RequestRecord, targets: &[TargetRecord]) -> CsvFile {
             reason,
             opt(&t.okta_request_id),
             t.outcome_at.map(format_rfc3339).unwrap_or_default(),
+            system_log(t).to_string(),
         ]
     });
     CsvFile {
@@ -175,16 +183,22 @@ mod tests {
             target(2, "+bob@example.com", "skip_directory", "skipped"),
             target(3, "cy@example.com", "reset", "pending"),
         ];
-        let f = results_file(&request(), &targets);
+        let f = results_file(&request(), &targets, |t| {
+            if t.outcome == "reset" {
+                "yes"
+            } else {
+                ""
+            }
+        });
         assert_eq!(f.filename, "okta-reset-R-7K3M9QXD-results.csv");
         assert_eq!(f.rows, 4);
         assert_eq!(
             String::from_utf8(f.bytes).unwrap(),
-            "okta_id,login,email,outcome,reason,okta_request_id,time\n\
-             00u0,ann@example.com,0@example.com,reset,,req0,2025-11-27T05:17:11.123Z\n\
-             00u1,\"'=HYPERLINK(\"\"http://evil\"\")\",1@example.com,failed,'-E0000001 refused,,2025-11-27T05:17:11.123Z\n\
-             00u2,'+bob@example.com,2@example.com,skipped,AD-managed,,\n\
-             00u3,cy@example.com,3@example.com,not_attempted,the run ended before this user,,\n"
+            "okta_id,login,email,outcome,reason,okta_request_id,time,confirmed_in_system_log\n\
+             00u0,ann@example.com,0@example.com,reset,,req0,2025-11-27T05:17:11.123Z,yes\n\
+             00u1,\"'=HYPERLINK(\"\"http://evil\"\")\",1@example.com,failed,'-E0000001 refused,,2025-11-27T05:17:11.123Z,\n\
+             00u2,'+bob@example.com,2@example.com,skipped,AD-managed,,,\n\
+             00u3,cy@example.com,3@example.com,not_attempted,the run ended before this user,,,\n"
         );
     }
 
@@ -192,10 +206,10 @@ mod tests {
     fn a_user_skipped_at_run_time_shows_what_changed_not_the_approved_verdict() {
         let mut t = target(0, "ann@example.com", "reset", "skipped");
         t.outcome_reason = Some("changed since approval: status now SUSPENDED (was ACTIVE)".into());
-        let text = String::from_utf8(results_file(&request(), &[t]).bytes).unwrap();
+        let text = String::from_utf8(results_file(&request(), &[t], |_| "").bytes).unwrap();
         assert!(
             text.ends_with(
-                "00u0,ann@example.com,0@example.com,skipped,changed since approval: status now SUSPENDED (was ACTIVE),,\n"
+                "00u0,ann@example.com,0@example.com,skipped,changed since approval: status now SUSPENDED (was ACTIVE),,,\n"
             ),
             "{text}"
         );

@@ -469,7 +469,9 @@ fn changed_since_approval(targets: &[TargetRecord]) -> Option<SlackBlock> {
         .collect();
     let heading =
         format!("*Skipped: {CHANGED_SINCE_APPROVAL}* (Okta read again just before each reset):");
-    Some(section(bounded_list(&heading, &l, changed.len(), LIST_MAX).0))
+    Some(section(
+        bounded_list(&heading, &l, changed.len(), LIST_MAX).0,
+    ))
 }
 
 /// Approved, then skipped by the run (its classification is still `reset`).

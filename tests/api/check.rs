@@ -187,3 +187,20 @@ async fn each_allowlisted_user_group_is_read_and_an_unknown_one_is_named() {
         vec!["Slack: user group S0GONE in policy.requesters does not exist (no_such_subteam): copy the group's ID (S…) from its profile in Slack"]
     );
 }
+
+#[tokio::test]
+async fn check_says_whether_the_bot_may_read_the_system_log() {
+    let w = world(SlackSimConfig::demo()).await;
+    let text = check::run(&w.config, &w.secrets).await.to_string();
+    assert!(
+        text.contains("ok   Okta: the bot may read the System Log (okta.logs.read), so each run's resets are confirmed there"),
+        "{text}"
+    );
+    w.okta.forbid_log_reads();
+    let r = check::run(&w.config, &w.secrets).await;
+    assert!(r.safe_to_start(), "resets work without it: {r}");
+    assert!(
+        r.to_string().contains("warn Okta: the bot may not read the System Log (403 E0000006), so runs cannot be confirmed there and the results say `unknown`: grant the service app the okta.logs.read scope"),
+        "{r}"
+    );
+}

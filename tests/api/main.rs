@@ -31,6 +31,7 @@ mod step_up;
 mod step_up_check;
 mod step_up_helpers;
 mod step_up_push;
+mod system_log;
 mod text_safety;
 mod upload_helpers;
 mod upload_refusals;
