@@ -21,6 +21,7 @@ mod ops;
 mod recheck;
 mod record_helpers;
 mod refusals;
+mod report;
 mod run;
 mod sign_off_helpers;
 mod slack_rate_limits;
