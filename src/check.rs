@@ -17,6 +17,8 @@ mod step_up;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub ok: bool,
+    /// Safe to start, but something works less well than it could (shown as `warn`).
+    pub warn: bool,
     pub text: String,
 }
 
@@ -29,12 +31,21 @@ impl Report {
     fn ok(&mut self, text: impl Into<String>) {
         self.findings.push(Finding {
             ok: true,
+            warn: false,
+            text: text.into(),
+        });
+    }
+    fn warn(&mut self, text: impl Into<String>) {
+        self.findings.push(Finding {
+            ok: true,
+            warn: true,
             text: text.into(),
         });
     }
     fn fail(&mut self, text: impl Into<String>) {
         self.findings.push(Finding {
             ok: false,
+            warn: false,
             text: text.into(),
         });
     }
@@ -54,7 +65,12 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for x in &self.findings {
-            writeln!(f, "{} {}", if x.ok { "ok  " } else { "FAIL" }, x.text)?;
+            let tag = match (x.ok, x.warn) {
+                (false, _) => "FAIL",
+                (true, true) => "warn",
+                (true, false) => "ok  ",
+            };
+            writeln!(f, "{tag} {}", x.text)?;
         }
         let n = self.problems().len();
         if n == 0 {
@@ -186,6 +202,20 @@ async fn okta(config: &Config, secrets: &Secrets, r: &mut Report) {
             "Okta: {org} could not be reached ({e}): check okta.org_url and the network path"
         )),
         Err(e) => r.fail(format!("Okta: reading one user failed: {e}")),
+    }
+    if r.findings.last().is_some_and(|f| !f.ok) {
+        return;
+    }
+    // Not needed to reset, so not a failure: without it the results say `unknown` for the
+    // System Log proof.
+    match client.may_read_logs().await {
+        Ok(()) => r.ok("Okta: the bot may read the System Log (okta.logs.read), so each run's resets are confirmed there"),
+        Err(OktaError::Forbidden { code, .. }) => r.warn(format!(
+            "Okta: the bot may not read the System Log (403 {code}), so runs cannot be confirmed there and the results say `unknown`: grant the service app the okta.logs.read scope (and list it in okta.oauth.scopes), or with an API token use an admin who can view the System Log (e.g. Read-only Administrator)"
+        )),
+        Err(e) => r.warn(format!(
+            "Okta: reading the System Log failed ({e}); runs will say `not yet` until it can be read"
+        )),
     }
 }
 

@@ -62,6 +62,9 @@ pub struct OktaConfig {
     pub auth: OktaAuthConfig,
     /// The OIDC Web app approvers confirm with (`[okta.oidc]`).
     pub oidc: Option<OidcConfig>,
+    /// How long after a run the bot keeps looking for its resets in Okta's System Log (which
+    /// lags) before it edits the summary with what it found.
+    pub system_log_wait_secs: u64,
 }
 
 /// How the bot authenticates to Okta.
@@ -236,6 +239,12 @@ struct RawOkta {
     oauth: Option<RawOAuth>,
     #[serde(default)]
     oidc: Option<step_up::RawOidc>,
+    #[serde(default = "default_system_log_wait")]
+    system_log_wait_secs: u64,
+}
+
+fn default_system_log_wait() -> u64 {
+    600
 }
 
 #[derive(Debug, Deserialize)]
@@ -707,6 +716,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             max_share: raw.okta.max_share,
             auth,
             oidc,
+            system_log_wait_secs: raw.okta.system_log_wait_secs,
         },
         policy: PolicyConfig {
             requesters,

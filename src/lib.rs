@@ -14,6 +14,7 @@ pub mod domain;
 pub mod jobs;
 pub mod metrics;
 pub mod okta;
+pub mod report;
 pub mod results;
 pub mod secret;
 pub mod service;

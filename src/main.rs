@@ -43,6 +43,18 @@ enum Cmd {
         #[command(subcommand)]
         command: AuditCmd,
     },
+    /// Write a request's incident record as Markdown (stdout, or --out). Reads only the store:
+    /// no secrets needed. Exit 2 when the request does not exist.
+    Report {
+        /// The request id (R-…).
+        request: String,
+        /// Path to the TOML config (only `store.url` is used).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Write the Markdown here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -155,6 +167,31 @@ async fn main() -> ExitCode {
             }
         }
         Cmd::Audit { command } => audit(command).await,
+        Cmd::Report {
+            request,
+            config,
+            out,
+        } => {
+            init_logging(LogFormat::Text, "warn");
+            let o = okta_reset::report::report_command(&config, &request).await;
+            if o.code != okta_reset::report::EXIT_OK {
+                eprintln!("okta-reset report: {}", o.text);
+                return ExitCode::from(o.code);
+            }
+            match out {
+                None => {
+                    print!("{}", o.text);
+                    ExitCode::SUCCESS
+                }
+                Some(path) => match std::fs::write(&path, &o.text) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("okta-reset report: cannot write {}: {e}", path.display());
+                        ExitCode::from(okta_reset::report::EXIT_CANNOT)
+                    }
+                },
+            }
+        }
         Cmd::Bench {
             which:
                 BenchCmd::Lookups {

@@ -17,7 +17,7 @@ pub struct CsvFile {
     pub rows: usize,
 }
 
-pub const RESULTS_HEADER: [&str; 9] = [
+pub const RESULTS_HEADER: [&str; 10] = [
     "okta_id",
     "login",
     "email",
@@ -28,6 +28,7 @@ pub const RESULTS_HEADER: [&str; 9] = [
     "sessions_ended",
     // `policy.notify_users`: `yes`, `no: why`, or empty when nobody was to be told.
     "notified",
+    "confirmed_in_system_log",
 ];
 
 pub const TARGETS_HEADER: [&str; 9] = [
@@ -71,12 +72,14 @@ pub fn sessions_ended_label(r: &RequestRecord, t: &TargetRecord) -> &'static str
 }
 
 /// One row per target: Okta id, login, email, outcome, reason, Okta request id, time, whether
-/// the sessions were ended (`--contain`), and whether they were told by Slack DM (`notices`: the
-/// run's, empty when none were sent).
-pub fn results_file(
+/// the sessions were ended (`--contain`), whether they were told by Slack DM (`notices`: the
+/// run's, empty when none were sent), and whether Okta's System Log shows the reset (`yes`,
+/// `not yet`, `unknown`; empty when the user was not reset), as `system_log` says.
+pub fn results_file<'a>(
     r: &RequestRecord,
-    targets: &[TargetRecord],
+    targets: &'a [TargetRecord],
     notices: &[NoticeRecord],
+    system_log: impl Fn(&'a TargetRecord) -> &'static str,
 ) -> CsvFile {
     let rows = targets.iter().map(|t| {
         let reason = match t.outcome.as_str() {
@@ -102,6 +105,7 @@ pub fn results_file(
             t.outcome_at.map(format_rfc3339).unwrap_or_default(),
             sessions_ended_label(r, t).to_string(),
             notified_cell(notices.iter().find(|n| n.seq == t.seq)),
+            system_log(t).to_string(),
         ]
     });
     CsvFile {
@@ -217,16 +221,22 @@ mod tests {
             dm_ts: Some("1.2".into()),
             reported_at: None,
         };
-        let f = results_file(&request(), &targets, &[told]);
+        let f = results_file(&request(), &targets, &[told], |t| {
+            if t.outcome == "reset" {
+                "yes"
+            } else {
+                ""
+            }
+        });
         assert_eq!(f.filename, "okta-reset-R-7K3M9QXD-results.csv");
         assert_eq!(f.rows, 4);
         assert_eq!(
             String::from_utf8(f.bytes).unwrap(),
-            "okta_id,login,email,outcome,reason,okta_request_id,time,sessions_ended,notified\n\
-             00u0,ann@example.com,0@example.com,reset,,req0,2025-11-27T05:17:11.123Z,,yes\n\
-             00u1,\"'=HYPERLINK(\"\"http://evil\"\")\",1@example.com,failed,'-E0000001 refused,,2025-11-27T05:17:11.123Z,,\n\
-             00u2,'+bob@example.com,2@example.com,skipped,AD-managed,,,,\n\
-             00u3,cy@example.com,3@example.com,not_attempted,the run ended before this user,,,,\n"
+            "okta_id,login,email,outcome,reason,okta_request_id,time,sessions_ended,notified,confirmed_in_system_log\n\
+             00u0,ann@example.com,0@example.com,reset,,req0,2025-11-27T05:17:11.123Z,,yes,yes\n\
+             00u1,\"'=HYPERLINK(\"\"http://evil\"\")\",1@example.com,failed,'-E0000001 refused,,2025-11-27T05:17:11.123Z,,,\n\
+             00u2,'+bob@example.com,2@example.com,skipped,AD-managed,,,,,\n\
+             00u3,cy@example.com,3@example.com,not_attempted,the run ended before this user,,,,,\n"
         );
     }
 
@@ -234,10 +244,10 @@ mod tests {
     fn a_user_skipped_at_run_time_shows_what_changed_not_the_approved_verdict() {
         let mut t = target(0, "ann@example.com", "reset", "skipped");
         t.outcome_reason = Some("changed since approval: status now SUSPENDED (was ACTIVE)".into());
-        let text = String::from_utf8(results_file(&request(), &[t], &[]).bytes).unwrap();
+        let text = String::from_utf8(results_file(&request(), &[t], &[], |_| "").bytes).unwrap();
         assert!(
             text.ends_with(
-                "00u0,ann@example.com,0@example.com,skipped,changed since approval: status now SUSPENDED (was ACTIVE),,,,\n"
+                "00u0,ann@example.com,0@example.com,skipped,changed since approval: status now SUSPENDED (was ACTIVE),,,,,\n"
             ),
             "{text}"
         );
@@ -254,24 +264,25 @@ mod tests {
         kept.sessions_reason = Some("reset, but its sessions could not be ended (503)".into());
         let unreached = target(2, "cy@example.com", "reset", "reset");
         let failed = target(3, "di@example.com", "reset", "failed");
-        let text =
-            String::from_utf8(results_file(&r, &[ended, kept, unreached, failed], &[]).bytes)
-                .unwrap();
+        let text = String::from_utf8(
+            results_file(&r, &[ended, kept, unreached, failed], &[], |_| "").bytes,
+        )
+        .unwrap();
         let rows: Vec<&str> = text.lines().collect();
         assert!(
-            rows[1].ends_with(",req0,2025-11-27T05:17:11.123Z,yes,"),
+            rows[1].ends_with(",req0,2025-11-27T05:17:11.123Z,yes,,"),
             "{}",
             rows[1]
         );
         assert!(
             rows[2].contains(",reset,\"reset, but its sessions could not be ended (503)\",req1,")
-                && rows[2].ends_with(",no,"),
+                && rows[2].ends_with(",no,,"),
             "{}",
             rows[2]
         );
         assert!(
             rows[3].contains("reset; the run ended before its sessions were ended")
-                && rows[3].ends_with(",no,"),
+                && rows[3].ends_with(",no,,"),
             "{}",
             rows[3]
         );

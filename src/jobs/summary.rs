@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::system_log_proof::{self, Proof};
 use crate::okta::system_log::{reset_events_link, window, RESET_EVENT};
 use crate::results::results_file;
 use crate::service::Service;
@@ -106,24 +107,14 @@ async fn deliver(svc: &Arc<Service>, id: &str, attempts: u32) {
         )
         .await;
     }
+    // One look at Okta's System Log now, for the results file and the summary; later looks
+    // (the log lags) happen in the background and never hold the summary.
+    let proof = system_log_proof::look(svc, &r, &targets, false).await;
     let attached = match file {
         Some(name) => Ok(name),
-        None => attach_results(svc, &r, &targets, &notices).await,
+        None => attach_results(svc, &r, &targets, &notices, &proof).await,
     };
-    let mut msg = summary_message(svc, &r, &targets, &attached);
-    if let Some(dms) = crate::slack::render_notice::summary_section(&targets, &notices) {
-        msg.blocks.insert(1, dms);
-    }
-    if late {
-        msg.blocks.push(context(format!(
-            "⏱️ Posted late: Slack could not be reached when the run ended {}.",
-            slack_date(r.finished_at.unwrap_or(r.created_at))
-        )));
-    }
-    // Both approvers of a two-approver request, and who continued after the canary.
-    if let Some(line) = render::sign_off_line(&r, &svc.sign_offs_for(&r).await) {
-        msg.blocks.insert(1, context(line));
-    }
+    let msg = compose(svc, &r, &targets, &attached, late, &proof, false).await;
     let mut posted = None;
     for attempt in 0..attempts {
         match svc
@@ -161,6 +152,55 @@ async fn deliver(svc: &Arc<Service>, id: &str, attempts: u32) {
     )
     .await;
     svc.refresh_root(id).await;
+    if proof.pending(&targets) {
+        let (channel, r2, t2) = (r.channel_id.clone(), r.clone(), targets.clone());
+        system_log_proof::follow_up(svc.clone(), r, targets, move |svc, proof| async move {
+            let msg = compose(&svc, &r2, &t2, &attached, late, &proof, true).await;
+            match svc.slack.update(&channel, &ts, &msg).await {
+                Ok(()) => {
+                    svc.audit(
+                        Some(&r2.id),
+                        None,
+                        "summary_edited",
+                        json!({"ts": ts, "why": "system_log"}),
+                    )
+                    .await
+                }
+                Err(e) => {
+                    tracing::warn!(request = %r2.id, error = %e, "could not edit the summary with the System Log's answer")
+                }
+            }
+        });
+    }
+}
+
+/// The summary message: counts, who signed off, the System Log line, where the results file is.
+async fn compose(
+    svc: &Service,
+    r: &RequestRecord,
+    targets: &[TargetRecord],
+    attached: &Result<String, UploadError>,
+    late: bool,
+    proof: &Proof,
+    last: bool,
+) -> crate::slack::outbound::Message {
+    let mut msg = summary_message(svc, r, targets, attached, proof, last);
+    // `policy.notify_users`: who was told by DM (empty when nobody was to be).
+    let notices = svc.store.notices(&r.id).await.unwrap_or_default();
+    if let Some(dms) = crate::slack::render_notice::summary_section(targets, &notices) {
+        msg.blocks.insert(1, dms);
+    }
+    if late {
+        msg.blocks.push(context(format!(
+            "⏱️ Posted late: Slack could not be reached when the run ended {}.",
+            slack_date(r.finished_at.unwrap_or(r.created_at))
+        )));
+    }
+    // Both approvers of a two-approver request, and who continued after the canary.
+    if let Some(line) = render::sign_off_line(r, &svc.sign_offs_for(r).await) {
+        msg.blocks.insert(1, context(line));
+    }
+    msg
 }
 
 /// Uploads the results CSV into the thread; the filename on success.
@@ -169,8 +209,9 @@ async fn attach_results(
     r: &RequestRecord,
     targets: &[TargetRecord],
     notices: &[crate::store::NoticeRecord],
+    proof: &Proof,
 ) -> Result<String, UploadError> {
-    let file = results_file(r, targets, notices);
+    let file = results_file(r, targets, notices, |t| proof.column(t));
     let Some(root) = r.root_ts.as_deref() else {
         return Err(UploadError {
             step: "upload",
@@ -178,7 +219,7 @@ async fn attach_results(
         });
     };
     let comment = format!(
-        "Results of {}: one row per user (Okta id, login, email, outcome, reason, Okta request id, time, sessions ended, notified).",
+        "Results of {}: one row per user (Okta id, login, email, outcome, reason, Okta request id, time, sessions ended, notified, confirmed in Okta's System Log).",
         r.id
     );
     match svc
@@ -215,6 +256,8 @@ fn summary_message(
     r: &RequestRecord,
     targets: &[TargetRecord],
     attached: &Result<String, UploadError>,
+    proof: &Proof,
+    last: bool,
 ) -> crate::slack::outbound::Message {
     let now = svc.now();
     let mut msg = render::summary(r, targets, now);
@@ -237,7 +280,12 @@ fn summary_message(
         slack_date(from),
         slack_date(to)
     );
-    msg.blocks.push(context(format!("{file_line}\n{log_line}")));
+    let proof_line = proof
+        .line(targets, svc.config.okta.system_log_wait_secs, last)
+        .map(|l| format!("{l}\n"))
+        .unwrap_or_default();
+    msg.blocks
+        .push(context(format!("{proof_line}{file_line}\n{log_line}")));
     msg.text.push(' ');
     msg.text.push_str(match attached {
         Ok(_) => "Results file attached.",

@@ -583,7 +583,9 @@ pub fn next_link(h: &HeaderMap) -> Option<String> {
 }
 
 mod factors;
+mod logs;
 pub use factors::PushChallenge;
+pub use logs::ResetEvent;
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ use sqlx::SqlitePool;
 
 use crate::helpers::*;
 
-fn config_file(dir: &Path, store_url: &str) -> PathBuf {
+pub(crate) fn config_file(dir: &Path, store_url: &str) -> PathBuf {
     let path = dir.join("okta-reset.toml");
     std::fs::write(
         &path,

@@ -177,7 +177,8 @@ async fn the_results_file_is_uploaded_into_the_thread_with_one_row_per_target() 
             "okta_request_id",
             "time",
             "sessions_ended",
-            "notified"
+            "notified",
+            "confirmed_in_system_log"
         ]
     );
     let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
@@ -190,6 +191,7 @@ async fn the_results_file_is_uploaded_into_the_thread_with_one_row_per_target() 
                 assert_eq!(&row[5], call.request_id.as_str(), "Okta's request id");
                 assert!(parse_time(&row[6]).is_some(), "time {}", &row[6]);
                 assert_eq!(&row[7], "", "nobody is told without policy.notify_users");
+                assert_eq!(&row[9], "yes", "in Okta's System Log");
             }
             "skipped" => {
                 assert!(!row[4].is_empty(), "a skipped user says why");

@@ -220,3 +220,20 @@ async fn a_token_endpoint_refusal_says_what_it_means_not_to_add_a_scope() {
     assert!(!p.contains("okta.roles.read"), "{p}");
     assert!(w.okta.reset_calls().is_empty());
 }
+
+#[tokio::test]
+async fn check_says_whether_the_bot_may_read_the_system_log() {
+    let w = world(SlackSimConfig::demo()).await;
+    let text = check::run(&w.config, &w.secrets).await.to_string();
+    assert!(
+        text.contains("ok   Okta: the bot may read the System Log (okta.logs.read), so each run's resets are confirmed there"),
+        "{text}"
+    );
+    w.okta.forbid_log_reads();
+    let r = check::run(&w.config, &w.secrets).await;
+    assert!(r.safe_to_start(), "resets work without it: {r}");
+    assert!(
+        r.to_string().contains("warn Okta: the bot may not read the System Log (403 E0000006), so runs cannot be confirmed there and the results say `unknown`: grant the service app the okta.logs.read scope"),
+        "{r}"
+    );
+}

@@ -18,13 +18,19 @@ pub use token::{OAuthApp, OAuthSettings};
 use super::error::OktaError;
 use crate::secret::Secret;
 
-/// The scopes the bot asks for: reset, read users and groups, list admin-role holders.
+/// The scopes the bot asks for by default: reset, read users and groups, list admin-role holders.
 pub const DEFAULT_SCOPES: [&str; 4] = [
     "okta.users.manage",
     "okta.users.read",
     "okta.groups.read",
     "okta.roles.read",
 ];
+
+/// Read the System Log, to prove each run's resets there. Documented and recommended, but not in
+/// [`DEFAULT_SCOPES`]: Okta refuses a token request naming a scope the app was not granted
+/// (`invalid_scope`), so adding it by default would stop every deployment whose app lacks it.
+/// Without it the bot still resets; the results' `confirmed_in_system_log` reads `unknown`.
+pub const LOGS_SCOPE: &str = "okta.logs.read";
 
 pub enum Auth {
     ApiToken(Secret),

@@ -18,6 +18,9 @@ pub mod ratelimit;
 mod render;
 mod routes;
 pub mod search;
+pub mod system_log;
+#[cfg(test)]
+mod system_log_tests;
 #[cfg(test)]
 mod tests;
 
@@ -61,6 +64,8 @@ pub struct OktaSimConfig {
     /// The oldest DPoP proof accepted, by its `iat` (whole seconds), at the token endpoint and
     /// on API calls. RFC 9449 leaves the window to the server; Okta does not publish its own.
     pub dpop_proof_max_age: Duration,
+    /// How long an event takes to show in the System Log (`GET /api/v1/logs`).
+    pub log_lag: Duration,
 }
 
 impl Default for OktaSimConfig {
@@ -77,6 +82,7 @@ impl Default for OktaSimConfig {
             page_limit_max: 200,
             oauth_apps: Vec::new(),
             dpop_proof_max_age: Duration::from_secs(60),
+            log_lag: Duration::ZERO,
         }
     }
 }
@@ -215,6 +221,10 @@ struct Quirks {
     roles_forbidden: bool,
     /// From the first reset call on, every call takes this long (`set_latency` then).
     slow_from_first_reset: Option<Duration>,
+    /// `GET /api/v1/logs` answers 403 E0000006 (a token without `okta.logs.read`).
+    logs_forbidden: bool,
+    /// Replaces `config.log_lag` when set.
+    log_lag: Option<Duration>,
 }
 
 /// A group with its members as indexes into the id-sorted user list (so sorted by id too).
@@ -238,6 +248,8 @@ struct Data {
     reset_calls: Vec<ResetCall>,
     reset_counts: HashMap<String, usize>,
     revocations: Vec<Revocation>,
+    /// Events in the order they happened (see [`system_log`]).
+    system_log: Vec<system_log::LogEntry>,
 }
 
 impl Data {
@@ -285,6 +297,7 @@ impl Data {
             reset_calls: Vec::new(),
             reset_counts: HashMap::new(),
             revocations: Vec::new(),
+            system_log: Vec::new(),
         }
     }
 
@@ -310,6 +323,10 @@ impl Shared {
     }
     fn data(&self) -> MutexGuard<'_, Data> {
         self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// How long a new System Log event takes to show.
+    fn log_lag(&self) -> Duration {
+        self.ctl().quirks.log_lag.unwrap_or(self.config.log_lag)
     }
 }
 
@@ -691,6 +708,43 @@ impl OktaSim {
     }
 
     /// Stops the server (also when other clones exist). In-flight requests finish first.
+    /// The System Log answers 403 E0000006, as for a token without `okta.logs.read`.
+    pub fn forbid_log_reads(&self) {
+        self.shared.ctl().quirks.logs_forbidden = true;
+    }
+
+    /// Events take this long to show in the System Log from now on.
+    pub fn set_log_lag(&self, lag: Duration) {
+        self.shared.ctl().quirks.log_lag = Some(lag);
+    }
+
+    /// Every System Log event so far (lag ignored).
+    pub fn system_log(&self) -> Vec<system_log::LogEntry> {
+        self.shared.data().system_log.clone()
+    }
+
+    /// The log catches up: every event so far shows from now on.
+    pub fn catch_up_log(&self) {
+        let now = SystemTime::now();
+        for e in &mut self.shared.data().system_log {
+            e.visible_at = e.visible_at.min(now);
+        }
+    }
+
+    /// Writes an event as if another client had caused it (shown at once), e.g. a reset by an
+    /// admin in the console, whose `User-Agent` names no request of the bot.
+    pub fn log_event(&self, event_type: &str, target_id: &str, user_agent: &str) {
+        self.shared
+            .data()
+            .system_log
+            .push(system_log::LogEntry::new(
+                event_type,
+                target_id,
+                Some(user_agent.to_string()),
+                Duration::ZERO,
+            ));
+    }
+
     pub fn shutdown(self) {
         self.server.stop();
     }

@@ -38,7 +38,7 @@ pub struct SimOAuthApp {
 }
 
 impl SimOAuthApp {
-    /// An app with the RSA test key and the four scopes okta-reset needs.
+    /// An app with the RSA test key, the four scopes okta-reset needs and `okta.logs.read`.
     pub fn rsa(client_id: &str) -> Self {
         Self {
             client_id: client_id.to_string(),
@@ -46,6 +46,7 @@ impl SimOAuthApp {
             require_dpop: false,
             scopes: crate::okta::auth::DEFAULT_SCOPES
                 .iter()
+                .chain([&crate::okta::auth::LOGS_SCOPE])
                 .map(|s| s.to_string())
                 .collect(),
             token_ttl: Duration::from_secs(3600),

@@ -19,6 +19,7 @@ use super::render::{
     not_found, random_id, user_json,
 };
 use super::search::Expr;
+use super::system_log::{self, LogEntry};
 use super::{Data, ResetCall, Shared, SimUser};
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
@@ -36,6 +37,7 @@ enum Route {
     Members(String),
     Assignees,
     UserRoles(String),
+    Logs,
     NotFound(String),
 }
 
@@ -65,6 +67,7 @@ fn classify(method: &Method, path: &str) -> (Route, Bucket) {
             (Route::Members(id.to_string()), Bucket::Groups)
         }
         ["api", "v1", "iam", "assignees", "users"] if get => (Route::Assignees, Bucket::Other),
+        ["api", "v1", "logs"] if get => (Route::Logs, Bucket::Other),
         _ => (nf(), Bucket::Other),
     }
 }
@@ -96,6 +99,7 @@ fn scope_of(route: &Route) -> &'static str {
         Route::ListUsers | Route::GetUser(_) => "okta.users.read",
         Route::ListGroups | Route::GetGroup(_) | Route::Members(_) => "okta.groups.read",
         Route::Assignees | Route::UserRoles(_) => "okta.roles.read",
+        Route::Logs => "okta.logs.read",
         Route::NotFound(_) => "okta.users.read",
     }
 }
@@ -314,6 +318,7 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         Route::Members(id) => members(sh, &id, &qs),
         Route::Assignees => assignees(sh, &qs),
         Route::UserRoles(id) => user_roles(sh, &id, &qs),
+        Route::Logs => logs(sh, &qs),
         Route::NotFound(path) => not_found(&path, "Resource"),
     };
     if let Some(d) = hang {
@@ -351,6 +356,19 @@ fn page_limit(qs: &[(String, String)], default: usize, max: usize) -> usize {
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(default)
         .clamp(1, max.max(1))
+}
+
+pub(super) fn add_link_pub(resp: &mut Response, url: &str, rel: &str) {
+    add_link(resp, url, rel)
+}
+
+/// `GET /api/v1/logs`, or 403 when the token may not read the log.
+fn logs(sh: &Shared, qs: &[(String, String)]) -> Response {
+    if sh.ctl().quirks.logs_forbidden {
+        let (code, summary) = default_code(StatusCode::FORBIDDEN);
+        return error(StatusCode::FORBIDDEN, code, summary);
+    }
+    super::system_log::list(sh, qs)
 }
 
 fn add_link(resp: &mut Response, url: &str, rel: &str) {
@@ -769,6 +787,14 @@ fn reset(
         retry_count: header_text(&parts.headers, "x-okta-retry-count"),
     });
     *data.reset_counts.entry(id.to_string()).or_default() += 1;
+    let ua = user_agent(&parts.headers);
+    let lag = sh.log_lag();
+    data.system_log
+        .push(LogEntry::new(system_log::RESET_EVENT, id, ua.clone(), lag));
+    if revoke_sessions {
+        data.system_log
+            .push(LogEntry::new(system_log::SESSION_CLEAR_EVENT, id, ua, lag));
+    }
     let mut ctl = sh.ctl();
     if let Some(how) = ctl.quirks.malformed_detail_after_reset.remove(id) {
         ctl.quirks.malformed_detail.insert(id.to_string(), how);
