@@ -6,11 +6,9 @@
 //! secret, no Slack, no Okta. Every piece of text that came from a person or from Okta is escaped
 //! for Markdown ([`md`]), so a reason or login cannot add a heading, a link, HTML or a table cell.
 //!
-//! Hooks for data this version does not record (left empty rather than guessed):
-//! - per-user *sessions ended*: only the request's `revokeSessions` on the reset call is known;
-//! - per-user *notified*: no notification record exists yet;
-//! - users who said "didn't expect this": no such record exists yet.
-//!   Each shows as "not recorded" and names itself, for the features that will record them.
+//! Per user: *sessions ended* from the `--contain` journal (or, without it, whether the reset
+//! call carried `revokeSessions`), *notified* from the DM journal (`policy.notify_users`), and
+//! the System Log's last answer. Users who said "didn't expect this" come from `user_reported`.
 
 use std::path::Path;
 
@@ -95,6 +93,10 @@ pub async fn report(store: &dyn Store, id: &str) -> Outcome {
         (Ok(t), Ok(e)) => (t, e),
         (Err(e), _) | (_, Err(e)) => return cannot(e.to_string()),
     };
+    let notices = match store.notices(id).await {
+        Ok(n) => n,
+        Err(e) => return cannot(e.to_string()),
+    };
     let head = match verify(store).await {
         Ok(Verdict::Intact(i)) => format!(
             "#{} sha256:{} ({} events, intact when this report was written)",
@@ -110,7 +112,7 @@ pub async fn report(store: &dyn Store, id: &str) -> Outcome {
     };
     Outcome {
         code: EXIT_OK,
-        text: render(&r, &targets, &events, &head),
+        text: render(&r, &targets, &notices, &events, &head),
     }
 }
 
@@ -122,6 +124,7 @@ fn who(actor: &Option<String>) -> String {
 pub fn render(
     r: &RequestRecord,
     targets: &[TargetRecord],
+    notices: &[crate::store::NoticeRecord],
     events: &[AuditEvent],
     head: &str,
 ) -> String {
@@ -256,11 +259,15 @@ pub fn render(
     for t in targets {
         let id = t.target.okta_id.clone().unwrap_or_default();
         let reset = t.outcome == outcome::RESET;
-        let sessions = match (reset, r.revoke_sessions) {
-            (true, true) => "with the reset",
-            (true, false) => "no",
+        let sessions = match (reset, r.contain, r.revoke_sessions) {
+            // `--contain`: the journal says whether the revocation after the reset went through.
+            (true, true, _) => crate::results::sessions_ended_label(r, t),
+            (true, false, true) => "with the reset",
+            (true, false, false) => "no",
             _ => "",
         };
+        let notified =
+            crate::slack::render_notice::notified_cell(notices.iter().find(|n| n.seq == t.seq));
         let log = match (&confirmed, reset) {
             (_, false) => "",
             (None, true) => "not checked",
@@ -271,18 +278,41 @@ pub fn render(
         line(
             &mut o,
             format!(
-                "| {} | {} | {} | {} | {sessions} | not recorded | {log} |",
+                "| {} | {} | {} | {} | {sessions} | {} | {log} |",
                 md(&id),
                 md(t.target.login.as_deref().unwrap_or("")),
                 md(crate::results::outcome_label(t)),
                 md(t.outcome_reason.as_deref().unwrap_or("")),
+                md(&notified),
             ),
         );
     }
     line(&mut o, String::new());
     line(&mut o, "## Users who said they did not expect this".into());
     line(&mut o, String::new());
-    line(&mut o, "Not recorded by this version of okta-reset.".into());
+    let reported: Vec<&AuditEvent> = events
+        .iter()
+        .filter(|e| e.action == "user_reported")
+        .collect();
+    if reported.is_empty() {
+        line(&mut o, "Nobody.".into());
+    }
+    for e in reported {
+        let login = e.detail["seq"]
+            .as_i64()
+            .and_then(|seq| targets.iter().find(|t| t.seq == seq))
+            .and_then(|t| t.target.login.as_deref())
+            .unwrap_or("");
+        line(
+            &mut o,
+            format!(
+                "- {} — Slack user {} ({})",
+                when(e.at),
+                who(&e.actor),
+                md(login)
+            ),
+        );
+    }
     line(&mut o, String::new());
     line(&mut o, "## Audit chain".into());
     line(&mut o, String::new());

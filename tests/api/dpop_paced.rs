@@ -109,6 +109,9 @@ async fn calls_queued_before_a_token_renewal_go_out_with_the_new_token() {
         .await;
     assert_everyone_reset_once(&app, &p).await;
     let s = app.w.okta.stats();
-    assert_eq!(s.unauthorized, 1);
+    // Only calls already on the wire when the token died earn a 401: at most a user's two
+    // read-backs, which go out together (the run re-reads each user and their roles). Before
+    // the fix every call queued in the pacer went out with the dead token (8 here).
+    assert!((1..=2).contains(&s.unauthorized), "{} 401s", s.unauthorized);
     assert_eq!(s.tokens_issued, 2);
 }

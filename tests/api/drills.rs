@@ -68,7 +68,7 @@ async fn slack_down_during_a_run_gets_the_summary_when_it_returns() {
         .await;
     assert!(summary.contains("*28 reset*"), "{summary}");
     app.assert_okta_reset_each_once(28);
-    assert!(app.record(&p.id).await.summary_ts.is_some());
+    app.wait_summary_stored(&p.id).await;
 }
 
 #[tokio::test]
@@ -95,7 +95,7 @@ async fn a_slack_outage_longer_than_the_runs_retries_still_gets_the_summary_post
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(app.thread_count(&p, "Run complete"), 1);
     app.assert_okta_reset_each_once(28);
-    assert!(app.record(&p.id).await.summary_ts.is_some());
+    app.wait_summary_stored(&p.id).await;
     let events = app.audit_events(&p.id).await;
     let finished = events.iter().filter(|e| e.action == "run_finished").count();
     let attached = events

@@ -330,6 +330,23 @@ impl TestApp {
         }
     }
 
+    /// The request once its summary's ts is stored: the summary shows in Slack a moment before
+    /// the bot records where it is.
+    pub async fn wait_summary_stored(&self, id: &str) -> RequestRecord {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let r = self.record(id).await;
+            if r.summary_ts.is_some() {
+                return r;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{id}: the summary's ts was never stored"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Every request in the store, whatever its state.
     pub async fn all_requests(&self) -> Vec<RequestRecord> {
         use State::*;

@@ -17,8 +17,12 @@ fn hostile_org() -> SimOrg {
 
 #[tokio::test]
 async fn the_report_holds_the_request_decisions_timeline_users_and_chain_head_escaped() {
-    let app = spawn_with().org(hostile_org()).start().await;
-    let ask = format!(r#"group:hostile reason:"{HOSTILE}""#);
+    let app = spawn_with()
+        .org(hostile_org())
+        .config(|c| c.policy.notify_users = true)
+        .start()
+        .await;
+    let ask = format!(r#"group:hostile reason:"{HOSTILE}" --contain"#);
     let p = app.request(&ask).await;
     app.click(APPROVER, &p, "approve").await;
     app.wait_thread(&p, "Run complete").await;
@@ -53,8 +57,9 @@ async fn the_report_holds_the_request_decisions_timeline_users_and_chain_head_es
         "- **Outcomes:** 1 reset, 0 skipped, 0 failed, 0 not attempted".to_string(),
         format!(" — approved by {APPROVER}"),
         "| Okta id | login | outcome | reason | sessions ended | notified | confirmed in System Log |".to_string(),
-        "| no | not recorded | yes |".to_string(),
-        "Not recorded by this version of okta-reset.".to_string(),
+        // Sessions ended after the reset (`--contain`); no Slack account for this email.
+        "| yes | no\\: no Slack account has their email | yes |".to_string(),
+        "## Users who said they did not expect this\n\nNobody.".to_string(),
         "Head at the time of this report: #".to_string(),
     ] {
         assert!(md.contains(&part), "{part}\nin\n{md}");

@@ -22,10 +22,11 @@ fn results_column(app: &TestApp) -> Vec<(String, String, String)> {
         .expect("results uploaded");
     let text = file.text();
     let mut rows = csv::Reader::from_reader(text.as_bytes());
-    assert_eq!(&rows.headers().unwrap()[7], "confirmed_in_system_log");
+    // The last column (after sessions_ended and notified).
+    assert_eq!(&rows.headers().unwrap()[9], "confirmed_in_system_log");
     rows.records()
         .map(Result::unwrap)
-        .map(|r| (r[0].to_string(), r[3].to_string(), r[7].to_string()))
+        .map(|r| (r[0].to_string(), r[3].to_string(), r[9].to_string()))
         .collect()
 }
 
