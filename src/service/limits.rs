@@ -110,20 +110,8 @@ impl Service {
             Err(why) => (why, None, None),
         };
         drop(gate);
-        self.audit(
-            Some(id),
-            Some(user.as_str()),
-            "request_refused",
-            json!({"why": why, "limit": limit, "lifts_at": lifts_at}),
-        )
-        .await;
-        self.tell(
-            channel.as_str(),
-            user.as_str(),
-            None,
-            &format!("Request {id} was not made: {why}"),
-        )
-        .await;
+        self.refuse_request(id, channel, user, &why, limit, lifts_at)
+            .await;
         None
     }
 
@@ -179,6 +167,22 @@ impl Service {
         let Some((why, limit, lifts_at)) = refused else {
             return true;
         };
+        self.refuse_request(id, channel, user, &why, limit, lifts_at)
+            .await;
+        false
+    }
+
+    /// A request refused by a limit (or a store that could not check one): audited with the
+    /// limit and when it lifts, and told to the person.
+    async fn refuse_request(
+        &self,
+        id: &str,
+        channel: &SlackChannelId,
+        user: &SlackUserId,
+        why: &str,
+        limit: Option<&'static str>,
+        lifts_at: Option<i64>,
+    ) {
         self.audit(
             Some(id),
             Some(user.as_str()),
@@ -193,7 +197,6 @@ impl Service {
             &format!("Request {id} was not made: {why}"),
         )
         .await;
-        false
     }
 
     /// `Ok(None)` when the person may make the request; `Err` when the store could not say.
