@@ -312,7 +312,7 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         Route::ListUsers => list_users(sh, &qs),
         Route::GetUser(id) => get_user(sh, &id),
         Route::Reset(id) => reset(sh, &id, &parts, &qs, request_id),
-        Route::RevokeSessions(id) => revoke_sessions(sh, &id, &qs),
+        Route::RevokeSessions(id) => revoke_sessions(sh, &id, &qs, &parts.headers),
         Route::ListGroups => list_groups(sh, &qs),
         Route::GetGroup(id) => get_group(sh, &id),
         Route::Members(id) => members(sh, &id, &qs),
@@ -808,7 +808,12 @@ fn reset(
 /// `DELETE /api/v1/users/{userId}/sessions` (`revokeUserSessions`): `oauthTokens` (default
 /// false) and `forgetDevices` (default true) must be booleans; an unknown user is a 404; done,
 /// it answers 204 with no body. Okta accepts it in any user status, and repeating it is harmless.
-fn revoke_sessions(sh: &Shared, id: &str, qs: &[(String, String)]) -> Response {
+fn revoke_sessions(
+    sh: &Shared,
+    id: &str,
+    qs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Response {
     {
         let mut ctl = sh.ctl();
         if let Some((n, status)) = ctl.fail_next_revocations {
@@ -836,6 +841,14 @@ fn revoke_sessions(sh: &Shared, id: &str, qs: &[(String, String)]) -> Response {
         forget_devices,
         at: SystemTime::now(),
     });
+    // Okta's System Log records the sessions cleared, with the caller's User-Agent.
+    let lag = sh.log_lag();
+    data.system_log.push(LogEntry::new(
+        system_log::SESSION_CLEAR_EVENT,
+        id,
+        user_agent(headers),
+        lag,
+    ));
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -515,6 +515,13 @@ async fn session_revocations_follow_okta_and_are_recorded_per_user() {
     assert!(rs[0].user_id == lee && rs[0].oauth_tokens && rs[0].forget_devices);
     assert!(!rs[1].oauth_tokens && rs[1].forget_devices);
     assert_eq!(sim.revocation_count(&lee), 2);
+    // Each revocation is in the org's System Log, as Okta records it.
+    let cleared = sim
+        .system_log()
+        .iter()
+        .filter(|e| e.event_type == super::system_log::SESSION_CLEAR_EVENT && e.target_id == lee)
+        .count();
+    assert_eq!(cleared, 2);
     // Refused as Okta refuses: a bad boolean, an unknown user. Nothing recorded.
     let r = revoke(&sim, &c, &lee, "?oauthTokens=yes").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
