@@ -177,15 +177,19 @@ impl OktaClient {
     /// waiting out 429s, renewing an OAuth token once after a 401 and re-signing a refused DPoP
     /// proof once. Returns the body of a 2xx, or the classified error.
     async fn call(&self, method: Method, url: &Url) -> Result<Answer, OktaError> {
-        self.call_with(method, url, None).await
+        self.call_with(method, url, None, Repeat::OnServerError)
+            .await
     }
 
-    /// [`Self::call`] with a JSON body (a POST's), e.g. a factor verification's.
+    /// [`Self::call`] with a JSON body (a POST's), e.g. a factor verification's. With
+    /// [`Repeat::Never`] a 5xx or a lost answer is returned at once, never sent again: for a call
+    /// that reaches a person (a push to their phone), where Okta may have acted before failing.
     async fn call_with(
         &self,
         method: Method,
         url: &Url,
         json_body: Option<&[u8]>,
+        repeat: Repeat,
     ) -> Result<Answer, OktaError> {
         let bucket = bucket_of(&method, url.path());
         let mut retries = 0u32;
@@ -234,7 +238,7 @@ impl OktaClient {
                     if method == Method::POST && e.is_timeout() {
                         return Err(OktaError::TimedOut);
                     }
-                    if retries < self.max_retries {
+                    if repeat == Repeat::OnServerError && retries < self.max_retries {
                         retries += 1;
                         self.stats.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(backoff(retries)).await;
@@ -260,7 +264,7 @@ impl OktaClient {
             let body = match body {
                 Ok(b) => b,
                 Err(e) => {
-                    if retries < self.max_retries {
+                    if repeat == Repeat::OnServerError && retries < self.max_retries {
                         retries += 1;
                         self.stats.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(backoff(retries)).await;
@@ -320,7 +324,10 @@ impl OktaClient {
                     continue;
                 }
             }
-            if status.is_server_error() && retries < self.max_retries {
+            if status.is_server_error()
+                && repeat == Repeat::OnServerError
+                && retries < self.max_retries
+            {
                 retries += 1;
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(backoff(retries)).await;
@@ -494,6 +501,16 @@ impl OktaClient {
             .append_pair("forgetDevices", "true");
         self.call(Method::DELETE, &url).await.map(|_| ())
     }
+}
+
+/// Whether a call may be sent again after a 5xx or a lost answer. A 429, a refused DPoP proof
+/// and an expired token are always sent again: Okta did nothing with those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Repeat {
+    /// Reads, resets (journalled and read back) and idempotent deletes.
+    OnServerError,
+    /// A push to a phone: a second one would buzz the person twice.
+    Never,
 }
 
 /// Whether an answer refuses the call's DPoP proof: `invalid_dpop_proof` or `use_dpop_nonce` in

@@ -169,3 +169,31 @@ async fn a_canarys_continue_needs_a_push_too() {
     app.wait_thread(&p, "Continued by <@U0003> — confirmed with Okta Verify")
         .await;
 }
+
+#[tokio::test]
+async fn a_push_whose_answer_fails_is_never_sent_twice() {
+    let app = spawn_push().start().await;
+    app.w.okta.oidc().enroll_push("bob@example.com");
+    app.w.okta.oidc().fail_after_push(1, 502);
+    let p = app.request(ASK_LEE_AND_MOSS).await;
+    app.click(APPROVER, &p, "approve").await;
+    let msg = app
+        .ephemeral_to(APPROVER, "Okta failed while sending")
+        .await;
+    assert!(
+        msg.contains("If a push still reaches your phone, ignore it: it will not count. Nothing was recorded; click again for a new push."),
+        "{msg}"
+    );
+    assert_eq!(
+        app.w.okta.oidc().pushes().len(),
+        1,
+        "a 5xx after Okta pushed must not push again"
+    );
+    app.assert_not_recorded(&p.id).await;
+    // The failed push holds nothing: the next click sends a new one, which counts.
+    app.w.okta.oidc().set_push_result("SUCCESS");
+    app.click(APPROVER, &p, "approve").await;
+    app.ephemeral_to(APPROVER, "Approve on your phone").await;
+    assert_eq!(app.w.okta.oidc().pushes().len(), 2);
+    app.wait_state(&p.id, State::Completed).await;
+}

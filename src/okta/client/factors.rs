@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::{OktaClient, OktaError};
+use super::{OktaClient, OktaError, Repeat};
 
 /// A push sent to the approver's phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,8 @@ impl OktaClient {
     }
 
     /// Sends a number matching push (`POST …/factors/{factorId}/verify` with
-    /// `{"useNumberMatchingChallenge": true}`).
+    /// `{"useNumberMatchingChallenge": true}`). Sent once: after a 5xx or a lost answer Okta may
+    /// already have pushed, so the error is returned instead of a second push.
     pub async fn verify_push(
         &self,
         user_id: &str,
@@ -44,6 +45,7 @@ impl OktaClient {
                 Method::POST,
                 &url,
                 Some(br#"{"useNumberMatchingChallenge":true}"#),
+                Repeat::Never,
             )
             .await?;
         let v: Value = serde_json::from_slice(&a.body)

@@ -62,6 +62,18 @@ impl Service {
         };
         let push = match self.okta.verify_push(&rec.okta_user, &factor).await {
             Ok(p) => p,
+            // Okta may have pushed before failing: the push is not sent again, and one that
+            // reaches the phone has no poll link here, so it can never count.
+            Err(
+                e @ (crate::okta::OktaError::Server { .. }
+                | crate::okta::OktaError::Transport(_)
+                | crate::okta::OktaError::TimedOut),
+            ) => {
+                return Err(fail(format!(
+                    "Okta failed while sending the push ({e}). If a push still reaches your phone, ignore it: it will not count. Nothing was recorded; click again for a new push."
+                ))
+                .await)
+            }
             Err(e) => {
                 return Err(fail(format!(
                     "Okta could not send the push ({e}); nothing was recorded. Try again shortly."

@@ -31,6 +31,9 @@ pub(super) struct FactorState {
     pushes: Vec<PushCall>,
     /// What every transaction's poll answers now (`WAITING` until a test sets it).
     result: Option<String>,
+    /// The next N pushes are sent to the phone, then answered with this 5xx (a gateway that
+    /// failed after Okta acted).
+    fail_after_push: Option<(usize, u16)>,
 }
 
 impl SimOidc {
@@ -57,6 +60,12 @@ impl SimOidc {
     /// What every push's poll answers from now on: SUCCESS, REJECTED, TIMEOUT (or WAITING).
     pub fn set_push_result(&self, result: &str) {
         self.st().factors.result = Some(result.to_string());
+    }
+
+    /// The next `n` pushes reach the phone but their answer is `status` (a 5xx): what a caller
+    /// that sends again on a 5xx would turn into a second push.
+    pub fn fail_after_push(&self, n: usize, status: u16) {
+        self.st().factors.fail_after_push = Some((n, status));
     }
 
     pub fn pushes(&self) -> Vec<PushCall> {
@@ -179,6 +188,11 @@ async fn verify(
         correct_answer,
         transaction: tx.clone(),
     });
+    if let Some((n, status)) = st.factors.fail_after_push {
+        st.factors.fail_after_push = (n > 1).then_some((n - 1, status));
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        return okta_error(status, "E0000009", "Internal Server Error");
+    }
     let poll = format!("{base}/api/v1/users/{user}/factors/{factor}/transactions/{tx}");
     let mut body = json!({
         "factorResult": "WAITING",
