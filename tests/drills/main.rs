@@ -6,3 +6,4 @@ mod harness;
 mod pg_outage;
 mod replicas;
 mod restart;
+mod socket_mode;
