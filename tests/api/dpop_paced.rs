@@ -109,9 +109,18 @@ async fn calls_queued_before_a_token_renewal_go_out_with_the_new_token() {
         .await;
     assert_everyone_reset_once(&app, &p).await;
     let s = app.w.okta.stats();
-    // Only calls already on the wire when the token died earn a 401: at most a user's two
-    // read-backs, which go out together (the run re-reads each user and their roles). Before
-    // the fix every call queued in the pacer went out with the dead token (8 here).
-    assert!((1..=2).contains(&s.unauthorized), "{} 401s", s.unauthorized);
+    // The resets are what waits in the pacer (6 per 2 s window): before the fix every reset
+    // queued there went out with the dead token (up to 8 here). Now a reset meets the dead token
+    // only if it was on the wire when the token died, or left the pacer in the moment before
+    // the first 401's renewal (the next one leaves ~0.4 s later). The reads that run before each
+    // reset are not paced and go out at once, so how many of them meet the dead token depends
+    // on how many users start together: they are not counted here.
+    assert!(s.unauthorized >= 1, "the dead token was met");
+    assert!(
+        s.unauthorized_resets <= 2,
+        "{} resets sent with the dead token ({} 401s in all)",
+        s.unauthorized_resets,
+        s.unauthorized
+    );
     assert_eq!(s.tokens_issued, 2);
 }

@@ -197,3 +197,69 @@ async fn a_push_whose_answer_fails_is_never_sent_twice() {
     assert_eq!(app.w.okta.oidc().pushes().len(), 2);
     app.wait_state(&p.id, State::Completed).await;
 }
+
+/// Okta's factor operations take an OAuth access token like the rest of the API (`listFactors`
+/// and the poll need `okta.users.read`, `verifyFactor` `okta.users.manage`): a bot on a service
+/// app with DPoP gets its approvals confirmed the same way.
+#[tokio::test]
+async fn a_push_is_confirmed_when_the_bot_signs_in_to_okta_with_oauth_and_dpop() {
+    use crate::okta_engine::{oauth, with_apps, CLIENT_ID};
+    use okta_reset::sim::okta::oauth::test_keys;
+    use okta_reset::sim::okta::SimOAuthApp;
+    let app = spawn_with()
+        .okta(with_apps(vec![SimOAuthApp::rsa(CLIENT_ID).dpop()]))
+        .config(|c| {
+            oauth(c);
+            if let okta_reset::config::OktaAuthConfig::OAuth(o) = &mut c.okta.auth {
+                o.dpop = true;
+            }
+            c.policy.step_up = StepUpMode::OktaVerifyPush;
+        })
+        .env("OKTA_PRIVATE_KEY", test_keys::RSA_PRIVATE)
+        .start()
+        .await;
+    app.w.okta.oidc().enroll_push("bob@example.com");
+    app.w.okta.oidc().set_push_result("SUCCESS");
+    let p = app.request(ASK_LEE_AND_MOSS).await;
+    app.click(APPROVER, &p, "approve").await;
+    app.ephemeral_to(APPROVER, "Approve on your phone").await;
+    app.wait_state(&p.id, State::Completed).await;
+    assert_eq!(app.w.okta.oidc().pushes().len(), 1);
+    app.assert_audited(&p.id, &["step_up_started", "step_up_confirmed", "approved"])
+        .await;
+}
+
+/// A service app without `okta.users.manage` (reads only) may look users up, but Okta refuses
+/// its push (403, `verifyFactor` needs the scope): the approver is told, nothing is recorded.
+#[tokio::test]
+async fn a_service_app_without_users_manage_cannot_push_and_nothing_is_recorded() {
+    use crate::okta_engine::{with_apps, CLIENT_ID};
+    use okta_reset::config::{OAuthConfig, OktaAuthConfig};
+    use okta_reset::sim::okta::oauth::test_keys;
+    use okta_reset::sim::okta::SimOAuthApp;
+    const READS: [&str; 3] = ["okta.users.read", "okta.groups.read", "okta.roles.read"];
+    let app = spawn_with()
+        .okta(with_apps(vec![SimOAuthApp::rsa(CLIENT_ID).scopes(&READS)]))
+        .config(|c| {
+            c.okta.auth = OktaAuthConfig::OAuth(OAuthConfig {
+                client_id: CLIENT_ID.into(),
+                private_key_path: None,
+                key_id: None,
+                scopes: READS.iter().map(|s| s.to_string()).collect(),
+                dpop: false,
+            });
+            c.policy.step_up = StepUpMode::OktaVerifyPush;
+        })
+        .env("OKTA_PRIVATE_KEY", test_keys::RSA_PRIVATE)
+        .start()
+        .await;
+    app.w.okta.oidc().enroll_push("bob@example.com");
+    let p = app.request(ASK_LEE_AND_MOSS).await;
+    app.click(APPROVER, &p, "approve").await;
+    let msg = app
+        .ephemeral_to(APPROVER, "Okta could not send the push")
+        .await;
+    assert!(msg.contains("nothing was recorded"), "{msg}");
+    assert!(app.w.okta.oidc().pushes().is_empty());
+    app.assert_not_recorded(&p.id).await;
+}

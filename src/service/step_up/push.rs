@@ -19,6 +19,16 @@ use crate::store::{step_up_state, StepUpRecord};
 pub const PUSH_TTL_MS: i64 = 2 * 60 * 1000;
 const POLL_EVERY: Duration = Duration::from_secs(3);
 
+/// What the approver can do after Okta refused a factor call: wait, or (for a refusal of the
+/// bot's own credentials, which no retry changes) have an Okta admin fix them.
+fn what_next(e: &crate::okta::OktaError) -> &'static str {
+    if e.is_systemic() {
+        "The bot's Okta credentials cannot do this: ask an Okta admin to grant them (a service app needs okta.users.read and okta.users.manage)."
+    } else {
+        "Try again shortly."
+    }
+}
+
 impl Service {
     pub(super) async fn start_push(self: &Arc<Self>, mut rec: StepUpRecord) -> Result<(), String> {
         rec.token_hash = sha256_hex(random_token().as_bytes());
@@ -55,7 +65,8 @@ impl Service {
             }
             Err(e) => {
                 return Err(fail(format!(
-                    "Okta could not list your factors ({e}); nothing was recorded. Try again shortly."
+                    "Okta could not list your factors ({e}); nothing was recorded. {}",
+                    what_next(&e)
                 ))
                 .await)
             }
@@ -76,7 +87,8 @@ impl Service {
             }
             Err(e) => {
                 return Err(fail(format!(
-                    "Okta could not send the push ({e}); nothing was recorded. Try again shortly."
+                    "Okta could not send the push ({e}); nothing was recorded. {}",
+                    what_next(&e)
                 ))
                 .await)
             }

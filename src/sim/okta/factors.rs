@@ -1,12 +1,14 @@
 //! The simulated org's Okta Verify push factors: `GET /api/v1/users/{id}/factors`, `POST
 //! …/factors/{factorId}/verify` (a number matching challenge when asked for one) and the
-//! transaction poll, whose result the test sets (WAITING until then). Authenticated with the
-//! sim's API token (`SSWS`), like the rest of the management API.
+//! transaction poll, whose result the test sets (WAITING until then). Authorized like the rest
+//! of the management API: the API token (`SSWS`), or an OAuth access token with the operation's
+//! scope (`okta.users.read` to list factors and poll, `okta.users.manage` to push, as the spec's
+//! `listFactors`, `getFactorTransactionStatus` and `verifyFactor` say).
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -115,18 +117,8 @@ fn okta_error(status: StatusCode, code: &str, summary: &str) -> Response {
         .into_response()
 }
 
-fn refused(s: &SimOidc, h: &HeaderMap) -> Option<Response> {
-    let presented = h
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    (presented != format!("SSWS {}", s.api_token())).then(|| {
-        okta_error(
-            StatusCode::UNAUTHORIZED,
-            "E0000011",
-            "Invalid token provided",
-        )
-    })
+fn refused(s: &SimOidc, h: &HeaderMap, method: &str, path: &str, scope: &str) -> Option<Response> {
+    s.api_refusal(h, method, path, scope)
 }
 
 fn not_found() -> Response {
@@ -137,8 +129,13 @@ fn not_found() -> Response {
     )
 }
 
-async fn list(State(s): State<SimOidc>, h: HeaderMap, Path(user): Path<String>) -> Response {
-    if let Some(r) = refused(&s, &h) {
+async fn list(
+    State(s): State<SimOidc>,
+    h: HeaderMap,
+    uri: Uri,
+    Path(user): Path<String>,
+) -> Response {
+    if let Some(r) = refused(&s, &h, "GET", uri.path(), "okta.users.read") {
         return r;
     }
     let st = s.st();
@@ -151,10 +148,11 @@ async fn list(State(s): State<SimOidc>, h: HeaderMap, Path(user): Path<String>) 
 async fn verify(
     State(s): State<SimOidc>,
     h: HeaderMap,
+    uri: Uri,
     Path((user, factor)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(r) = refused(&s, &h) {
+    if let Some(r) = refused(&s, &h, "POST", uri.path(), "okta.users.manage") {
         return r;
     }
     let number_matching = serde_json::from_slice::<Value>(&body)
@@ -210,9 +208,10 @@ async fn verify(
 async fn poll(
     State(s): State<SimOidc>,
     h: HeaderMap,
+    uri: Uri,
     Path((user, factor, tx)): Path<(String, String, String)>,
 ) -> Response {
-    if let Some(r) = refused(&s, &h) {
+    if let Some(r) = refused(&s, &h, "GET", uri.path(), "okta.users.read") {
         return r;
     }
     let st = s.st();

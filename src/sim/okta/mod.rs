@@ -163,8 +163,9 @@ pub struct SimStats {
     pub concurrency_limited: u64,
     /// 5xx answers (injected by error rate or by `fail_next_resets`).
     pub server_errors: u64,
-    /// 401 answers.
+    /// 401 answers, and those of them answered to a reset (`POST …/lifecycle/reset_password`).
     pub unauthorized: u64,
+    pub unauthorized_resets: u64,
     /// Most requests in flight at once.
     pub peak_concurrency: usize,
     /// Requests to the OAuth token endpoint, and tokens it issued.
@@ -399,7 +400,7 @@ impl OktaSim {
             .iter()
             .map(|u| (u.login.to_lowercase(), u.id.clone()))
             .collect();
-        let oidc = oidc::SimOidc::new(&format!("http://{addr}"), &config.api_token, logins);
+        let oidc = oidc::SimOidc::new(&format!("http://{addr}"), logins);
         let shared = Arc::new(Shared {
             base_url: format!("http://{addr}"),
             config,
@@ -407,6 +408,7 @@ impl OktaSim {
             ctl: Mutex::new(control),
             data: Mutex::new(Data::new(org)),
         });
+        oidc.attach_api(&shared);
         let (tx, rx) = oneshot::channel::<()>();
         let app = oidc.router().merge(routes::router(shared.clone()));
         tokio::spawn(async move {

@@ -99,8 +99,11 @@ pub(super) struct OidcState {
 #[derive(Clone)]
 pub struct SimOidc {
     base_url: String,
-    api_token: String,
     state: Arc<Mutex<OidcState>>,
+    /// The management API's state, for its authorization rules (API token or OAuth token with
+    /// the operation's scope) on the factor endpoints. Set once the API is up; weak, since the
+    /// API's router holds this handle too.
+    api: Arc<OnceLock<std::sync::Weak<super::Shared>>>,
 }
 
 struct Keys {
@@ -138,10 +141,9 @@ fn keys() -> &'static Keys {
 }
 
 impl SimOidc {
-    pub(super) fn new(base_url: &str, api_token: &str, users: HashMap<String, String>) -> Self {
+    pub(super) fn new(base_url: &str, users: HashMap<String, String>) -> Self {
         Self {
             base_url: base_url.to_string(),
-            api_token: api_token.to_string(),
             state: Arc::new(Mutex::new(OidcState {
                 sign_in: SignInChoice::Deny,
                 tamper: None,
@@ -151,15 +153,38 @@ impl SimOidc {
                 users,
                 factors: Default::default(),
             })),
+            api: Arc::default(),
         }
+    }
+
+    pub(super) fn attach_api(&self, api: &Arc<super::Shared>) {
+        let _ = self.api.set(Arc::downgrade(api));
+    }
+
+    /// The management API's refusal of this call, if it refuses it: the same rules as every
+    /// other route (`routes::authorize`), with the operation's OAuth scope.
+    pub(super) fn api_refusal(
+        &self,
+        headers: &axum::http::HeaderMap,
+        method: &str,
+        path: &str,
+        scope: &str,
+    ) -> Option<axum::response::Response> {
+        let api = self.api.get().and_then(std::sync::Weak::upgrade)?;
+        let mut ctl = api.ctl();
+        if ctl.token_revoked {
+            return Some(super::routes::refusal(
+                axum::http::StatusCode::UNAUTHORIZED,
+                None,
+            ));
+        }
+        super::routes::authorize(&api, &mut ctl, headers, method, path, scope)
+            .err()
+            .map(|(status, proof)| super::routes::refusal(status, proof))
     }
 
     pub(super) fn base_url(&self) -> &str {
         &self.base_url
-    }
-
-    pub(super) fn api_token(&self) -> &str {
-        &self.api_token
     }
 
     pub(super) fn st(&self) -> std::sync::MutexGuard<'_, OidcState> {

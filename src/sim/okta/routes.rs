@@ -124,6 +124,8 @@ async fn token_endpoint(sh: &Shared, req: Request) -> Response {
 
 async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     let request_id = random_id(20);
+    let is_reset =
+        req.method() == Method::POST && req.uri().path().ends_with("/lifecycle/reset_password");
     let mut resp = if req.method() == Method::POST && req.uri().path() == "/oauth2/v1/token" {
         token_endpoint(&sh, req).await
     } else {
@@ -136,6 +138,9 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         }
         if resp.status() == StatusCode::UNAUTHORIZED {
             ctl.stats.unauthorized += 1;
+            if is_reset {
+                ctl.stats.unauthorized_resets += 1;
+            }
         }
     }
     let h = resp.headers_mut();
@@ -159,6 +164,70 @@ fn with_rate(mut resp: Response, r: RateHeaders) -> Response {
 fn too_many() -> Response {
     let (code, summary) = default_code(StatusCode::TOO_MANY_REQUESTS);
     error(StatusCode::TOO_MANY_REQUESTS, code, summary)
+}
+
+/// Why a management API call is not let in: its status, and for a refused DPoP proof the reason
+/// and the nonce to use.
+pub(super) type AuthRefusal = (StatusCode, Option<(&'static str, Option<String>)>);
+
+/// Who may call the management API: the API token (`SSWS`), or an OAuth access token (`Bearer`,
+/// or `DPoP` with its proof) granted `scope`. Shared by every route, the factors' included.
+pub(super) fn authorize(
+    sh: &Shared,
+    ctl: &mut super::Control,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    scope: &str,
+) -> Result<(), AuthRefusal> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if presented == format!("SSWS {}", sh.config.api_token) {
+        return Ok(());
+    }
+    let Some((scheme @ ("Bearer" | "DPoP"), token)) = presented.split_once(' ') else {
+        return Err((StatusCode::UNAUTHORIZED, None));
+    };
+    let htu = format!("{}{}", sh.base_url, path);
+    super::oauth::check_token(&mut ctl.oauth, scheme, token, headers, method, &htu, scope).map_err(
+        |r| match r {
+            super::oauth::Refusal::Invalid => (StatusCode::UNAUTHORIZED, None),
+            super::oauth::Refusal::Scope => (StatusCode::FORBIDDEN, None),
+            super::oauth::Refusal::Proof(why) => (StatusCode::BAD_REQUEST, Some((why, None))),
+            super::oauth::Refusal::Nonce(n) => (
+                StatusCode::UNAUTHORIZED,
+                Some(("Resource server requires nonce in DPoP proof.", Some(n))),
+            ),
+        },
+    )
+}
+
+/// The answer to a refused call: Okta's error body; for a refused DPoP proof the OAuth error as
+/// Okta's errorCode and in WWW-Authenticate (RFC 9449 §7.1), a missing nonce with the nonce (§9).
+pub(super) fn refusal(
+    status: StatusCode,
+    proof: Option<(&'static str, Option<String>)>,
+) -> Response {
+    let Some((why, nonce)) = proof else {
+        let (code, summary) = default_code(status);
+        return error(status, code, summary);
+    };
+    let code = if nonce.is_some() {
+        "use_dpop_nonce"
+    } else {
+        "invalid_dpop_proof"
+    };
+    let mut r = error(status, code, why);
+    let challenge = format!("DPoP error=\"{code}\"");
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    if let Some(v) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+        r.headers_mut().insert("dpop-nonce", v);
+    }
+    r
 }
 
 async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
@@ -203,12 +272,6 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         tokio::time::sleep(delay).await;
     }
 
-    let expected = format!("SSWS {}", sh.config.api_token);
-    let presented = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let admitted = {
         let mut ctl = sh.ctl();
         if let Some(ua) = user_agent(&parts.headers) {
@@ -216,33 +279,14 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
                 ctl.user_agents.insert(ua);
             }
         }
-        let authorized = match presented.split_once(' ') {
-            _ if presented == expected => Ok(()),
-            Some((scheme @ ("Bearer" | "DPoP"), token)) => {
-                let htu = format!("{}{}", sh.base_url, parts.uri.path());
-                super::oauth::check_token(
-                    &mut ctl.oauth,
-                    scheme,
-                    token,
-                    &parts.headers,
-                    parts.method.as_str(),
-                    &htu,
-                    scope_of(&route),
-                )
-                .map_err(|r| match r {
-                    super::oauth::Refusal::Invalid => (StatusCode::UNAUTHORIZED, None),
-                    super::oauth::Refusal::Scope => (StatusCode::FORBIDDEN, None),
-                    super::oauth::Refusal::Proof(why) => {
-                        (StatusCode::BAD_REQUEST, Some((why, None)))
-                    }
-                    super::oauth::Refusal::Nonce(n) => (
-                        StatusCode::UNAUTHORIZED,
-                        Some(("Resource server requires nonce in DPoP proof.", Some(n))),
-                    ),
-                })
-            }
-            _ => Err((StatusCode::UNAUTHORIZED, None)),
-        };
+        let authorized = authorize(
+            sh,
+            &mut ctl,
+            &parts.headers,
+            parts.method.as_str(),
+            parts.uri.path(),
+            scope_of(&route),
+        );
         let now = Instant::now();
         let rate = ctl.error_rate_5xx;
         if rate > 0.0 && ctl.rng.gen::<f64>() < rate {
@@ -253,23 +297,8 @@ async fn pipeline(sh: &Shared, req: Request, request_id: &str) -> Response {
         } else if ctl.token_revoked {
             Err((StatusCode::UNAUTHORIZED, ctl.limiter.peek(bucket, now)))
         } else if let Err((status, proof)) = authorized {
-            if let Some((why, nonce)) = proof {
-                // A refused DPoP proof on an API call: the OAuth error as Okta's errorCode, and
-                // in WWW-Authenticate (RFC 9449 §7.1); a missing nonce comes with the nonce (§9).
-                let code = if nonce.is_some() {
-                    "use_dpop_nonce"
-                } else {
-                    "invalid_dpop_proof"
-                };
-                let mut r = error(status, code, why);
-                let challenge = format!("DPoP error=\"{code}\"");
-                if let Ok(v) = HeaderValue::from_str(&challenge) {
-                    r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-                }
-                if let Some(v) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
-                    r.headers_mut().insert("dpop-nonce", v);
-                }
-                return with_rate(r, ctl.limiter.peek(bucket, now));
+            if proof.is_some() {
+                return with_rate(refusal(status, proof), ctl.limiter.peek(bucket, now));
             }
             Err((status, ctl.limiter.peek(bucket, now)))
         } else if ctl.no_admin_role {
