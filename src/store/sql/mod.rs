@@ -76,6 +76,12 @@ impl<DB: Backend> SqlStore<DB> {
     }
 }
 
+/// The `where` clause, the same on every area's `impl` block, is what the shared code asks of
+/// sqlx: run queries on a pool and in a transaction, bind integers, booleans and text (or
+/// NULL), read them back, and find columns by name and by position. Both drivers have it all.
+///
+/// Each method calls its area's inherent method of the same name (`SqlStore::name`, which Rust
+/// resolves to the inherent one before the trait's).
 #[async_trait]
 impl<DB: Backend> Store for SqlStore<DB>
 where
