@@ -143,14 +143,14 @@ where
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(SignOff {
-                    kind: row.try_get("kind")?,
-                    actor: row.try_get("actor")?,
-                    at: row.try_get("at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(Self::sign_off_from_row).collect()
+    }
+
+    fn sign_off_from_row(row: &DB::Row) -> StoreResult<SignOff> {
+        Ok(SignOff {
+            kind: row.try_get("kind")?,
+            actor: row.try_get("actor")?,
+            at: row.try_get("at")?,
+        })
     }
 }
