@@ -1,15 +1,14 @@
 //! Durable state: requests, their frozen target snapshots, decisions, per-user outcomes and the
 //! audit log. One trait, two adapters: the backend is chosen from the URL scheme —
-//! `sqlite://` (embedded default, one replica) or `postgres://` (several replicas).
+//! `sqlite://` (embedded default, one replica) or `postgres://` (several replicas). Both are
+//! one implementation, `sql::SqlStore`, over sqlx's `Sqlite` or `Postgres`: each query is
+//! written once; `sqlite.rs` and `postgres.rs` hold only what differs (`sql::Backend`).
 
 mod exclusive;
 mod notices;
 mod postgres;
-mod postgres_audit;
-mod postgres_sign_offs;
+mod sql;
 mod sqlite;
-mod sqlite_audit;
-mod sqlite_sign_offs;
 mod step_up;
 
 use std::sync::Arc;
@@ -19,6 +18,7 @@ use async_trait::async_trait;
 pub use exclusive::Exclusive;
 pub use notices::{notice_state, NoticeOutcome, NoticeRecord};
 pub use postgres::{redact_url, scratch_schema_url, test_server_url, PgStore};
+pub use sql::{Backend, SqlStore};
 pub use sqlite::SqliteStore;
 pub use step_up::{step_up_state, StepUpClaim, StepUpKey, StepUpRecord};
 

@@ -1,32 +1,60 @@
-//! SQLite adapter: one file, WAL, a busy timeout, migrations in `migrations/sqlite`.
+//! SQLite backend: one file, WAL, a busy timeout, migrations in `migrations/sqlite`. The queries
+//! are `sql/`'s; here is only what SQLite does its own way (see `sql::Backend`).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{Pool, Sqlite};
 
-use super::*;
+use super::sql::{Backend, SqlStore};
+use super::{Exclusive, StoreError, StoreResult};
 
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// The SQLite store.
+pub type SqliteStore = SqlStore<Sqlite>;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[async_trait]
+impl Backend for Sqlite {
     /// `exclusive` sections: one process uses a SQLite store, so an in-process lock is enough.
-    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    type Extra = Arc<tokio::sync::Mutex<()>>;
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const FOR_UPDATE: &'static str = "";
+    const LOCK_AUDIT: &'static [&'static str] = &[];
+    const LOCK_SEAL: &'static [&'static str] = &[];
+    const TABLE_EXISTS: &'static str =
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1";
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    async fn migrate(pool: &Pool<Self>) -> StoreResult<()> {
+        MIGRATOR.run(pool).await?;
+        Ok(())
+    }
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    async fn exclusive(
+        _pool: &Pool<Self>,
+        gate: &Self::Extra,
+        _name: &str,
+    ) -> StoreResult<Exclusive> {
+        Ok(Exclusive::local(gate).await)
+    }
 }
 
-const REQUEST_COLUMNS: &str =
-    "r.id, r.team_id, r.channel_id, r.requester, r.command_text, r.reason, \
-    r.dry_run, r.revoke_sessions, r.contain, r.state, r.digest, r.resolved_count, r.reset_count, r.root_ts, \
-    r.progress_ts, r.summary_ts, r.created_at, r.expires_at, r.started_at, r.finished_at, \
-    r.stop_reason, r.cancelled_by, r.cancelled_at, r.continue_ts, d.decision, d.actor, d.decided_at";
-
-const TARGET_COLUMNS: &str = "seq, okta_id, login, email, display_name, status, provider, source, \
-    classification, detail, outcome, outcome_reason, okta_request_id, outcome_at, sessions, sessions_reason";
-
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     pub async fn open(url: &str) -> StoreResult<Self> {
         Self::open_with(url, true).await
     }
@@ -44,10 +72,7 @@ impl SqliteStore {
             .foreign_keys(true);
         let file = opts.get_filename().to_path_buf();
         if !create && !file.exists() {
-            return Err(StoreError::Open(format!(
-                "there is no store at {} (store.url = \"{url}\"); check the path. Nothing was created",
-                file.display()
-            )));
+            return Err(missing(&file, url));
         }
         if let Some(dir) = file.parent() {
             if create && !dir.as_os_str().is_empty() {
@@ -60,15 +85,10 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        // Before migrating: a store from a newer okta-reset is refused untouched.
-        let known = Self::known_schema_version();
-        super::sqlite_audit::check_schema(&pool, url, known).await?;
-        MIGRATOR.run(&pool).await?;
-        super::sqlite_audit::record_schema(&pool, known).await?;
-        super::sqlite_audit::seal_legacy(&pool).await?;
+        Self::prepare(&pool, url).await?;
         Ok(Self {
             pool,
-            gate: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -83,715 +103,23 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let file = opts.get_filename().to_path_buf();
         if !file.exists() {
-            return Err(StoreError::Open(format!(
-                "there is no store at {} (store.url = \"{url}\"); check the path. Nothing was created",
-                file.display()
-            )));
+            return Err(missing(&file, url));
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
             .connect_with(opts)
             .await?;
-        super::sqlite_audit::check_schema(&pool, url, Self::known_schema_version()).await?;
+        Self::check_schema(&pool, url).await?;
         Ok(Self {
             pool,
-            gate: Default::default(),
+            extra: Default::default(),
         })
     }
-
-    /// `transition`, and with `event` `transition_audited`: the event is appended in the same
-    /// transaction, only if the change was made.
-    async fn transition_with(
-        &self,
-        id: &str,
-        from: State,
-        to: State,
-        decision: Option<&Decision>,
-        at: i64,
-        event: Option<&AuditEvent>,
-    ) -> StoreResult<bool> {
-        // `IMMEDIATE`: the write lock from the start (the audit append reads the chain's head).
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let stamp = match to {
-            State::Running => "started_at = COALESCE(started_at, ?3),",
-            s if s.is_final() => "finished_at = COALESCE(finished_at, ?3),",
-            _ => "",
-        };
-        let sql = format!("UPDATE requests SET {stamp} state = ?1 WHERE id = ?2 AND state = ?4");
-        let changed = sqlx::query(&sql)
-            .bind(to.code())
-            .bind(id)
-            .bind(at)
-            .bind(from.code())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !changed {
-            return Ok(false);
-        }
-        if let Some(d) = decision {
-            sqlx::query(
-                "INSERT INTO decisions (request_id, decision, actor, decided_at) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .bind(id)
-            .bind(&d.decision)
-            .bind(&d.actor)
-            .bind(d.decided_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(event) = event {
-            super::sqlite_audit::append_in(&mut tx, event).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// The newest migration this build carries: the schema version it writes and understands.
-    pub fn known_schema_version() -> i64 {
-        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
-    }
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-fn request_from_row(row: &SqliteRow) -> StoreResult<RequestRecord> {
-    let state: String = row.try_get("state")?;
-    let decision: Option<String> = row.try_get("decision")?;
-    Ok(RequestRecord {
-        id: row.try_get("id")?,
-        team_id: row.try_get("team_id")?,
-        channel_id: row.try_get("channel_id")?,
-        requester: row.try_get("requester")?,
-        command_text: row.try_get("command_text")?,
-        reason: row.try_get("reason")?,
-        dry_run: row.try_get("dry_run")?,
-        revoke_sessions: row.try_get("revoke_sessions")?,
-        contain: row.try_get("contain")?,
-        state: State::from_code(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown request state `{state}`")))?,
-        digest: row.try_get("digest")?,
-        resolved_count: row.try_get("resolved_count")?,
-        reset_count: row.try_get("reset_count")?,
-        root_ts: row.try_get("root_ts")?,
-        progress_ts: row.try_get("progress_ts")?,
-        summary_ts: row.try_get("summary_ts")?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-        stop_reason: row.try_get("stop_reason")?,
-        cancelled_by: row.try_get("cancelled_by")?,
-        cancelled_at: row.try_get("cancelled_at")?,
-        continue_ts: row.try_get("continue_ts")?,
-        decision: match decision {
-            Some(decision) => Some(Decision {
-                decision,
-                actor: row.try_get("actor")?,
-                decided_at: row.try_get("decided_at")?,
-            }),
-            None => None,
-        },
-    })
-}
-
-fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
-    Ok(TargetRecord {
-        seq: row.try_get("seq")?,
-        target: NewTarget {
-            okta_id: row.try_get("okta_id")?,
-            login: row.try_get("login")?,
-            email: row.try_get("email")?,
-            display_name: row.try_get("display_name")?,
-            status: row.try_get("status")?,
-            provider: row.try_get("provider")?,
-            source: row.try_get("source")?,
-            classification: row.try_get("classification")?,
-            detail: row.try_get("detail")?,
-        },
-        outcome: row.try_get("outcome")?,
-        outcome_reason: row.try_get("outcome_reason")?,
-        okta_request_id: row.try_get("okta_request_id")?,
-        outcome_at: row.try_get("outcome_at")?,
-        sessions: row.try_get("sessions")?,
-        sessions_reason: row.try_get("sessions_reason")?,
-    })
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn create_request(&self, r: &NewRequest, targets: &[NewTarget]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO requests (id, team_id, channel_id, requester, command_text, reason, dry_run, \
-             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at, contain) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )
-        .bind(&r.id)
-        .bind(&r.team_id)
-        .bind(&r.channel_id)
-        .bind(&r.requester)
-        .bind(&r.command_text)
-        .bind(&r.reason)
-        .bind(r.dry_run)
-        .bind(r.revoke_sessions)
-        .bind(r.state.code())
-        .bind(&r.digest)
-        .bind(r.resolved_count)
-        .bind(r.reset_count)
-        .bind(r.created_at)
-        .bind(r.expires_at)
-        .bind(r.contain)
-        .execute(&mut *tx)
-        .await?;
-        for (seq, t) in targets.iter().enumerate() {
-            let outcome = if t.classification == "reset" {
-                outcome::PENDING
-            } else {
-                outcome::SKIPPED
-            };
-            sqlx::query(
-                "INSERT INTO targets (request_id, seq, okta_id, login, email, display_name, status, \
-                 provider, source, classification, detail, outcome) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )
-            .bind(&r.id)
-            .bind(seq as i64)
-            .bind(&t.okta_id)
-            .bind(&t.login)
-            .bind(&t.email)
-            .bind(&t.display_name)
-            .bind(&t.status)
-            .bind(&t.provider)
-            .bind(&t.source)
-            .bind(&t.classification)
-            .bind(&t.detail)
-            .bind(outcome)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn stage_targets(
-        &self,
-        request_id: &str,
-        first_seq: i64,
-        targets: &[NewTarget],
-        at: i64,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for (i, t) in targets.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO staged_targets (request_id, seq, okta_id, login, email, display_name, \
-                 status, provider, source, classification, detail, staged_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )
-            .bind(request_id)
-            .bind(first_seq + i as i64)
-            .bind(&t.okta_id)
-            .bind(&t.login)
-            .bind(&t.email)
-            .bind(&t.display_name)
-            .bind(&t.status)
-            .bind(&t.provider)
-            .bind(&t.source)
-            .bind(&t.classification)
-            .bind(&t.detail)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn create_request_from_staged(&self, r: &NewRequest) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO requests (id, team_id, channel_id, requester, command_text, reason, dry_run, \
-             revoke_sessions, state, digest, resolved_count, reset_count, created_at, expires_at, contain) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )
-        .bind(&r.id)
-        .bind(&r.team_id)
-        .bind(&r.channel_id)
-        .bind(&r.requester)
-        .bind(&r.command_text)
-        .bind(&r.reason)
-        .bind(r.dry_run)
-        .bind(r.revoke_sessions)
-        .bind(r.state.code())
-        .bind(&r.digest)
-        .bind(r.resolved_count)
-        .bind(r.reset_count)
-        .bind(r.created_at)
-        .bind(r.expires_at)
-        .bind(r.contain)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO targets (request_id, seq, okta_id, login, email, display_name, status, \
-             provider, source, classification, detail, outcome) \
-             SELECT request_id, seq, okta_id, login, email, display_name, status, provider, source, \
-             classification, detail, CASE WHEN classification = 'reset' THEN ?2 ELSE ?3 END \
-             FROM staged_targets WHERE request_id = ?1 ORDER BY seq",
-        )
-        .bind(&r.id)
-        .bind(outcome::PENDING)
-        .bind(outcome::SKIPPED)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM staged_targets WHERE request_id = ?1")
-            .bind(&r.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn discard_staged_before(&self, before: i64) -> StoreResult<u64> {
-        // Rows staged before the column existed hold 0 and are left alone: a replica still on the
-        // old version may be writing them during a rolling upgrade.
-        let done = sqlx::query("DELETE FROM staged_targets WHERE staged_at > 0 AND staged_at < ?1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn discard_staged(&self, request_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM staged_targets WHERE request_id = ?1")
-            .bind(request_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn get_request(&self, id: &str) -> StoreResult<Option<RequestRecord>> {
-        let sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM requests r LEFT JOIN decisions d ON d.request_id = r.id \
-             WHERE r.id = ?1"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(request_from_row).transpose()
-    }
-
-    async fn requests_in_states(&self, states: &[State]) -> StoreResult<Vec<RequestRecord>> {
-        if states.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = (1..=states.len())
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM requests r LEFT JOIN decisions d ON d.request_id = r.id \
-             WHERE r.state IN ({marks}) ORDER BY r.created_at"
-        );
-        let mut q = sqlx::query(&sql);
-        for s in states {
-            q = q.bind(s.code());
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.iter().map(request_from_row).collect()
-    }
-
-    async fn requests_by_since(
-        &self,
-        requester: &str,
-        since: i64,
-    ) -> StoreResult<Vec<RequestRecord>> {
-        let sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM requests r LEFT JOIN decisions d ON d.request_id = r.id \
-             WHERE r.requester = ?1 AND r.created_at > ?2 ORDER BY r.created_at, r.id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(requester)
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(request_from_row).collect()
-    }
-
-    async fn record_lookup(&self, id: &str, requester: &str, at: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO okta_lookups (request_id, requester, at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (request_id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(requester)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn lookups_by_since(
-        &self,
-        requester: &str,
-        since: i64,
-    ) -> StoreResult<Vec<(String, i64)>> {
-        let rows = sqlx::query_as(
-            "SELECT request_id, at FROM okta_lookups WHERE requester = ?1 AND at > ?2 \
-             ORDER BY at, request_id",
-        )
-        .bind(requester)
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows)
-    }
-
-    async fn set_root_ts(&self, id: &str, ts: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE requests SET root_ts = ?1 WHERE id = ?2")
-            .bind(ts)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn set_progress_ts(&self, id: &str, ts: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE requests SET progress_ts = ?1 WHERE id = ?2")
-            .bind(ts)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn claim_summary(&self, id: &str, ts: &str) -> StoreResult<bool> {
-        let done =
-            sqlx::query("UPDATE requests SET summary_ts = ?1 WHERE id = ?2 AND summary_ts IS NULL")
-                .bind(ts)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn transition(
-        &self,
-        id: &str,
-        from: State,
-        to: State,
-        decision: Option<&Decision>,
-        at: i64,
-    ) -> StoreResult<bool> {
-        self.transition_with(id, from, to, decision, at, None).await
-    }
-
-    async fn transition_audited(
-        &self,
-        id: &str,
-        from: State,
-        to: State,
-        decision: Option<&Decision>,
-        at: i64,
-        event: &AuditEvent,
-    ) -> StoreResult<bool> {
-        self.transition_with(id, from, to, decision, at, Some(event))
-            .await
-    }
-
-    async fn set_stop_reason(&self, id: &str, reason: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE requests SET stop_reason = ?1 WHERE id = ?2")
-            .bind(reason)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn add_approval(
-        &self,
-        id: &str,
-        approver: &str,
-        at: i64,
-        event: &ApprovalEvent<'_>,
-    ) -> StoreResult<ApprovalAdded> {
-        super::sqlite_sign_offs::add_approval(&self.pool, id, approver, at, event).await
-    }
-
-    async fn continue_run(
-        &self,
-        id: &str,
-        actor: &str,
-        at: i64,
-        event: &AuditEvent,
-    ) -> StoreResult<bool> {
-        super::sqlite_sign_offs::continue_run(&self.pool, id, actor, at, event).await
-    }
-
-    async fn cancel(
-        &self,
-        id: &str,
-        from: State,
-        by: &str,
-        at: i64,
-        event: &AuditEvent,
-    ) -> StoreResult<bool> {
-        super::sqlite_sign_offs::cancel(&self.pool, id, from, by, at, event).await
-    }
-
-    async fn set_continue_ts(&self, id: &str, ts: &str) -> StoreResult<()> {
-        super::sqlite_sign_offs::set_continue_ts(&self.pool, id, ts).await
-    }
-
-    async fn sign_offs(&self, id: &str) -> StoreResult<Vec<SignOff>> {
-        super::sqlite_sign_offs::sign_offs(&self.pool, id).await
-    }
-
-    async fn targets(&self, id: &str) -> StoreResult<Vec<TargetRecord>> {
-        let sql =
-            format!("SELECT {TARGET_COLUMNS} FROM targets WHERE request_id = ?1 ORDER BY seq");
-        let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
-        rows.iter().map(target_from_row).collect()
-    }
-
-    async fn pending_resets(&self, id: &str) -> StoreResult<Vec<TargetRecord>> {
-        let sql = format!(
-            "SELECT {TARGET_COLUMNS} FROM targets WHERE request_id = ?1 AND classification = 'reset' \
-             AND outcome = 'pending' ORDER BY seq"
-        );
-        let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
-        rows.iter().map(target_from_row).collect()
-    }
-
-    async fn set_sessions(
-        &self,
-        id: &str,
-        seq: i64,
-        sessions: &str,
-        reason: Option<&str>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE targets SET sessions = ?1, sessions_reason = ?2 WHERE request_id = ?3 AND seq = ?4",
-        )
-        .bind(sessions)
-        .bind(reason)
-        .bind(id)
-        .bind(seq)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn set_outcome(
-        &self,
-        id: &str,
-        seq: i64,
-        outcome: &str,
-        reason: Option<&str>,
-        okta_request_id: Option<&str>,
-        at: i64,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE targets SET outcome = ?1, outcome_reason = ?2, okta_request_id = ?3, outcome_at = ?4 \
-             WHERE request_id = ?5 AND seq = ?6",
-        )
-        .bind(outcome)
-        .bind(reason)
-        .bind(okta_request_id)
-        .bind(at)
-        .bind(id)
-        .bind(seq)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(String, i64)>> {
-        let rows = sqlx::query(
-            "SELECT outcome, COUNT(*) AS n FROM targets WHERE request_id = ?1 GROUP BY outcome ORDER BY outcome",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("outcome")?, r.try_get("n")?)))
-            .collect()
-    }
-
-    async fn resets_identity(&self, id: &str, identities: &[String]) -> StoreResult<bool> {
-        for ident in identities {
-            let hits: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM targets WHERE request_id = ?1 AND classification = 'reset' \
-                 AND (lower(login) = ?2 OR lower(email) = ?2)",
-            )
-            .bind(id)
-            .bind(ident.to_lowercase())
-            .fetch_one(&self.pool)
-            .await?;
-            if hits > 0 {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        super::sqlite_audit::append(&self.pool, e).await
-    }
-
-    async fn audit_events(&self, request_id: Option<&str>) -> StoreResult<Vec<AuditEvent>> {
-        super::sqlite_audit::events(&self.pool, request_id).await
-    }
-
-    async fn audit_page(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
-        super::sqlite_audit::page(&self.pool, query).await
-    }
-
-    async fn last_audit(&self, action: &str) -> StoreResult<Option<AuditRecord>> {
-        super::sqlite_audit::last(&self.pool, action).await
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-    async fn claim_run(&self, id: &str, owner: &str, now: i64, until: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE requests SET lease_owner = ?2, lease_until = ?4 WHERE id = ?1 \
-             AND (state IN ('approved', 'running') \
-             OR (state IN ('completed', 'stopped', 'cancelled') AND started_at IS NOT NULL AND summary_ts IS NULL)) \
-             AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until < ?3)",
-        )
-        .bind(id)
-        .bind(owner)
-        .bind(now)
-        .bind(until)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn release_run(&self, id: &str, owner: &str) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE requests SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2",
-        )
-        .bind(id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn runs_without_holder(&self, now: i64) -> StoreResult<Vec<String>> {
-        let ids = sqlx::query_scalar(
-            "SELECT id FROM requests WHERE state IN ('approved', 'running') \
-             AND (lease_owner IS NULL OR lease_until < ?1) ORDER BY created_at",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(ids)
-    }
-
-    async fn unsummarized_runs(&self, now: i64) -> StoreResult<Vec<String>> {
-        let ids = sqlx::query_scalar(
-            "SELECT id FROM requests WHERE state IN ('completed', 'stopped', 'cancelled') AND started_at IS NOT NULL AND summary_ts IS NULL \
-             AND (lease_owner IS NULL OR lease_until < ?1) ORDER BY created_at",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(ids)
-    }
-
-    async fn exclusive(&self, _name: &str) -> StoreResult<Exclusive> {
-        Ok(Exclusive::local(&self.gate).await)
-    }
-
-    async fn create_step_up(
-        &self,
-        s: &StepUpRecord,
-        replace_live: bool,
-        now: i64,
-    ) -> StoreResult<bool> {
-        super::step_up::sqlite::create(&self.pool, s, replace_live, now).await
-    }
-
-    async fn claim_step_up(
-        &self,
-        key: StepUpKey<'_>,
-        from: &str,
-        to: &str,
-        at: i64,
-    ) -> StoreResult<StepUpClaim> {
-        super::step_up::sqlite::claim(&self.pool, key, from, to, at).await
-    }
-
-    async fn set_step_up_oidc(
-        &self,
-        token_hash: &str,
-        state_hash: &str,
-        nonce_hash: &str,
-        verifier: &str,
-    ) -> StoreResult<()> {
-        super::step_up::sqlite::set_oidc(&self.pool, token_hash, state_hash, nonce_hash, verifier)
-            .await
-    }
-
-    async fn settle_step_up(
-        &self,
-        token_hash: &str,
-        state: &str,
-        amr: Option<&str>,
-        auth_time: Option<i64>,
-        at: i64,
-    ) -> StoreResult<()> {
-        super::step_up::sqlite::settle(&self.pool, token_hash, state, amr, auth_time, at).await
-    }
-
-    async fn step_ups(&self, request_id: &str) -> StoreResult<Vec<StepUpRecord>> {
-        super::step_up::sqlite::of_request(&self.pool, request_id).await
-    }
-
-    async fn claim_notice(&self, id: &str, seq: i64, at: i64) -> StoreResult<bool> {
-        super::notices::sqlite::claim(&self.pool, id, seq, at).await
-    }
-
-    async fn settle_notice(
-        &self,
-        id: &str,
-        seq: i64,
-        outcome: &super::NoticeOutcome<'_>,
-        at: i64,
-    ) -> StoreResult<()> {
-        super::notices::sqlite::settle(&self.pool, id, seq, outcome, at).await
-    }
-
-    async fn report_notice(&self, id: &str, seq: i64, at: i64) -> StoreResult<bool> {
-        super::notices::sqlite::report(&self.pool, id, seq, at).await
-    }
-
-    async fn notices(&self, id: &str) -> StoreResult<Vec<super::NoticeRecord>> {
-        super::notices::sqlite::of_request(&self.pool, id).await
-    }
-
-    async fn claim_event(&self, key: &str, at: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO seen_events (event_key, seen_at) VALUES (?1, ?2) ON CONFLICT (event_key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn forget_events_before(&self, before: i64) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM seen_events WHERE seen_at < ?1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
-    }
+fn missing(file: &std::path::Path, url: &str) -> StoreError {
+    StoreError::Open(format!(
+        "there is no store at {} (store.url = \"{url}\"); check the path. Nothing was created",
+        file.display()
+    ))
 }
