@@ -10,6 +10,7 @@ mod form;
 mod groups;
 mod intake;
 mod limits;
+pub mod resolve;
 mod slash;
 pub mod step_up;
 mod unexpected;
