@@ -290,7 +290,7 @@ impl Service {
                 policy[key] = json!(v);
             }
         }
-        let digest = crate::audit::chain::digest(&policy);
+        let digest = crate::domain::audit_chain::digest(&policy);
         let previous = match self.store.last_audit("policy_loaded").await {
             Ok(last) => last.and_then(|r| {
                 r.event

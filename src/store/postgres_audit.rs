@@ -6,7 +6,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
 use super::{AuditEvent, AuditQuery, AuditRecord, StoreError, StoreResult};
-use crate::audit::chain;
+use crate::domain::audit_chain as chain;
 
 const COLUMNS: &str = "id, seq, at, request_id, actor, action, detail, prev_hash, hash";
 

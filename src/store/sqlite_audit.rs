@@ -1,11 +1,11 @@
 //! The SQLite side of the audit log: appending to the hash chain, reading it back in pages, and
-//! the schema-version guard. The hashing itself is `crate::audit::chain`, shared by every backend.
+//! the schema-version guard. The hashing itself is `crate::domain::audit_chain`, shared by every backend.
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use super::{AuditEvent, AuditQuery, AuditRecord, StoreError, StoreResult};
-use crate::audit::chain;
+use crate::domain::audit_chain as chain;
 
 const COLUMNS: &str = "id, seq, at, request_id, actor, action, detail, prev_hash, hash";
 
