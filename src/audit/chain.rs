@@ -1,43 +1,9 @@
-//! The hash chain. Each event's hash is SHA-256 over the RFC 8785 canonical JSON of
-//! `{seq, at, request_id, actor, action, detail, prev_hash}`, where `prev_hash` is the hash of the
-//! event before it (64 zeros for the first). Editing an event breaks its own hash; re-hashing it
-//! breaks the next event's link; deleting one leaves a gap in `seq`; moving one puts `seq` out of
-//! order. Deleting the newest events leaves a shorter valid chain: compare the head `audit verify`
-//! prints with one kept elsewhere (a SIEM that ingests `audit export` holds every hash).
-
-use serde::Serialize;
-use serde_json::json;
-use sha2::{Digest, Sha256};
+//! `audit verify`'s walk over the hash chain (defined in `domain::audit_chain`): the first event
+//! where the chain does not hold, and what is wrong with it.
 
 use crate::clock::format_utc;
-use crate::store::{AuditEvent, AuditRecord};
-
-/// `prev_hash` of the first event.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// RFC 8785 canonical JSON: keys sorted, no whitespace, numbers in their shortest form.
-pub fn canonical(value: &impl Serialize) -> String {
-    // Serializing a `serde_json::Value` or plain data cannot fail (no maps with non-string keys).
-    serde_json_canonicalizer::to_string(value).expect("JSON values always serialize")
-}
-
-/// Lower-case hex SHA-256 of `value`'s canonical JSON (also the policy digest).
-pub fn digest(value: &impl Serialize) -> String {
-    hex::encode(Sha256::digest(canonical(value).as_bytes()))
-}
-
-/// The hash of the event at position `seq` whose predecessor's hash is `prev_hash`.
-pub fn event_hash(seq: i64, e: &AuditEvent, prev_hash: &str) -> String {
-    digest(&json!({
-        "seq": seq,
-        "at": e.at,
-        "request_id": e.request_id,
-        "actor": e.actor,
-        "action": e.action,
-        "detail": e.detail,
-        "prev_hash": prev_hash,
-    }))
-}
+use crate::domain::audit_chain::{event_hash, GENESIS};
+use crate::store::AuditRecord;
 
 /// What `audit verify` found wrong, at the first event where the chain does not hold.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -86,7 +86,7 @@ impl FlatEvent {
             target: text(d, "okta_id"),
             outcome,
             okta_request_id: text(d, "okta_request_id"),
-            detail: super::chain::canonical(d),
+            detail: crate::domain::audit_chain::canonical(d),
             prev_hash: r.prev_hash.clone(),
             hash: r.hash.clone(),
         }

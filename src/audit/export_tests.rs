@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::chain::{digest, GENESIS};
 use super::export::{export, FIELDS};
 use super::*;
 use crate::clock::parse_time;
+use crate::domain::audit_chain::{digest, GENESIS};
 use crate::store::{self, AuditEvent, Store};
 
 async fn store_with_events() -> (Arc<dyn Store>, tempfile::TempDir) {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use serde_json::json;
 use sqlx::SqlitePool;
 
-use super::chain::{event_hash, GENESIS};
 use super::*;
+use crate::domain::audit_chain::{event_hash, GENESIS};
 use crate::store::{self, AuditEvent, Store};
 
 struct Fixture {

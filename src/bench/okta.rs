@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::domain::request::State;
-use crate::okta::resolve::{resolve, ResolveSettings};
+use crate::service::resolve::{resolve, ResolveSettings};
 use crate::sim::okta::{Bucket, BucketLimits, OktaSim, OktaSimConfig, SimOrg};
 use crate::sim::world::{World, WorldOptions, APPROVER, CHANNEL, REQUESTER};
 

@@ -21,7 +21,6 @@ use csv::{ByteRecord, ReaderBuilder};
 
 use crate::domain::command::UserRef;
 use crate::domain::ids::{clip_for_display, OktaUserId};
-use crate::slack::escape::code;
 
 pub use columns::Columns;
 pub use sniff::{check_content, check_metadata, NotCsv};
@@ -104,7 +103,8 @@ pub struct CsvTargets {
     pub errors: Vec<RowError>,
 }
 
-/// Why a whole file cannot be used. See [`CsvError::explain`] for the words shown.
+/// Why a whole file cannot be used. Plain values: the caller words them for the person
+/// (`service::upload`, with the file's name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CsvError {
     #[error("not a CSV file: {}", .0.noun())]
@@ -117,31 +117,6 @@ pub enum CsvError {
     NoColumn { first_row: Vec<String> },
     #[error("no rows")]
     NoRows,
-}
-
-impl CsvError {
-    /// The sentence shown to the person who shared `file_name`: what is wrong and what to do.
-    pub fn explain(&self, file_name: &str) -> String {
-        let name = code(file_name);
-        match self {
-            CsvError::NotCsv(kind) => format!(
-                "{name} is {}, not a CSV file: save it as CSV (in a spreadsheet: File → Save As → “CSV UTF-8”) and share that file instead.",
-                kind.noun()
-            ),
-            CsvError::Utf16 => format!(
-                "{name} is saved as UTF-16 text (Excel's “Unicode Text”): save it as CSV UTF-8 and share that file instead."
-            ),
-            CsvError::TooLarge => format!(
-                "{name} is larger than {} MiB, the most the bot reads: split it into smaller files.",
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-            CsvError::NoColumn { first_row } => format!(
-                "{name} has no column the bot can use (its first row is {}). Head a column `login`, `email` or `id` (Rockstar's `User Id` and Okta reports' `Username` or `Primary email` work too), or list only logins, emails or Okta user ids, one per line, without a header.",
-                first_row.iter().map(|c| code(c)).collect::<Vec<_>>().join(", ")
-            ),
-            CsvError::NoRows => format!("{name} has no rows to read: it is empty or has only a header."),
-        }
-    }
 }
 
 /// Reads a whole file. Refuses it only when no row could ever be used (not text, no usable

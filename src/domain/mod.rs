@@ -1,6 +1,7 @@
 //! Pure domain logic: no I/O. Parsed at the edge, decided here.
 
 pub mod approvals;
+pub mod audit_chain;
 pub mod classify;
 pub mod command;
 pub mod digest;

@@ -14,4 +14,4 @@ mod summary;
 pub mod system_log_proof;
 
 pub use runner::{run_loop, take_over_orphans, DRAIN};
-pub use summary::{post_overdue_summaries, post_summary_after_pause};
+pub use summary::post_overdue_summaries;

@@ -11,8 +11,8 @@ use serde_json::json;
 
 use crate::domain::classify::{classify, Classification};
 use crate::okta::protected::{roles_of, Protection};
-use crate::okta::resolve::offers_reset;
 use crate::okta::OktaError;
+use crate::service::resolve::protection_text;
 use crate::service::Service;
 use crate::slack::outbound::Message;
 use crate::slack::render;
@@ -71,6 +71,7 @@ pub(super) async fn protection_now(
                 if let Some(okta) = e.okta_error().filter(|o| token_rejected(o)) {
                     return Err(NoProtection::Systemic(okta.clone()));
                 }
+                let e = protection_text(&e);
                 tracing::warn!(request = %r.id, error = %e, "protected accounts unreadable; nobody is reset until they are");
                 if !told {
                     told = true;
@@ -78,7 +79,7 @@ pub(super) async fn protection_now(
                         Some(&r.id),
                         None,
                         "protection_unreadable",
-                        json!({"why": e.to_string()}),
+                        json!({"why": e}),
                     )
                     .await;
                     svc.say_in_thread(
@@ -152,7 +153,7 @@ pub(super) async fn still_resettable(
         _ => String::new(),
     };
     Ok(match classify(provider, &user.status) {
-        Classification::Reset if offers_reset(&user) => Recheck::Resettable,
+        Classification::Reset if user.offers_reset() => Recheck::Resettable,
         Classification::Reset => Recheck::Changed(format!(
             "Okta no longer offers a password reset (status {})",
             user.status

@@ -8,14 +8,14 @@ use tokio::sync::mpsc;
 
 use super::progress::{progress_of, progress_ticker, Closing, Counters};
 use super::recheck::{self, Recheck};
-use super::summary::post_summary;
+use super::summary::{post_summary, post_summary_after_pause};
 use super::{canary, contain, journal, lease, notify, recover};
 use crate::domain::classify::CHANGED_SINCE_APPROVAL;
 use crate::domain::digest::snapshot_digest;
 use crate::domain::request::State;
 use crate::okta::protected::Protection;
 use crate::okta::OktaError;
-use crate::service::Service;
+use crate::service::{RunOrder, Service};
 use crate::slack::outbound::Message;
 use crate::slack::render;
 use crate::store::{outcome, RequestRecord, TargetRecord};
@@ -24,21 +24,26 @@ use tracing::Instrument;
 /// How long a shutdown waits for the calls in flight to finish and be journalled.
 pub const DRAIN: Duration = Duration::from_secs(10);
 
-/// Receives approved request ids and runs each in its own task, until `stop` fires; then lets
-/// the runs journal their calls in flight (bounded by `DRAIN`) and returns.
+/// Receives approved request ids and runs each in its own task (and the summaries of cancelled
+/// paused runs), until `stop` fires; then lets the runs journal their calls in flight (bounded by
+/// `DRAIN`) and returns.
 pub async fn run_loop(
     svc: Arc<Service>,
-    mut rx: mpsc::UnboundedReceiver<String>,
+    mut rx: mpsc::UnboundedReceiver<RunOrder>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut runs = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             id = rx.recv() => match id {
-                Some(id) => {
+                Some(RunOrder::Run(id)) => {
                     let svc = svc.clone();
                     // Every Okta call of the run names the request in its User-Agent.
                     runs.spawn(crate::okta::client::for_request(id.clone(), run(svc, id)));
+                }
+                Some(RunOrder::SummaryAfterPause(id)) => {
+                    let svc = svc.clone();
+                    runs.spawn(async move { post_summary_after_pause(&svc, &id).await });
                 }
                 None => break,
             },

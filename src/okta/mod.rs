@@ -1,5 +1,6 @@
 //! Okta: the client (auth, retries, errorCode classification), the pacer (rate-limit budget),
-//! and resolution of requested targets into a classified snapshot.
+//! and the reads built on it (who is protected, the System Log). Calls and their types only:
+//! what a request's targets resolve to is the application layer's (`service::resolve`).
 
 pub mod auth;
 pub mod client;
@@ -9,7 +10,6 @@ pub mod gate;
 pub mod model;
 pub mod pacer;
 pub mod protected;
-pub mod resolve;
 pub mod system_log;
 
 pub use client::OktaClient;

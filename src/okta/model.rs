@@ -61,6 +61,14 @@ impl OktaUser {
         i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
     }
 
+    /// Whether a full user entry carries `_links.resetPassword`: Okta's own word on whether a
+    /// reset is allowed (list entries may leave the links out).
+    pub fn offers_reset(&self) -> bool {
+        self.links
+            .as_ref()
+            .is_some_and(|l| l.get("resetPassword").is_some())
+    }
+
     pub fn display_name(&self) -> String {
         let first = self.profile.first_name.as_deref().unwrap_or("");
         let last = self.profile.last_name.as_deref().unwrap_or("");

@@ -1,5 +1,5 @@
 //! Who must never be reset: holders of Okta admin roles, members of the protected groups, the
-//! protected logins. Read when a request is made (`resolve`) and again when its run starts,
+//! protected logins. Read when a request is made (`service::resolve`) and again when its run starts,
 //! resumes or continues after its canary (`jobs::recheck`), and a user's own role assignments
 //! are read just before their reset.
 //!
@@ -16,19 +16,19 @@ use super::error::OktaError;
 use super::model::OktaUser;
 use crate::domain::classify::{protection, Classification};
 use crate::domain::ids::OktaGroupId;
-use crate::slack::escape::{code, escape};
 
 /// Why the protected accounts could not be read. Every variant means: nobody may be reset until
-/// they can. The text is for Slack (values escaped).
+/// they can. The text is plain, for the log; what Slack shows is the application layer's
+/// (`service::resolve::protection_text`, values escaped).
 #[derive(Debug, thiserror::Error)]
 pub enum ProtectionError {
-    #[error("Okta could not say who holds admin roles ({})", escape(&.0.to_string()))]
+    #[error("Okta could not say who holds admin roles ({0})")]
     AdminsUnknown(OktaError),
-    #[error("the protected group {} in `policy.protected_groups` is not in Okta", code(.0))]
+    #[error("the protected group {0:?} in `policy.protected_groups` is not in Okta")]
     GroupMissing(String),
-    #[error("the protected group {} has a member Okta's answer does not identify ({})", code(.group), escape(.why))]
+    #[error("the protected group {group:?} has a member Okta's answer does not identify ({why})")]
     MemberUnreadable { group: String, why: String },
-    #[error("Okta could not be asked ({})", escape(&.0.to_string()))]
+    #[error("Okta could not be asked ({0})")]
     Okta(#[from] OktaError),
 }
 
@@ -189,8 +189,5 @@ mod tests {
         assert!(ProtectionError::GroupMissing("x".into())
             .okta_error()
             .is_none());
-        assert!(ProtectionError::GroupMissing("<!here>".into())
-            .to_string()
-            .contains("&lt;!here&gt;"));
     }
 }

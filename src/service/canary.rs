@@ -128,12 +128,12 @@ impl Service {
     }
 
     /// After a paused run was cancelled: the progress message loses its button and the summary
-    /// is posted (no runner is there to post it).
+    /// is posted (no runner holds the run: the runner side posts it, under the run's lease like
+    /// the sweep, so the two never both post it).
     pub(crate) async fn end_paused(self: &Arc<Self>, r: &RequestRecord) {
         debug_assert_eq!(r.state, State::Paused);
         let p = self.progress_now(r).await;
         self.show_progress(r, &p).await;
-        // Under the run's lease, like the sweep: the two never both post it.
-        crate::jobs::post_summary_after_pause(self, &r.id).await;
+        self.enqueue_summary_after_pause(&r.id);
     }
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::groups::Role;
+use super::resolve::FileRows;
 use super::Service;
 use crate::csv_input::CsvTargets;
 use crate::domain::command::ResetSpec;
 use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
-use crate::okta::resolve::FileRows;
 
 /// Staged targets older than this are a dead process's leftovers (6 hours: far longer than the
 /// resolution of any group, even one of 100,000 members paced at a low rate limit).

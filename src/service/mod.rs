@@ -10,6 +10,7 @@ mod form;
 mod groups;
 mod intake;
 mod limits;
+pub mod resolve;
 mod slash;
 pub mod step_up;
 mod unexpected;
@@ -35,6 +36,17 @@ pub use events::UPLOAD_HINT;
 pub use groups::GROUP_CACHE_SECS;
 pub use slash::SlashCommand;
 
+/// What the service hands the runner side (`jobs::run_loop`, wired in app.rs) through the runs
+/// channel. The service never calls into `jobs`: it only says what is to be done there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOrder {
+    /// Run (or resume, or continue) this approved request.
+    Run(String),
+    /// This paused run was cancelled: post its summary, under the run's lease like the sweep
+    /// (it has already left its runner).
+    SummaryAfterPause(String),
+}
+
 pub struct Service {
     pub config: Arc<Config>,
     pub policy: Policy,
@@ -42,7 +54,7 @@ pub struct Service {
     pub okta: Arc<OktaClient>,
     pub slack: SlackOut,
     pub clock: Arc<dyn Clock>,
-    runs: mpsc::UnboundedSender<String>,
+    runs: mpsc::UnboundedSender<RunOrder>,
     /// Cancellation flags of runs in progress in this process.
     cancels: Mutex<HashMap<String, Arc<AtomicBool>>>,
     /// Set on shutdown: runs stop taking new users and stay `running`, to resume on restart.
@@ -65,7 +77,7 @@ impl Service {
         okta: Arc<OktaClient>,
         slack: SlackOut,
         clock: Arc<dyn Clock>,
-    ) -> (Arc<Self>, mpsc::UnboundedReceiver<String>) {
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<RunOrder>) {
         let policy = Policy {
             team: config.slack.team_id.clone(),
             channels: config.slack.channels.clone(),
@@ -213,10 +225,24 @@ impl Service {
 
     /// Hands an approved request to the runner.
     pub fn enqueue_run(&self, id: &str) {
-        if self.runs.send(id.to_string()).is_err() {
+        if self.runs.send(RunOrder::Run(id.to_string())).is_err() {
             tracing::error!(
                 request = id,
                 "the runner is gone; the run will start at the next start-up"
+            );
+        }
+    }
+
+    /// Hands a cancelled paused run's summary to the runner side.
+    pub(crate) fn enqueue_summary_after_pause(&self, id: &str) {
+        if self
+            .runs
+            .send(RunOrder::SummaryAfterPause(id.to_string()))
+            .is_err()
+        {
+            tracing::error!(
+                request = id,
+                "the runner is gone; the summary waits for the sweep"
             );
         }
     }
@@ -289,7 +315,7 @@ impl Service {
                 policy[key] = json!(v);
             }
         }
-        let digest = crate::audit::chain::digest(&policy);
+        let digest = crate::domain::audit_chain::digest(&policy);
         let previous = match self.store.last_audit("policy_loaded").await {
             Ok(last) => last.and_then(|r| {
                 r.event

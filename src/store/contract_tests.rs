@@ -411,7 +411,7 @@ async fn chain_read_back_in_pages(store: Arc<dyn Store>) {
     );
     assert_eq!(
         all[0].prev_hash.as_deref(),
-        Some(crate::audit::chain::GENESIS)
+        Some(crate::domain::audit_chain::GENESIS)
     );
     for w in all.windows(2) {
         assert_eq!(
@@ -422,7 +422,7 @@ async fn chain_read_back_in_pages(store: Arc<dyn Store>) {
     for r in &all {
         assert_eq!(
             r.hash.as_deref().unwrap(),
-            crate::audit::chain::event_hash(
+            crate::domain::audit_chain::event_hash(
                 r.seq.unwrap(),
                 &r.event,
                 r.prev_hash.as_deref().unwrap()

@@ -178,14 +178,8 @@ pub mod outcome {
     pub const SKIPPED: &str = "skipped";
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEvent {
-    pub at: i64,
-    pub request_id: Option<String>,
-    pub actor: Option<String>,
-    pub action: String,
-    pub detail: serde_json::Value,
-}
+/// Defined with the chain that hashes it (`domain::audit_chain`); stored here.
+pub use crate::domain::audit_chain::AuditEvent;
 
 /// An audit event as stored: its place in storage (`id`) and in the hash chain (`seq`), and the
 /// chain's hashes. `seq` and the hashes are `None` only if someone wrote the row past the bot.
@@ -338,7 +332,7 @@ pub trait Store: Send + Sync + 'static {
     /// Whether a target to be reset has one of `identities` (lower-case logins/emails).
     async fn resets_identity(&self, id: &str, identities: &[String]) -> StoreResult<bool>;
     /// Appends `event` to the hash chain in one transaction that reads the head and inserts
-    /// (see `crate::audit::chain`), so concurrent appends cannot fork the chain.
+    /// (see `crate::domain::audit_chain`), so concurrent appends cannot fork the chain.
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     async fn audit_events(&self, request_id: Option<&str>) -> StoreResult<Vec<AuditEvent>>;
     /// One page of the audit log with its chain columns, in storage order (`id`).
