@@ -1,6 +1,7 @@
 //! Okta: the client (auth, retries, errorCode classification), the pacer (rate-limit budget),
 //! and resolution of requested targets into a classified snapshot.
 
+pub mod api;
 pub mod auth;
 pub mod client;
 pub mod entry;
@@ -12,6 +13,7 @@ pub mod protected;
 pub mod resolve;
 pub mod system_log;
 
+pub use api::OktaApi;
 pub use client::OktaClient;
 pub use error::OktaError;
 

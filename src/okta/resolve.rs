@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use super::client::{escape_filter_value, OktaClient};
+use super::client::escape_filter_value;
 use super::entry::Malformed;
 use super::error::OktaError;
 use super::model::OktaUser;
@@ -16,6 +16,7 @@ use super::protected::{Protection, ProtectionError};
 use crate::domain::classify::{classify, Classification};
 use crate::domain::command::{TargetSpec, UserRef};
 use crate::domain::digest::snapshot_digest;
+use crate::okta::OktaApi;
 use crate::slack::escape::{code, escape};
 use crate::store::{NewTarget, Store};
 
@@ -141,7 +142,7 @@ fn next_step(e: &OktaError) -> &'static str {
 }
 
 struct Collector<'a> {
-    okta: &'a OktaClient,
+    okta: &'a dyn OktaApi,
     store: &'a dyn Store,
     request_id: &'a str,
     max: usize,
@@ -395,7 +396,7 @@ fn target(u: &OktaUser, source: &str, class: Classification) -> NewTarget {
 /// On success the caller creates the request from them (or discards them); on any refusal they
 /// are discarded here, so nothing is left behind.
 pub async fn resolve(
-    okta: &OktaClient,
+    okta: &dyn OktaApi,
     store: &dyn Store,
     request_id: &str,
     specs: &[TargetSpec],
@@ -407,7 +408,7 @@ pub async fn resolve(
 /// [`resolve`], plus the rows of an uploaded file: a row naming nobody is skipped with its row
 /// number instead of failing the request.
 pub async fn resolve_with_file(
-    okta: &OktaClient,
+    okta: &dyn OktaApi,
     store: &dyn Store,
     request_id: &str,
     specs: &[TargetSpec],
@@ -424,7 +425,7 @@ pub async fn resolve_with_file(
 }
 
 async fn resolve_staged(
-    okta: &OktaClient,
+    okta: &dyn OktaApi,
     store: &dyn Store,
     request_id: &str,
     specs: &[TargetSpec],
@@ -562,7 +563,7 @@ fn breakdown(counts: &[(String, usize)]) -> String {
 
 /// A login or an email: by path when the login can be a path segment, then by search. The
 /// answer must carry the login or email asked for: a shortname can resolve to someone else.
-async fn lookup_login(okta: &OktaClient, asked: &str) -> Result<OktaUser, ResolveError> {
+async fn lookup_login(okta: &dyn OktaApi, asked: &str) -> Result<OktaUser, ResolveError> {
     if !asked.contains('/') {
         if let Some(u) = okta.get_user_entry(asked).await? {
             let u = u.map_err(ResolveError::Malformed)?;
