@@ -99,6 +99,7 @@ impl FakeOkta {
 
 #[async_trait]
 impl OktaApi for FakeOkta {
+    /// No clock: nothing these tests run stamps a record with Okta's time.
     fn now_ms(&self) -> i64 {
         0
     }
