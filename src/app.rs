@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Secrets, SlackMode};
 use crate::jobs;
+use crate::okta::OktaClient;
 use crate::secret::Secret;
 use crate::service::Service;
 use crate::slack::inbound::{ops, router, HttpState};
@@ -26,6 +27,9 @@ const EXPIRY_SWEEP: Duration = Duration::from_secs(20);
 pub struct App {
     pub addr: SocketAddr,
     pub service: Arc<Service>,
+    /// The real Okta client behind the service's `OktaApi`, for what only it has: its pacing
+    /// statistics and concurrency gate (benchmarks, tests).
+    pub okta: Arc<OktaClient>,
     stop: watch::Sender<bool>,
     /// Set when the bot can no longer work and must stop: Slack disabled Socket Mode for the app.
     halt: watch::Receiver<Option<String>>,
@@ -53,7 +57,9 @@ impl App {
             .map_err(|e| anyhow::anyhow!("cannot build the Okta client: {e}"))?;
         let slack = SlackOut::new(&config.slack.api_url, &secrets.slack_bot_token)
             .context("cannot build the Slack client")?;
-        let (service, runs) = Service::new(config.clone(), store, Arc::new(okta), slack, clock);
+        let okta = Arc::new(okta);
+        let (service, runs) =
+            Service::new(config.clone(), store, okta.clone(), Arc::new(slack), clock);
         service.audit_policy().await;
 
         let addr = listener.local_addr()?;
@@ -113,6 +119,7 @@ impl App {
         Ok(App {
             addr,
             service,
+            okta,
             stop,
             halt,
             server,

@@ -129,7 +129,7 @@ pub async fn run(opts: LookupOptions) -> anyhow::Result<String> {
             None => by_kind.push((kind, vec![d])),
         }
     }
-    let okta = w.app.service.okta.stats();
+    let okta = w.app.okta.stats();
     let sim = w.okta.stats();
     let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
     let mut out = String::new();

@@ -165,7 +165,7 @@ pub async fn run_one(name: &str) -> anyhow::Result<()> {
     let calls = after.calls.users_post - before.calls.users_post;
     let limited = (after.rate_limited + after.concurrency_limited)
         - (before.rate_limited + before.concurrency_limited);
-    let client = w.app.service.okta.stats();
+    let client = w.app.okta.stats();
     // First to last accepted reset: the run without its start and summary.
     let resets = w.okta.reset_calls();
     let span = match (resets.first(), resets.last()) {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::domain::classify::{classify, Classification};
-use crate::okta::protected::{roles_of, Protection};
+use crate::okta::protected::Protection;
 use crate::okta::OktaError;
 use crate::service::resolve::protection_text;
 use crate::service::Service;
@@ -45,7 +45,7 @@ pub(super) async fn protection_now(
     let mut told = false;
     loop {
         match Protection::load(
-            &svc.okta,
+            svc.okta.as_ref(),
             &policy.protected_groups,
             &policy.protected_logins,
         )
@@ -126,7 +126,7 @@ pub(super) async fn still_resettable(
 ) -> Result<Recheck, OktaError> {
     let (user, roles) = tokio::join!(
         svc.okta.get_user_entry(okta_id),
-        roles_of(&svc.okta, okta_id)
+        svc.okta.user_roles(okta_id)
     );
     let user = match user? {
         Some(Ok(u)) => u,

@@ -2,6 +2,7 @@
 //! and the reads built on it (who is protected, the System Log). Calls and their types only:
 //! what a request's targets resolve to is the application layer's (`service::resolve`).
 
+pub mod api;
 pub mod auth;
 pub mod client;
 pub mod entry;
@@ -12,6 +13,7 @@ pub mod pacer;
 pub mod protected;
 pub mod system_log;
 
+pub use api::OktaApi;
 pub use client::OktaClient;
 pub use error::OktaError;
 

@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::api::OktaApi;
 use super::client::OktaClient;
 use super::entry::Malformed;
 use super::error::OktaError;
@@ -54,7 +55,7 @@ impl Protection {
     /// Reads the admin-role holders and the protected groups' members (`protected_groups`: names
     /// or `00g…` ids); `protected_logins` come from the policy.
     pub async fn load(
-        okta: &OktaClient,
+        okta: &dyn OktaApi,
         protected_groups: &[String],
         protected_logins: &[String],
     ) -> Result<Self, ProtectionError> {
@@ -133,20 +134,20 @@ impl std::fmt::Display for RoleHeld {
     }
 }
 
-/// The admin roles `user_id` holds, directly or through a group (`GET /api/v1/users/{id}/roles`,
-/// scope `okta.roles.read`); `None` when Okta has no such user. Any entry counts as a role, even
-/// one whose fields cannot be read: an unreadable assignment is still an assignment.
-pub async fn roles_of(
-    okta: &OktaClient,
-    user_id: &str,
-) -> Result<Option<Vec<RoleHeld>>, OktaError> {
-    let url = okta.api(&["users", user_id, "roles"]);
-    let entries = match okta.get_json::<Vec<serde_json::Value>>(&url).await {
-        Ok((v, _)) => v,
-        Err(OktaError::NotFound) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok(Some(entries.iter().map(role_held).collect()))
+impl OktaClient {
+    /// The admin roles `user_id` holds, directly or through a group (`GET
+    /// /api/v1/users/{id}/roles`, scope `okta.roles.read`); `None` when Okta has no such user.
+    /// Any entry counts as a role, even one whose fields cannot be read: an unreadable
+    /// assignment is still an assignment.
+    pub async fn user_roles(&self, user_id: &str) -> Result<Option<Vec<RoleHeld>>, OktaError> {
+        let url = self.api(&["users", user_id, "roles"]);
+        let entries = match self.get_json::<Vec<serde_json::Value>>(&url).await {
+            Ok((v, _)) => v,
+            Err(OktaError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(entries.iter().map(role_held).collect()))
+    }
 }
 
 fn role_held(v: &serde_json::Value) -> RoleHeld {

@@ -130,3 +130,96 @@ impl Service {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::service::fakes::{self, FakeOkta, FakeSlack};
+    use crate::sim::world::{OUTSIDER, REQUESTER};
+
+    const GROUP: &str = "S0REQ";
+
+    /// Requesters: those the world's configuration lists by ID, and the members of S0REQ.
+    async fn service(
+        slack: &Arc<FakeSlack>,
+        clock: &ManualClock,
+    ) -> (Arc<Service>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = fakes::service(
+            Arc::new(FakeOkta::default()),
+            slack.clone(),
+            Arc::new(clock.clone()),
+            &dir,
+            |c| {
+                c.policy
+                    .requesters
+                    .groups
+                    .insert(SlackUserGroupId::parse(GROUP).unwrap());
+            },
+        )
+        .await;
+        (svc, dir)
+    }
+
+    fn user(id: &str) -> SlackUserId {
+        SlackUserId::parse(id).unwrap()
+    }
+
+    fn group() -> SlackUserGroupId {
+        SlackUserGroupId::parse(GROUP).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_group_is_read_once_per_cache_time_and_never_for_someone_listed_by_id() {
+        let slack = Arc::new(FakeSlack::default());
+        slack.put_group(GROUP, &[OUTSIDER]);
+        let clock = ManualClock::new(1_700_000_000_000);
+        let (svc, _dir) = service(&slack, &clock).await;
+        let reads = || *slack.group_reads.lock().unwrap();
+
+        // Listed by ID: no Slack call, whatever the groups say.
+        let m = svc.membership(&user(REQUESTER), Role::Requester).await;
+        assert!(m.member_of.is_empty() && m.unchecked.is_empty());
+        assert_eq!(reads(), 0);
+
+        let m = svc.membership(&user(OUTSIDER), Role::Requester).await;
+        assert!(m.member_of.contains(&group()));
+        assert_eq!(reads(), 1);
+
+        // Removed in Slack: the list read a moment ago holds until it is GROUP_CACHE_SECS old.
+        slack.put_group(GROUP, &[]);
+        clock.advance_secs(GROUP_CACHE_SECS - 1);
+        let m = svc.membership(&user(OUTSIDER), Role::Requester).await;
+        assert!(m.member_of.contains(&group()));
+        assert_eq!(reads(), 1);
+
+        clock.advance_secs(1);
+        let m = svc.membership(&user(OUTSIDER), Role::Requester).await;
+        assert!(m.member_of.is_empty() && m.unchecked.is_empty());
+        assert_eq!(reads(), 2);
+        // Approvers name no group here: nothing to ask.
+        svc.membership(&user(OUTSIDER), Role::Approver).await;
+        assert_eq!(reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_group_slack_cannot_list_is_unchecked_and_not_cached() {
+        let slack = Arc::new(FakeSlack::default());
+        slack.put_group(GROUP, &[OUTSIDER]);
+        *slack.failing_group_reads.lock().unwrap() = 1;
+        let clock = ManualClock::new(1_700_000_000_000);
+        let (svc, _dir) = service(&slack, &clock).await;
+
+        let m = svc.membership(&user(OUTSIDER), Role::Requester).await;
+        assert!(m.member_of.is_empty());
+        assert!(m.unchecked.contains(&group()));
+
+        // The failure was not kept: the next check asks again (at the same moment) and gets in.
+        let m = svc.membership(&user(OUTSIDER), Role::Requester).await;
+        assert!(m.member_of.contains(&group()) && m.unchecked.is_empty());
+        assert_eq!(*slack.group_reads.lock().unwrap(), 2);
+    }
+}

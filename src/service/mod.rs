@@ -6,6 +6,8 @@ mod attach;
 mod canary;
 mod decide;
 mod events;
+#[cfg(test)]
+pub(crate) mod fakes;
 mod form;
 mod groups;
 mod intake;
@@ -13,6 +15,8 @@ mod limits;
 pub mod resolve;
 mod slash;
 pub mod step_up;
+#[cfg(test)]
+mod tests;
 mod unexpected;
 mod upload;
 
@@ -26,8 +30,8 @@ use tokio::sync::mpsc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::policy::Policy;
-use crate::okta::OktaClient;
-use crate::slack::outbound::{Message, SlackOut};
+use crate::okta::OktaApi;
+use crate::slack::outbound::{Message, SlackApi};
 use crate::slack::render;
 use crate::store::{AuditEvent, RequestRecord, Store};
 
@@ -51,8 +55,10 @@ pub struct Service {
     pub config: Arc<Config>,
     pub policy: Policy,
     pub store: Arc<dyn Store>,
-    pub okta: Arc<OktaClient>,
-    pub slack: SlackOut,
+    /// The Okta org (the real client, or a fake in tests).
+    pub(crate) okta: Arc<dyn OktaApi>,
+    /// Slack's Web API (the real client, or a fake in tests).
+    pub(crate) slack: Arc<dyn SlackApi>,
     pub clock: Arc<dyn Clock>,
     runs: mpsc::UnboundedSender<RunOrder>,
     /// Cancellation flags of runs in progress in this process.
@@ -74,8 +80,8 @@ impl Service {
     pub fn new(
         config: Arc<Config>,
         store: Arc<dyn Store>,
-        okta: Arc<OktaClient>,
-        slack: SlackOut,
+        okta: Arc<dyn OktaApi>,
+        slack: Arc<dyn SlackApi>,
         clock: Arc<dyn Clock>,
     ) -> (Arc<Self>, mpsc::UnboundedReceiver<RunOrder>) {
         let policy = Policy {

@@ -18,7 +18,7 @@ use crate::okta::client::escape_filter_value;
 use crate::okta::entry::Malformed;
 use crate::okta::model::OktaUser;
 use crate::okta::protected::Protection;
-use crate::okta::{OktaClient, OktaError};
+use crate::okta::{OktaApi, OktaError};
 use crate::store::{NewTarget, Store};
 
 /// Targets are written to the store in pages of this many.
@@ -57,7 +57,7 @@ pub struct ResolveSettings<'a> {
 }
 
 struct Collector<'a> {
-    okta: &'a OktaClient,
+    okta: &'a dyn OktaApi,
     store: &'a dyn Store,
     request_id: &'a str,
     max: usize,
@@ -304,7 +304,7 @@ fn target(u: &OktaUser, source: &str, class: Classification) -> NewTarget {
 /// On success the caller creates the request from them (or discards them); on any refusal they
 /// are discarded here, so nothing is left behind.
 pub async fn resolve(
-    okta: &OktaClient,
+    okta: &dyn OktaApi,
     store: &dyn Store,
     request_id: &str,
     specs: &[TargetSpec],
@@ -316,7 +316,7 @@ pub async fn resolve(
 /// [`resolve`], plus the rows of an uploaded file: a row naming nobody is skipped with its row
 /// number instead of failing the request.
 pub async fn resolve_with_file(
-    okta: &OktaClient,
+    okta: &dyn OktaApi,
     store: &dyn Store,
     request_id: &str,
     specs: &[TargetSpec],
@@ -333,7 +333,7 @@ pub async fn resolve_with_file(
 }
 
 async fn resolve_staged(
-    okta: &OktaClient,
+    okta: &dyn OktaApi,
     store: &dyn Store,
     request_id: &str,
     specs: &[TargetSpec],
@@ -471,7 +471,7 @@ fn breakdown(counts: &[(String, usize)]) -> String {
 
 /// A login or an email: by path when the login can be a path segment, then by search. The
 /// answer must carry the login or email asked for: a shortname can resolve to someone else.
-async fn lookup_login(okta: &OktaClient, asked: &str) -> Result<OktaUser, ResolveError> {
+async fn lookup_login(okta: &dyn OktaApi, asked: &str) -> Result<OktaUser, ResolveError> {
     if !asked.contains('/') {
         if let Some(u) = okta.get_user_entry(asked).await? {
             let u = u.map_err(ResolveError::Malformed)?;

@@ -349,7 +349,7 @@ impl Service {
         };
         // Targets are staged in the store page by page; refusals below discard them.
         let resolution = match resolve_with_file(
-            &self.okta,
+            self.okta.as_ref(),
             self.store.as_ref(),
             id.as_str(),
             &spec.targets,

@@ -89,7 +89,7 @@ async fn readyz(State(st): State<HttpState>) -> Response {
         tracing::warn!(error = %e, "store not ready");
         return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
     }
-    let (okta, at) = st.svc.okta.contact.last();
+    let (okta, at) = st.svc.okta.last_contact();
     let ago = SystemClock.now_secs() - at;
     match okta {
         OktaHealth::Unknown | OktaHealth::Answering => (StatusCode::OK, "ready").into_response(),

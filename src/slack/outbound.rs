@@ -9,9 +9,11 @@ use url::Url;
 
 use crate::secret::Secret;
 
+mod api;
 mod dm;
 mod intake;
 pub mod retry;
+pub use api::SlackApi;
 pub use dm::Lookup;
 pub use intake::{download_allowed, DownloadError, FileInfo};
 use retry::{Patience, RateGate};

@@ -84,7 +84,7 @@ async fn a_proof_refused_for_its_nonce_is_re_signed_once_and_nobody_fails() {
     app.w.okta.require_api_dpop_nonce();
     let p = run_everyone(&app).await;
     assert_everyone_reset_once(&app, &p).await;
-    let client = app.w.app.service.okta.stats();
+    let client = app.w.app.okta.stats();
     assert!(client.resigned >= 1);
     assert_eq!(client.renewals, 0, "a nonce refusal is not a token problem");
     assert_eq!(app.w.okta.stats().dpop_proofs_refused, 0);

@@ -44,7 +44,7 @@ async fn mixed_lookups_never_wait_for_a_window_they_have_not_spent() {
             assert!(!p.id.is_empty());
         }
     }
-    let okta = app.w.app.service.okta.stats();
+    let okta = app.w.app.okta.stats();
     let sim = app.w.okta.stats();
     assert_eq!(sim.rate_limited + sim.concurrency_limited, 0);
     assert_eq!(

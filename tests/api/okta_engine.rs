@@ -243,7 +243,7 @@ async fn a_5xx_is_retried_with_okta_s_retry_headers() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].retry_count.as_deref(), Some("2"));
     assert!(calls[0].retry_for.as_deref().is_some_and(|r| r.len() == 20));
-    assert_eq!(app.w.app.service.okta.stats().retries, 2);
+    assert_eq!(app.w.app.okta.stats().retries, 2);
 }
 
 #[tokio::test]
@@ -266,7 +266,7 @@ async fn oauth_service_app_gets_one_token_and_renews_it_once_after_a_401() {
     app.wait_thread(&p, "Run complete").await;
     assert_eq!(app.w.okta.reset_calls().len(), 28);
     assert_eq!(app.w.okta.stats().tokens_issued, 2);
-    assert!(app.w.app.service.okta.stats().renewals >= 1);
+    assert!(app.w.app.okta.stats().renewals >= 1);
 }
 
 #[tokio::test]
@@ -442,7 +442,7 @@ async fn a_concurrency_429_lowers_concurrency_and_nobody_is_left_behind() {
         assert_eq!(app.w.okta.reset_count(&c.user_id), 1);
     }
     assert!(app.w.okta.stats().concurrency_limited > 0);
-    assert!(app.w.app.service.okta.concurrency() < 8);
+    assert!(app.w.app.okta.concurrency() < 8);
 }
 
 #[tokio::test]

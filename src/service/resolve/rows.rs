@@ -9,7 +9,7 @@ use super::{lookup_login, Collector, ResolveError};
 use crate::csv_input::{CsvTarget, RowError, RowProblem};
 use crate::domain::command::UserRef;
 use crate::okta::model::OktaUser;
-use crate::okta::OktaClient;
+use crate::okta::OktaApi;
 use crate::store::NewTarget;
 
 /// Classification of a row that names no usable user (bad id, empty, not text…).
@@ -33,7 +33,7 @@ impl FileRows<'_> {
 }
 
 async fn lookup<'a>(
-    okta: &OktaClient,
+    okta: &dyn OktaApi,
     row: &'a CsvTarget,
 ) -> (&'a CsvTarget, Result<OktaUser, ResolveError>) {
     let found = match &row.user {

@@ -102,7 +102,9 @@ impl Service {
             // Let the plain path say "you have already approved" without a trip to Okta.
             return Ok(false);
         }
-        let account = identity::okta_account(&self.slack, &self.okta, a.user.as_str()).await?;
+        let account =
+            identity::okta_account(self.slack.as_ref(), self.okta.as_ref(), a.user.as_str())
+                .await?;
         let now = self.now();
         let rec = StepUpRecord {
             token_hash: String::new(),

@@ -1,10 +1,10 @@
 //! The audit log: appending to the hash chain, reading it back in pages, and the schema-version
-//! guard run when a store opens. The hashing itself is `crate::audit::chain`.
+//! guard run when a store opens. The hashing itself is `crate::domain::audit_chain`.
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
 use super::{Backend, SqlStore};
-use crate::audit::chain;
+use crate::domain::audit_chain as chain;
 use crate::store::{AuditEvent, AuditQuery, AuditRecord, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, seq, at, request_id, actor, action, detail, prev_hash, hash";
