@@ -418,7 +418,7 @@ fn oauth_reads_the_key_from_the_environment_and_needs_no_api_token() {
             ("SLACK_BOT_TOKEN", "xoxb-1"),
             (
                 "OKTA_PRIVATE_KEY",
-                crate::sim::okta::oauth::test_keys::EC_PRIVATE,
+                crate::sim::okta::test_keys::ec_private(),
             ),
         ]),
     )

@@ -191,7 +191,7 @@ async fn each_allowlisted_user_group_is_read_and_an_unknown_one_is_named() {
 #[tokio::test]
 async fn a_token_endpoint_refusal_says_what_it_means_not_to_add_a_scope() {
     use crate::okta_engine::{oauth, with_apps, CLIENT_ID};
-    use okta_reset::sim::okta::oauth::test_keys;
+    use okta_reset::sim::okta::test_keys;
     use okta_reset::sim::okta::SimOAuthApp;
     // The key the bot signs with is not the one registered on the app: invalid_client.
     let w = World::start(WorldOptions {
@@ -199,7 +199,7 @@ async fn a_token_endpoint_refusal_says_what_it_means_not_to_add_a_scope() {
         tweak: Box::new(oauth),
         env: vec![(
             "OKTA_PRIVATE_KEY".into(),
-            test_keys::UNREGISTERED_RSA_PRIVATE.into(),
+            test_keys::unregistered_rsa_private().into(),
         )],
         ..Default::default()
     })

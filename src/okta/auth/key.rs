@@ -85,14 +85,14 @@ impl SigningKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::okta::oauth::test_keys;
+    use crate::sim::okta::test_keys;
 
     #[test]
     fn rsa_and_ec_keys_pick_their_algorithm() {
-        let rsa = SigningKey::from_pem(&Secret::new(test_keys::RSA_PRIVATE), None, "k").unwrap();
+        let rsa = SigningKey::from_pem(&Secret::new(test_keys::rsa_private()), None, "k").unwrap();
         assert_eq!(rsa.alg, Algorithm::RS256);
         let ec = SigningKey::from_pem(
-            &Secret::new(test_keys::EC_PRIVATE),
+            &Secret::new(test_keys::ec_private()),
             Some("kid1".into()),
             "k",
         )
@@ -108,7 +108,7 @@ mod tests {
             e.to_string(),
             "OKTA_PRIVATE_KEY is not a PEM private key: expected `-----BEGIN PRIVATE KEY-----` (PKCS#8, RSA or EC P-256) or `-----BEGIN RSA PRIVATE KEY-----`"
         );
-        let broken = test_keys::RSA_PRIVATE.replace("MII", "XXX");
+        let broken = test_keys::rsa_private().replace("MII", "XXX");
         assert!(matches!(
             SigningKey::from_pem(&Secret::new(broken), None, "k"),
             Err(KeyError::NotPem { .. })
