@@ -82,7 +82,7 @@ async fn a_channel_without_the_bot_and_a_bad_bot_token_are_named() {
         vec!["Slack: the bot is not a member of C0002: invite it there (/invite @okta-reset), or it cannot post approvals in that channel"]
     );
     let mut secrets = w.secrets.clone();
-    secrets.slack_bot_token = okta_reset::secret::Secret::new("xoxb-wrong");
+    secrets.slack_bot_token = okta_reset::secret::Secret::from("xoxb-wrong");
     let r = check::run(&w.config, &secrets).await;
     let p = r.problems();
     assert_eq!(p.len(), 1, "{r}");
@@ -112,7 +112,7 @@ async fn socket_mode_checks_the_app_token_too() {
         "{r}"
     );
     let mut secrets = w.secrets.clone();
-    secrets.slack_app_token = Some(okta_reset::secret::Secret::new(w.slack.bot_token()));
+    secrets.slack_app_token = Some(okta_reset::secret::Secret::from(w.slack.bot_token()));
     let r = check::run(&w.config, &secrets).await;
     assert_eq!(
         r.problems(),
