@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::domain::ids::{SlackChannelId, SlackTeamId, SlackUserGroupId, SlackUserId};
 use crate::domain::policy::Allowlist;
-use crate::secret::Secret;
+use crate::secret::{ExposeSecret, Secret};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -424,11 +424,11 @@ impl Secrets {
                             problems.push(format!("{name} does not start with `{p}`: {hint}"));
                         }
                     }
-                    Secret::new(v)
+                    Secret::from(v)
                 }
                 _ => {
                     problems.push(format!("{name} is not set: {hint}"));
-                    Secret::new(String::new())
+                    Secret::from(String::new())
                 }
             }
         };
@@ -454,11 +454,11 @@ impl Secrets {
                     Ok(k) => okta_signing_key = Some(k),
                     Err(p) => problems.push(p),
                 }
-                Secret::new(String::new())
+                Secret::from(String::new())
             }
         };
         // Two easy swaps, named rather than reported as a bare prefix mismatch.
-        if slack_bot_token.expose().starts_with("xapp-") {
+        if slack_bot_token.expose_secret().starts_with("xapp-") {
             problems.retain(|p| !p.starts_with("SLACK_BOT_TOKEN"));
             problems.push(
                 "SLACK_BOT_TOKEN holds an app-level token (xapp-…): use the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page; the xapp- token belongs in SLACK_APP_TOKEN".into(),
@@ -467,7 +467,7 @@ impl Secrets {
         let okta_oidc_client_secret = get("OKTA_OIDC_CLIENT_SECRET")
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
-            .map(Secret::new);
+            .map(Secret::from);
         let slack_app_token = get("SLACK_APP_TOKEN")
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty());
@@ -485,7 +485,7 @@ impl Secrets {
                 slack_signing_secret,
                 slack_bot_token,
                 okta_api_token,
-                slack_app_token: slack_app_token.map(Secret::new),
+                slack_app_token: slack_app_token.map(Secret::from),
                 okta_signing_key,
                 okta_oidc_client_secret,
             })
@@ -521,11 +521,11 @@ fn load_private_key(
 ) -> Result<crate::okta::auth::SigningKey, String> {
     use crate::okta::auth::SigningKey;
     let (pem, source) = match get("OKTA_PRIVATE_KEY").filter(|v| !v.trim().is_empty()) {
-        Some(v) => (Secret::new(v), "OKTA_PRIVATE_KEY".to_string()),
+        Some(v) => (Secret::from(v), "OKTA_PRIVATE_KEY".to_string()),
         None => match &o.private_key_path {
             Some(path) => match std::fs::read_to_string(path) {
                 Ok(text) => (
-                    Secret::new(text),
+                    Secret::from(text),
                     format!("okta.oauth.private_key_path ({})", path.display()),
                 ),
                 Err(e) => {

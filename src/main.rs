@@ -1,6 +1,6 @@
 //! `okta-reset`: the command line. Thin: parse arguments, set up logging, call the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -145,106 +145,142 @@ fn init_logging(format: LogFormat, default_level: &str) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Cmd::Serve { config } => {
-            let loaded =
-                Config::from_file(&config).and_then(|c| Secrets::for_config(&c).map(|s| (c, s)));
-            let (config, secrets) = match loaded {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("okta-reset: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            init_logging(config.log.format, "info");
-            match okta_reset::app::serve(config, secrets).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("okta-reset: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+    match Cli::parse().command {
+        Cmd::Serve { config } => serve(&config).await,
+        Cmd::Demo => demo().await,
+        Cmd::Check { config } => check(&config).await,
+        Cmd::Healthcheck { url } => healthcheck(&url).await,
         Cmd::Audit { command } => audit(command).await,
         Cmd::Report {
             request,
             config,
             out,
-        } => {
-            init_logging(LogFormat::Text, "warn");
-            let o = okta_reset::report::report_command(&config, &request).await;
-            if o.code != okta_reset::report::EXIT_OK {
-                eprintln!("okta-reset report: {}", o.text);
-                return ExitCode::from(o.code);
-            }
-            match out {
-                None => {
-                    print!("{}", o.text);
-                    ExitCode::SUCCESS
-                }
-                Some(path) => match std::fs::write(&path, &o.text) {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => {
-                        eprintln!("okta-reset report: cannot write {}: {e}", path.display());
-                        ExitCode::from(okta_reset::report::EXIT_CANNOT)
-                    }
-                },
-            }
+        } => report(&request, &config, out.as_deref()).await,
+        Cmd::Bench { which } => bench(which).await,
+    }
+}
+
+/// The end of most subcommands: `output` on stdout and exit 0, or `{failed}: {error chain}` on
+/// stderr and exit 1.
+fn print_or_fail(result: anyhow::Result<String>, failed: &str) -> ExitCode {
+    match result {
+        Ok(output) => {
+            print!("{output}");
+            ExitCode::SUCCESS
         }
-        Cmd::Bench {
-            which:
-                BenchCmd::Lookups {
-                    count,
-                    every,
-                    latency_ms,
-                },
-        } => {
-            init_logging(LogFormat::Text, "error");
-            let opts = okta_reset::bench::lookups::LookupOptions {
-                count,
-                every: std::time::Duration::from_secs_f64(every.max(0.0)),
-                latency: std::time::Duration::from_millis(latency_ms),
-            };
-            match okta_reset::bench::lookups::run(opts).await {
-                Ok(report) => {
-                    print!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("okta-reset bench lookups failed: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+        Err(e) => {
+            eprintln!("{failed}: {e:#}");
+            ExitCode::FAILURE
         }
-        Cmd::Bench {
-            which: BenchCmd::Okta { only },
-        } => {
-            init_logging(LogFormat::Text, "error");
-            let result = match only {
-                Some(name) => okta_reset::bench::okta::run_one(&name)
-                    .await
-                    .map(|_| String::new()),
-                None => okta_reset::bench::okta::run_all(),
-            };
-            match result {
-                Ok(table) => {
-                    print!("{table}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("okta-reset bench okta failed: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+    }
+}
+
+/// `output` and a newline, for results printed with `println!`.
+fn line(output: String) -> String {
+    output + "\n"
+}
+
+/// Exit 2 when the config or a secret is wrong, 1 when the bot stops on an error.
+async fn serve(config: &Path) -> ExitCode {
+    let loaded = Config::from_file(config).and_then(|c| Secrets::for_config(&c).map(|s| (c, s)));
+    let (config, secrets) = match loaded {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("okta-reset: {e}");
+            return ExitCode::from(2);
         }
-        Cmd::Bench {
-            which:
-                BenchCmd::Store {
-                    postgres,
-                    users,
-                    concurrency,
-                },
+    };
+    init_logging(config.log.format, "info");
+    let served = okta_reset::app::serve(config, secrets).await;
+    print_or_fail(served.map(|()| String::new()), "okta-reset")
+}
+
+async fn demo() -> ExitCode {
+    // Quiet by default: the transcript is the output. RUST_LOG=info shows the bot's logs.
+    init_logging(LogFormat::Text, "warn");
+    print_or_fail(
+        okta_reset::demo::run().await.map(line),
+        "okta-reset demo failed",
+    )
+}
+
+/// Exit 0 only when safe to start, 1 when a check fails, 2 when the config or a secret is wrong.
+async fn check(config: &Path) -> ExitCode {
+    init_logging(LogFormat::Text, "error");
+    let loaded = Config::from_file(config).and_then(|c| {
+        let s = Secrets::from_env()?;
+        s.check_for(&c)?;
+        Ok((c, s))
+    });
+    let (config, secrets) = match loaded {
+        Ok(v) => v,
+        Err(e) => {
+            println!("FAIL {e}\nNot safe to start.");
+            return ExitCode::from(2);
+        }
+    };
+    let report = okta_reset::check::run(&config, &secrets).await;
+    println!("{report}");
+    if report.safe_to_start() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn healthcheck(url: &str) -> ExitCode {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build();
+    match client.map(|c| c.get(url).send()) {
+        Ok(send) => match send.await {
+            Ok(r) if r.status().is_success() => ExitCode::SUCCESS,
+            Ok(r) => {
+                eprintln!("okta-reset healthcheck: {url} answered {}", r.status());
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("okta-reset healthcheck: {url}: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("okta-reset healthcheck: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn report(request: &str, config: &Path, out: Option<&Path>) -> ExitCode {
+    use okta_reset::report::{report_command, EXIT_CANNOT, EXIT_OK};
+    init_logging(LogFormat::Text, "warn");
+    let o = report_command(config, request).await;
+    if o.code != EXIT_OK {
+        eprintln!("okta-reset report: {}", o.text);
+        return ExitCode::from(o.code);
+    }
+    match out {
+        None => {
+            print!("{}", o.text);
+            ExitCode::SUCCESS
+        }
+        Some(path) => match std::fs::write(path, &o.text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("okta-reset report: cannot write {}: {e}", path.display());
+                ExitCode::from(EXIT_CANNOT)
+            }
+        },
+    }
+}
+
+async fn bench(which: BenchCmd) -> ExitCode {
+    use okta_reset::bench;
+    match which {
+        BenchCmd::Store {
+            postgres,
+            users,
+            concurrency,
         } => {
             init_logging(LogFormat::Text, "warn");
             let scratch = tempfile::tempdir();
@@ -253,106 +289,51 @@ async fn main() -> ExitCode {
                 let server = postgres.unwrap_or_else(okta_reset::store::test_server_url);
                 let pg = okta_reset::store::scratch_schema_url(&server).await?;
                 let stores = vec![format!("sqlite://{}/bench.db", dir.path().display()), pg];
-                okta_reset::bench::store::run(&stores, users, concurrency).await
+                bench::store::run(&stores, users, concurrency).await
             }
             .await;
-            match result {
-                Ok(report) => {
-                    println!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("okta-reset bench failed: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            print_or_fail(result.map(line), "okta-reset bench failed")
         }
-        Cmd::Check { config } => {
-            init_logging(LogFormat::Text, "error");
-            let loaded = Config::from_file(&config).and_then(|c| {
-                let s = Secrets::from_env()?;
-                s.check_for(&c)?;
-                Ok((c, s))
-            });
-            let (config, secrets) = match loaded {
-                Ok(v) => v,
-                Err(e) => {
-                    println!("FAIL {e}\nNot safe to start.");
-                    return ExitCode::from(2);
-                }
-            };
-            let report = okta_reset::check::run(&config, &secrets).await;
-            println!("{report}");
-            if report.safe_to_start() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        Cmd::Healthcheck { url } => {
-            let client = reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(3))
-                .build();
-            match client.map(|c| c.get(&url).send()) {
-                Ok(send) => match send.await {
-                    Ok(r) if r.status().is_success() => ExitCode::SUCCESS,
-                    Ok(r) => {
-                        eprintln!("okta-reset healthcheck: {url} answered {}", r.status());
-                        ExitCode::FAILURE
-                    }
-                    Err(e) => {
-                        eprintln!("okta-reset healthcheck: {url}: {e}");
-                        ExitCode::FAILURE
-                    }
-                },
-                Err(e) => {
-                    eprintln!("okta-reset healthcheck: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Cmd::Bench {
-            which:
-                BenchCmd::Load {
-                    events_per_sec,
-                    commands_per_sec,
-                    secs,
-                },
+        BenchCmd::Load {
+            events_per_sec,
+            commands_per_sec,
+            secs,
         } => {
             init_logging(LogFormat::Text, "warn");
-            let opts = okta_reset::bench::load::LoadOptions {
+            let opts = bench::load::LoadOptions {
                 events_per_sec,
                 commands_per_sec,
                 secs,
             };
             let result = match std::env::current_exe() {
-                Ok(bin) => okta_reset::bench::load::run(&bin, opts).await,
+                Ok(bin) => bench::load::run(&bin, opts).await,
                 Err(e) => Err(e.into()),
             };
-            match result {
-                Ok(report) => {
-                    println!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("okta-reset bench failed: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            print_or_fail(result.map(line), "okta-reset bench failed")
         }
-        Cmd::Demo => {
-            // Quiet by default: the transcript is the output. RUST_LOG=info shows the bot's logs.
-            init_logging(LogFormat::Text, "warn");
-            match okta_reset::demo::run().await {
-                Ok(report) => {
-                    println!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("okta-reset demo failed: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+        BenchCmd::Lookups {
+            count,
+            every,
+            latency_ms,
+        } => {
+            init_logging(LogFormat::Text, "error");
+            let opts = bench::lookups::LookupOptions {
+                count,
+                every: std::time::Duration::from_secs_f64(every.max(0.0)),
+                latency: std::time::Duration::from_millis(latency_ms),
+            };
+            print_or_fail(
+                bench::lookups::run(opts).await,
+                "okta-reset bench lookups failed",
+            )
+        }
+        BenchCmd::Okta { only } => {
+            init_logging(LogFormat::Text, "error");
+            let result = match only {
+                Some(name) => bench::okta::run_one(&name).await.map(|()| String::new()),
+                None => bench::okta::run_all(),
+            };
+            print_or_fail(result, "okta-reset bench okta failed")
         }
     }
 }

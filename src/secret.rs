@@ -1,43 +1,22 @@
-//! Secrets read from the environment. `Debug` and `Display` print only the length, so a secret
-//! cannot reach a log line or an error message by accident.
+//! Secrets read from the environment, as the `secrecy` crate's `SecretString`: `Debug` prints
+//! `[REDACTED]`, there is no `Display` (so a secret cannot reach a log line or an error message
+//! through `{}`), and the memory is zeroed on drop. `expose_secret()` is called only where a
+//! secret is sent to the service it belongs to.
 
-use std::fmt;
+pub use secrecy::ExposeSecret;
 
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself. Call only where it is sent to the service it belongs to.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret(redacted, {} chars)", self.0.len())
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+/// A secret string (`secrecy::SecretString`), named for this code base's call sites.
+pub type Secret = secrecy::SecretString;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn debug_and_display_never_show_the_value() {
-        let s = Secret::new("xoxb-very-secret");
+    fn debug_never_shows_the_value() {
+        let s = Secret::from("xoxb-very-secret");
         assert!(!format!("{s:?}").contains("very-secret"));
-        assert!(!format!("{s}").contains("very-secret"));
-        assert_eq!(s.expose(), "xoxb-very-secret");
+        assert!(!format!("{:?}", Some(s.clone())).contains("very-secret"));
+        assert_eq!(s.expose_secret(), "xoxb-very-secret");
     }
 }

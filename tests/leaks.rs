@@ -13,6 +13,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use helpers::*;
+use okta_reset::secret::ExposeSecret;
 use okta_reset::sim::world::{CHANNEL, SIGNING_SECRET};
 
 #[derive(Clone, Default)]
@@ -103,11 +104,11 @@ async fn no_secret_token_or_raw_body_reaches_the_log_the_store_or_slack() {
         ("the signing secret", SIGNING_SECRET.to_string()),
         (
             "the bot token",
-            app.w.secrets.slack_bot_token.expose().to_string(),
+            app.w.secrets.slack_bot_token.expose_secret().to_string(),
         ),
         (
             "the Okta API token",
-            app.w.secrets.okta_api_token.expose().to_string(),
+            app.w.secrets.okta_api_token.expose_secret().to_string(),
         ),
         ("a request signature", signature),
         ("a raw request body", String::from_utf8(body).unwrap()),

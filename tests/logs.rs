@@ -12,6 +12,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use helpers::*;
+use okta_reset::secret::ExposeSecret;
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -56,9 +57,9 @@ async fn a_whole_request_logs_json_with_ids_and_no_secret_email_or_body() {
         .collect();
     assert!(!lines.is_empty());
     for forbidden in [
-        app.w.secrets.slack_bot_token.expose(),
-        app.w.secrets.okta_api_token.expose(),
-        app.w.secrets.slack_signing_secret.expose(),
+        app.w.secrets.slack_bot_token.expose_secret(),
+        app.w.secrets.okta_api_token.expose_secret(),
+        app.w.secrets.slack_signing_secret.expose_secret(),
         "@contractors.example.com",
         "@example.com",
         "secret-body-marker",

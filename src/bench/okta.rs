@@ -237,7 +237,7 @@ async fn resolve_100k() -> anyhow::Result<()> {
     let store = crate::store::open(&format!("sqlite://{}/bench.db", dir.path().display())).await?;
     let client = crate::okta::OktaClient::new(
         url::Url::parse(&sim.base_url())?,
-        crate::okta::auth::Auth::ApiToken(crate::secret::Secret::new(sim.api_token())),
+        crate::okta::auth::Auth::ApiToken(crate::secret::Secret::from(sim.api_token())),
         crate::okta::client::ClientSettings {
             call_timeout: Duration::from_secs(10),
             max_retries: 3,

@@ -276,7 +276,7 @@ fn socket_mode_needs_the_app_token_and_http_does_not() {
     vars.push(("SLACK_APP_TOKEN", "xapp-1-A1-2"));
     let with = secrets_from(&vars).unwrap();
     assert_eq!(
-        with.slack_app_token.as_ref().unwrap().expose(),
+        with.slack_app_token.as_ref().unwrap().expose_secret(),
         "xapp-1-A1-2"
     );
     assert!(with.check_for(&socket).is_ok());
@@ -418,13 +418,13 @@ fn oauth_reads_the_key_from_the_environment_and_needs_no_api_token() {
             ("SLACK_BOT_TOKEN", "xoxb-1"),
             (
                 "OKTA_PRIVATE_KEY",
-                crate::sim::okta::oauth::test_keys::EC_PRIVATE,
+                crate::sim::okta::test_keys::ec_private(),
             ),
         ]),
     )
     .unwrap();
     assert!(s.okta_signing_key.is_some());
-    assert!(s.okta_api_token.expose().is_empty());
+    assert!(s.okta_api_token.expose_secret().is_empty());
 }
 
 #[test]

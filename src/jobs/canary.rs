@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::journal;
+use super::{journal, request_state};
 use crate::domain::approvals::canary_allowance;
-use crate::domain::request::State;
+use crate::domain::request::{Event, State};
 use crate::service::Service;
 use crate::slack::outbound::Message;
 use crate::slack::render::{self, Progress};
@@ -43,10 +43,7 @@ pub(super) async fn pause(svc: &Arc<Service>, r: &RequestRecord, p: &Progress) -
         return false;
     }
     let now = svc.now();
-    let pause = || {
-        svc.store
-            .transition(id, State::Running, State::Paused, None, now)
-    };
+    let pause = || request_state::advance(svc, r, State::Running, Event::Pause, now);
     match journal::durably(svc, "canary pause", pause).await {
         Ok(true) => {}
         Ok(false) => return false,

@@ -9,6 +9,7 @@ mod notify;
 mod progress;
 mod recheck;
 mod recover;
+mod request_state;
 mod runner;
 mod summary;
 pub mod system_log_proof;

@@ -18,6 +18,7 @@ use super::gate::Gate;
 use super::model::{OktaErrorBody, OktaGroup, OktaUser};
 use super::pacer::{bucket_of, Pacer, RateHeaders};
 use crate::clock::Clock;
+use crate::secret::ExposeSecret;
 
 /// How many 429 waits one call accepts before giving up (each waits for a window reset).
 const MAX_RATE_LIMIT_WAITS: u32 = 8;
@@ -205,7 +206,7 @@ impl OktaClient {
             let mut req = self
                 .http
                 .request(method.clone(), url.clone())
-                .header(AUTHORIZATION, auth.authorization.expose())
+                .header(AUTHORIZATION, auth.authorization.expose_secret())
                 .header(ACCEPT, "application/json")
                 .header(USER_AGENT, user_agent());
             if let Some(proof) = &auth.dpop {
@@ -661,7 +662,7 @@ mod tests {
     fn api_urls_encode_logins_as_one_path_segment() {
         let c = OktaClient::new(
             Url::parse("https://example.okta.com").unwrap(),
-            Auth::ApiToken(crate::secret::Secret::new("t")),
+            Auth::ApiToken(crate::secret::Secret::from("t")),
             ClientSettings {
                 call_timeout: Duration::from_secs(1),
                 max_retries: 0,

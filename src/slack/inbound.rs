@@ -17,7 +17,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::clock::{Clock, SystemClock};
-use crate::secret::Secret;
+use crate::secret::{ExposeSecret, Secret};
 use crate::service::Service;
 use crate::slack::replay;
 use crate::slack::verify::verify;
@@ -64,7 +64,7 @@ async fn verify_signature(State(st): State<HttpState>, req: Request, next: Next)
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     if let Err(e) = verify(
-        st.signing_secret.expose(),
+        st.signing_secret.expose_secret(),
         header("x-slack-request-timestamp"),
         header("x-slack-signature"),
         &bytes,

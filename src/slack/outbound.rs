@@ -7,7 +7,7 @@ use slack_morphism::prelude as sm;
 use slack_morphism::prelude::SlackBlock;
 use url::Url;
 
-use crate::secret::Secret;
+use crate::secret::{ExposeSecret, Secret};
 
 mod api;
 mod dm;
@@ -90,7 +90,9 @@ impl SlackOut {
             sm::SlackClientHyperConnector::with_connector(https).with_slack_api_url(&base);
         Ok(Self {
             client: Arc::new(sm::SlackClient::new(connector)),
-            token: sm::SlackApiToken::new(sm::SlackApiTokenValue(bot_token.expose().to_string())),
+            token: sm::SlackApiToken::new(sm::SlackApiTokenValue(
+                bot_token.expose_secret().to_string(),
+            )),
             gate: Arc::default(),
         })
     }

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use crate::config::is_loopback;
-use crate::secret::Secret;
+use crate::secret::{ExposeSecret, Secret};
 use crate::service::Service;
 use crate::slack::outbound::retry::{backoff, retry_after, RateGate};
 
@@ -83,7 +83,7 @@ impl Connector {
         let resp = self
             .http
             .post(url)
-            .bearer_auth(self.app_token.expose())
+            .bearer_auth(self.app_token.expose_secret())
             .send()
             .await
             .map_err(|e| OpenError::Transient(format!("apps.connections.open failed: {e}")))?;

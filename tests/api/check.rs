@@ -82,7 +82,7 @@ async fn a_channel_without_the_bot_and_a_bad_bot_token_are_named() {
         vec!["Slack: the bot is not a member of C0002: invite it there (/invite @okta-reset), or it cannot post approvals in that channel"]
     );
     let mut secrets = w.secrets.clone();
-    secrets.slack_bot_token = okta_reset::secret::Secret::new("xoxb-wrong");
+    secrets.slack_bot_token = okta_reset::secret::Secret::from("xoxb-wrong");
     let r = check::run(&w.config, &secrets).await;
     let p = r.problems();
     assert_eq!(p.len(), 1, "{r}");
@@ -112,7 +112,7 @@ async fn socket_mode_checks_the_app_token_too() {
         "{r}"
     );
     let mut secrets = w.secrets.clone();
-    secrets.slack_app_token = Some(okta_reset::secret::Secret::new(w.slack.bot_token()));
+    secrets.slack_app_token = Some(okta_reset::secret::Secret::from(w.slack.bot_token()));
     let r = check::run(&w.config, &secrets).await;
     assert_eq!(
         r.problems(),
@@ -191,7 +191,7 @@ async fn each_allowlisted_user_group_is_read_and_an_unknown_one_is_named() {
 #[tokio::test]
 async fn a_token_endpoint_refusal_says_what_it_means_not_to_add_a_scope() {
     use crate::okta_engine::{oauth, with_apps, CLIENT_ID};
-    use okta_reset::sim::okta::oauth::test_keys;
+    use okta_reset::sim::okta::test_keys;
     use okta_reset::sim::okta::SimOAuthApp;
     // The key the bot signs with is not the one registered on the app: invalid_client.
     let w = World::start(WorldOptions {
@@ -199,7 +199,7 @@ async fn a_token_endpoint_refusal_says_what_it_means_not_to_add_a_scope() {
         tweak: Box::new(oauth),
         env: vec![(
             "OKTA_PRIVATE_KEY".into(),
-            test_keys::UNREGISTERED_RSA_PRIVATE.into(),
+            test_keys::unregistered_rsa_private().into(),
         )],
         ..Default::default()
     })

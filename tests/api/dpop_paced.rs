@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use okta_reset::domain::request::State;
-use okta_reset::sim::okta::oauth::test_keys;
+use okta_reset::sim::okta::test_keys;
 use okta_reset::sim::okta::{BucketLimits, OktaSimConfig, SimOAuthApp, SimOrg};
 
 use crate::helpers::*;
@@ -35,7 +35,7 @@ async fn paced_run(okta: OktaSimConfig, dpop_configured: bool) -> TestApp {
                 o.dpop = dpop_configured;
             }
         })
-        .env("OKTA_PRIVATE_KEY", test_keys::RSA_PRIVATE)
+        .env("OKTA_PRIVATE_KEY", test_keys::rsa_private())
         .start()
         .await
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use okta_reset::config::{OAuthConfig, OktaAuthConfig};
 use okta_reset::domain::request::State;
-use okta_reset::sim::okta::oauth::test_keys;
+use okta_reset::sim::okta::test_keys;
 use okta_reset::sim::okta::{OktaSimConfig, SimOAuthApp, SimOrg, SimUser};
 
 use crate::helpers::*;
@@ -251,7 +251,7 @@ async fn oauth_service_app_gets_one_token_and_renews_it_once_after_a_401() {
     let app = spawn_with()
         .okta(with_apps(vec![SimOAuthApp::rsa(CLIENT_ID)]))
         .config(oauth)
-        .env("OKTA_PRIVATE_KEY", test_keys::RSA_PRIVATE)
+        .env("OKTA_PRIVATE_KEY", test_keys::rsa_private())
         .start()
         .await;
     let p = app.request(r#"group:contractors reason:"INC-1""#).await;
@@ -276,7 +276,7 @@ async fn oauth_tokens_are_renewed_before_they_run_out() {
             SimOAuthApp::ec(CLIENT_ID).token_ttl(Duration::from_secs(4))
         ]))
         .config(oauth)
-        .env("OKTA_PRIVATE_KEY", test_keys::EC_PRIVATE)
+        .env("OKTA_PRIVATE_KEY", test_keys::ec_private())
         .start()
         .await;
     app.request(r#"user:c01.lee@contractors.example.com reason:"x""#)
@@ -311,7 +311,7 @@ async fn dpop_apps_get_the_nonce_exchange_and_bound_tokens() {
     let app = spawn_with()
         .okta(with_apps(vec![SimOAuthApp::rsa(CLIENT_ID).dpop()]))
         .config(oauth)
-        .env("OKTA_PRIVATE_KEY", test_keys::RSA_PRIVATE)
+        .env("OKTA_PRIVATE_KEY", test_keys::rsa_private())
         .start()
         .await;
     let p = app.request(r#"group:contractors reason:"INC-1""#).await;
@@ -329,7 +329,7 @@ async fn a_refused_assertion_shows_okta_s_reason_and_changes_nothing() {
     let app = spawn_with()
         .okta(with_apps(vec![SimOAuthApp::rsa(CLIENT_ID)]))
         .config(oauth)
-        .env("OKTA_PRIVATE_KEY", test_keys::UNREGISTERED_RSA_PRIVATE)
+        .env("OKTA_PRIVATE_KEY", test_keys::unregistered_rsa_private())
         .start()
         .await;
     app.slash(REQUESTER, r#"group:contractors reason:"x""#)
@@ -360,7 +360,7 @@ async fn a_missing_scope_is_named() {
             "okta.groups.read",
         ])]))
         .config(oauth)
-        .env("OKTA_PRIVATE_KEY", test_keys::RSA_PRIVATE)
+        .env("OKTA_PRIVATE_KEY", test_keys::rsa_private())
         .start()
         .await;
     app.slash(REQUESTER, r#"group:contractors reason:"x""#)

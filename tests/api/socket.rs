@@ -141,7 +141,7 @@ async fn a_bot_token_given_as_the_app_token_stops_the_start_with_its_reason() {
     .await
     .unwrap();
     let mut secrets = world.secrets.clone();
-    secrets.slack_app_token = Some(okta_reset::secret::Secret::new(world.slack.bot_token()));
+    secrets.slack_app_token = Some(okta_reset::secret::Secret::from(world.slack.bot_token()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     wait_connected(&world.slack).await;
     let opened_before = world.slack.socket().opened();

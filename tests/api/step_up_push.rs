@@ -204,7 +204,7 @@ async fn a_push_whose_answer_fails_is_never_sent_twice() {
 #[tokio::test]
 async fn a_push_is_confirmed_when_the_bot_signs_in_to_okta_with_oauth_and_dpop() {
     use crate::okta_engine::{oauth, with_apps, CLIENT_ID};
-    use okta_reset::sim::okta::oauth::test_keys;
+    use okta_reset::sim::okta::test_keys;
     use okta_reset::sim::okta::SimOAuthApp;
     let app = spawn_with()
         .okta(with_apps(vec![SimOAuthApp::rsa(CLIENT_ID).dpop()]))
@@ -215,7 +215,7 @@ async fn a_push_is_confirmed_when_the_bot_signs_in_to_okta_with_oauth_and_dpop()
             }
             c.policy.step_up = StepUpMode::OktaVerifyPush;
         })
-        .env("OKTA_PRIVATE_KEY", test_keys::RSA_PRIVATE)
+        .env("OKTA_PRIVATE_KEY", test_keys::rsa_private())
         .start()
         .await;
     app.w.okta.oidc().enroll_push("bob@example.com");
@@ -235,7 +235,7 @@ async fn a_push_is_confirmed_when_the_bot_signs_in_to_okta_with_oauth_and_dpop()
 async fn a_service_app_without_users_manage_cannot_push_and_nothing_is_recorded() {
     use crate::okta_engine::{with_apps, CLIENT_ID};
     use okta_reset::config::{OAuthConfig, OktaAuthConfig};
-    use okta_reset::sim::okta::oauth::test_keys;
+    use okta_reset::sim::okta::test_keys;
     use okta_reset::sim::okta::SimOAuthApp;
     const READS: [&str; 3] = ["okta.users.read", "okta.groups.read", "okta.roles.read"];
     let app = spawn_with()
@@ -250,7 +250,7 @@ async fn a_service_app_without_users_manage_cannot_push_and_nothing_is_recorded(
             });
             c.policy.step_up = StepUpMode::OktaVerifyPush;
         })
-        .env("OKTA_PRIVATE_KEY", test_keys::RSA_PRIVATE)
+        .env("OKTA_PRIVATE_KEY", test_keys::rsa_private())
         .start()
         .await;
     app.w.okta.oidc().enroll_push("bob@example.com");

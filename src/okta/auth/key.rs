@@ -4,7 +4,7 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-use crate::secret::Secret;
+use crate::secret::{ExposeSecret, Secret};
 
 /// A private key ready to sign client assertions. Never printed.
 #[derive(Clone)]
@@ -40,7 +40,7 @@ impl SigningKey {
         kid: Option<String>,
         source_name: &str,
     ) -> Result<Self, KeyError> {
-        let text = pem.expose().trim();
+        let text = pem.expose_secret().trim();
         let named = || source_name.to_string();
         if text.contains("-----BEGIN EC PRIVATE KEY-----") {
             return Err(KeyError::Sec1 {
@@ -85,14 +85,14 @@ impl SigningKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::okta::oauth::test_keys;
+    use crate::sim::okta::test_keys;
 
     #[test]
     fn rsa_and_ec_keys_pick_their_algorithm() {
-        let rsa = SigningKey::from_pem(&Secret::new(test_keys::RSA_PRIVATE), None, "k").unwrap();
+        let rsa = SigningKey::from_pem(&Secret::from(test_keys::rsa_private()), None, "k").unwrap();
         assert_eq!(rsa.alg, Algorithm::RS256);
         let ec = SigningKey::from_pem(
-            &Secret::new(test_keys::EC_PRIVATE),
+            &Secret::from(test_keys::ec_private()),
             Some("kid1".into()),
             "k",
         )
@@ -103,24 +103,26 @@ mod tests {
 
     #[test]
     fn a_key_that_does_not_parse_is_named_with_the_fix() {
-        let e = SigningKey::from_pem(&Secret::new("hello"), None, "OKTA_PRIVATE_KEY").unwrap_err();
+        let e = SigningKey::from_pem(&Secret::from("hello"), None, "OKTA_PRIVATE_KEY").unwrap_err();
         assert_eq!(
             e.to_string(),
             "OKTA_PRIVATE_KEY is not a PEM private key: expected `-----BEGIN PRIVATE KEY-----` (PKCS#8, RSA or EC P-256) or `-----BEGIN RSA PRIVATE KEY-----`"
         );
-        let broken = test_keys::RSA_PRIVATE.replace("MII", "XXX");
+        let broken = test_keys::rsa_private().replace("MII", "XXX");
         assert!(matches!(
-            SigningKey::from_pem(&Secret::new(broken), None, "k"),
+            SigningKey::from_pem(&Secret::from(broken), None, "k"),
             Err(KeyError::NotPem { .. })
         ));
         let sec1 = "-----BEGIN EC PRIVATE KEY-----\nMHc=\n-----END EC PRIVATE KEY-----";
-        assert!(SigningKey::from_pem(&Secret::new(sec1), None, "/etc/k.pem")
-            .unwrap_err()
-            .to_string()
-            .contains("openssl pkcs8 -topk8"));
+        assert!(
+            SigningKey::from_pem(&Secret::from(sec1), None, "/etc/k.pem")
+                .unwrap_err()
+                .to_string()
+                .contains("openssl pkcs8 -topk8")
+        );
         let public_only = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----";
         assert!(matches!(
-            SigningKey::from_pem(&Secret::new(public_only), None, "k"),
+            SigningKey::from_pem(&Secret::from(public_only), None, "k"),
             Err(KeyError::NotPem { .. })
         ));
     }

@@ -16,7 +16,7 @@ pub use key::{KeyError, SigningKey};
 pub use token::{OAuthApp, OAuthSettings};
 
 use super::error::OktaError;
-use crate::secret::Secret;
+use crate::secret::{ExposeSecret, Secret};
 
 /// The scopes the bot asks for by default: reset, read users and groups, list admin-role holders.
 pub const DEFAULT_SCOPES: [&str; 4] = [
@@ -56,7 +56,7 @@ impl Auth {
     ) -> Result<CallAuth, OktaError> {
         match self {
             Auth::ApiToken(t) => Ok(CallAuth {
-                authorization: Secret::new(format!("SSWS {}", t.expose())),
+                authorization: Secret::from(format!("SSWS {}", t.expose_secret())),
                 dpop: None,
                 token_id: 0,
             }),

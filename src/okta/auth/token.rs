@@ -18,7 +18,7 @@ use super::dpop::DpopKey;
 use super::{CallAuth, SigningKey};
 use crate::clock::Clock;
 use crate::okta::error::OktaError;
-use crate::secret::Secret;
+use crate::secret::{ExposeSecret, Secret};
 
 /// Assertions live five minutes (Okta accepts at most an hour).
 const ASSERTION_TTL_SECS: i64 = 300;
@@ -128,7 +128,7 @@ impl OAuthApp {
                     url,
                     now / 1000,
                     st.api_nonce.as_deref(),
-                    Some(t.value.expose()),
+                    Some(t.value.expose_secret()),
                 )
                 .map_err(OktaError::Protocol)?;
             ("DPoP", Some(proof))
@@ -136,7 +136,7 @@ impl OAuthApp {
             ("Bearer", None)
         };
         Ok(CallAuth {
-            authorization: Secret::new(format!("{scheme} {}", t.value.expose())),
+            authorization: Secret::from(format!("{scheme} {}", t.value.expose_secret())),
             dpop,
             token_id: t.id,
         })
@@ -236,7 +236,7 @@ impl OAuthApp {
                 let id = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
                 st.token = Some(Token {
                     id,
-                    value: Secret::new(a.access_token),
+                    value: Secret::from(a.access_token),
                     dpop: a.token_type.eq_ignore_ascii_case("DPoP"),
                     renew_at: now + life_ms - RENEW_MARGIN_MS.min(life_ms / 4),
                 });

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::config::OidcConfig;
-use crate::secret::Secret;
+use crate::secret::{ExposeSecret, Secret};
 
 /// Clock skew allowed between Okta and the bot on `auth_time` and `exp`.
 pub const SKEW_MS: i64 = 30_000;
@@ -198,7 +198,7 @@ impl Provider {
         let resp = self
             .http
             .post(&d.token_endpoint)
-            .basic_auth(&self.config.client_id, Some(self.secret.expose()))
+            .basic_auth(&self.config.client_id, Some(self.secret.expose_secret()))
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code),

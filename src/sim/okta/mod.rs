@@ -7,6 +7,7 @@
 //! `X-Rate-Limit-*` headers, per-bucket windows, a concurrency limit, injected latency and 5xx.
 //!
 //! Files: [`org`] (data and the demo org), [`search`] (filter expressions), [`ratelimit`],
+//! [`test_keys`] (service-app key pairs generated at run time),
 //! `routes` (the handlers) and `render` (JSON shapes and error bodies).
 
 pub mod factors;
@@ -21,6 +22,7 @@ pub mod search;
 pub mod system_log;
 #[cfg(test)]
 mod system_log_tests;
+pub mod test_keys;
 #[cfg(test)]
 mod tests;
 

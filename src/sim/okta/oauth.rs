@@ -15,16 +15,6 @@ use serde_json::{json, Value};
 use super::render::random_id;
 use crate::okta::auth::dpop::{access_token_hash, thumbprint};
 
-/// Keys for tests and the simulator only: they protect nothing.
-pub mod test_keys {
-    pub const RSA_PRIVATE: &str = include_str!("keys/rsa.pem");
-    pub const RSA_PUBLIC: &str = include_str!("keys/rsa.pub.pem");
-    pub const EC_PRIVATE: &str = include_str!("keys/ec.pem");
-    pub const EC_PUBLIC: &str = include_str!("keys/ec.pub.pem");
-    /// Registered nowhere: assertions it signs are refused.
-    pub const UNREGISTERED_RSA_PRIVATE: &str = include_str!("keys/other-rsa.pem");
-}
-
 /// A service app registered in the simulated org.
 #[derive(Debug, Clone)]
 pub struct SimOAuthApp {
@@ -42,7 +32,7 @@ impl SimOAuthApp {
     pub fn rsa(client_id: &str) -> Self {
         Self {
             client_id: client_id.to_string(),
-            public_key_pem: test_keys::RSA_PUBLIC.to_string(),
+            public_key_pem: super::test_keys::rsa_public().to_string(),
             require_dpop: false,
             scopes: crate::okta::auth::DEFAULT_SCOPES
                 .iter()
@@ -55,7 +45,7 @@ impl SimOAuthApp {
 
     pub fn ec(client_id: &str) -> Self {
         Self {
-            public_key_pem: test_keys::EC_PUBLIC.to_string(),
+            public_key_pem: super::test_keys::ec_public().to_string(),
             ..Self::rsa(client_id)
         }
     }

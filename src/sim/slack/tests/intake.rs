@@ -10,7 +10,7 @@ use crate::secret::Secret;
 use crate::slack::outbound::{DownloadError, SlackOut};
 
 fn bot(sim: &SlackSim, token: &str) -> SlackOut {
-    SlackOut::new(&Url::parse(&sim.api_url()).unwrap(), &Secret::new(token)).unwrap()
+    SlackOut::new(&Url::parse(&sim.api_url()).unwrap(), &Secret::from(token)).unwrap()
 }
 
 #[tokio::test]
