@@ -1,43 +1,13 @@
-//! `policy.notify_users`: the journal of Slack DMs to reset users (`notices`), and the SQL both
-//! backends share (sqlx binds `$N` on SQLite too). See `jobs::notify`.
-
-/// One reset user's notice. `state` moves `sending` → `notified` | `not_notified`; `sending` is
-/// written before the first Slack call for them, so a restart never DMs anyone twice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoticeRecord {
-    pub request_id: String,
-    pub seq: i64,
-    pub state: String,
-    pub reason: Option<String>,
-    pub slack_user: Option<String>,
-    pub dm_channel: Option<String>,
-    pub dm_ts: Option<String>,
-    pub reported_at: Option<i64>,
-}
-
-pub mod notice_state {
-    pub const SENDING: &str = "sending";
-    pub const NOTIFIED: &str = "notified";
-    pub const NOT_NOTIFIED: &str = "not_notified";
-}
-
-/// How a notice ended (`Store::settle_notice`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NoticeOutcome<'a> {
-    pub state: &'a str,
-    pub reason: Option<&'a str>,
-    pub slack_user: Option<&'a str>,
-    pub dm_channel: Option<&'a str>,
-    pub dm_ts: Option<&'a str>,
-}
+//! `policy.notify_users`: the journal of Slack DMs to reset users (`notices`, records in
+//! `domain::records`), and the SQL both backends share (sqlx binds `$N` on SQLite too). See
+//! `jobs::notify`.
 
 /// Implements the notice store methods for one backend's pool type.
 macro_rules! notice_sql {
     ($pool:ty, $row:ty) => {
         use sqlx::Row;
 
-        use crate::store::notices::{NoticeOutcome, NoticeRecord};
-        use crate::store::StoreResult;
+        use crate::store::{codec, NoticeOutcome, NoticeRecord, StoreResult};
 
         const COLUMNS: &str =
             "request_id, seq, state, reason, slack_user, dm_channel, dm_ts, reported_at";
@@ -46,7 +16,7 @@ macro_rules! notice_sql {
             Ok(NoticeRecord {
                 request_id: r.try_get("request_id")?,
                 seq: r.try_get("seq")?,
-                state: r.try_get("state")?,
+                state: codec::column(r, "state")?,
                 reason: r.try_get("reason")?,
                 slack_user: r.try_get("slack_user")?,
                 dm_channel: r.try_get("dm_channel")?,
@@ -85,7 +55,7 @@ macro_rules! notice_sql {
                 "UPDATE notices SET state = $1, reason = $2, slack_user = $3, dm_channel = $4, \
                  dm_ts = $5, at = $6 WHERE request_id = $7 AND seq = $8",
             )
-            .bind(o.state)
+            .bind(o.state.code())
             .bind(o.reason)
             .bind(o.slack_user)
             .bind(o.dm_channel)

@@ -141,7 +141,7 @@ pub(super) async fn sign_offs(pool: &PgPool, id: &str) -> StoreResult<Vec<SignOf
     rows.iter()
         .map(|row| {
             Ok(SignOff {
-                kind: row.try_get("kind")?,
+                kind: super::codec::column(row, "kind")?,
                 actor: row.try_get("actor")?,
                 at: row.try_get("at")?,
             })

@@ -135,7 +135,7 @@ impl SqliteStore {
                 "INSERT INTO decisions (request_id, decision, actor, decided_at) VALUES (?1, ?2, ?3, ?4)",
             )
             .bind(id)
-            .bind(&d.decision)
+            .bind(d.decision.code())
             .bind(&d.actor)
             .bind(d.decided_at)
             .execute(&mut *tx)
@@ -157,8 +157,7 @@ impl SqliteStore {
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 fn request_from_row(row: &SqliteRow) -> StoreResult<RequestRecord> {
-    let state: String = row.try_get("state")?;
-    let decision: Option<String> = row.try_get("decision")?;
+    let decision: Option<DecisionKind> = codec::column_opt(row, "decision")?;
     Ok(RequestRecord {
         id: row.try_get("id")?,
         team_id: row.try_get("team_id")?,
@@ -169,8 +168,7 @@ fn request_from_row(row: &SqliteRow) -> StoreResult<RequestRecord> {
         dry_run: row.try_get("dry_run")?,
         revoke_sessions: row.try_get("revoke_sessions")?,
         contain: row.try_get("contain")?,
-        state: State::from_code(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown request state `{state}`")))?,
+        state: codec::column(row, "state")?,
         digest: row.try_get("digest")?,
         resolved_count: row.try_get("resolved_count")?,
         reset_count: row.try_get("reset_count")?,
@@ -207,14 +205,14 @@ fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
             status: row.try_get("status")?,
             provider: row.try_get("provider")?,
             source: row.try_get("source")?,
-            classification: row.try_get("classification")?,
+            classification: codec::column(row, "classification")?,
             detail: row.try_get("detail")?,
         },
-        outcome: row.try_get("outcome")?,
+        outcome: codec::column(row, "outcome")?,
         outcome_reason: row.try_get("outcome_reason")?,
         okta_request_id: row.try_get("okta_request_id")?,
         outcome_at: row.try_get("outcome_at")?,
-        sessions: row.try_get("sessions")?,
+        sessions: codec::column_opt(row, "sessions")?,
         sessions_reason: row.try_get("sessions_reason")?,
     })
 }
@@ -246,11 +244,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         for (seq, t) in targets.iter().enumerate() {
-            let outcome = if t.classification == "reset" {
-                outcome::PENDING
-            } else {
-                outcome::SKIPPED
-            };
+            let outcome = t.initial_outcome();
             sqlx::query(
                 "INSERT INTO targets (request_id, seq, okta_id, login, email, display_name, status, \
                  provider, source, classification, detail, outcome) \
@@ -265,9 +259,9 @@ impl Store for SqliteStore {
             .bind(&t.status)
             .bind(&t.provider)
             .bind(&t.source)
-            .bind(&t.classification)
+            .bind(t.classification.code())
             .bind(&t.detail)
-            .bind(outcome)
+            .bind(outcome.code())
             .execute(&mut *tx)
             .await?;
         }
@@ -298,7 +292,7 @@ impl Store for SqliteStore {
             .bind(&t.status)
             .bind(&t.provider)
             .bind(&t.source)
-            .bind(&t.classification)
+            .bind(t.classification.code())
             .bind(&t.detail)
             .bind(at)
             .execute(&mut *tx)
@@ -340,8 +334,8 @@ impl Store for SqliteStore {
              FROM staged_targets WHERE request_id = ?1 ORDER BY seq",
         )
         .bind(&r.id)
-        .bind(outcome::PENDING)
-        .bind(outcome::SKIPPED)
+        .bind(Outcome::Pending.code())
+        .bind(Outcome::Skipped.code())
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM staged_targets WHERE request_id = ?1")
@@ -568,13 +562,13 @@ impl Store for SqliteStore {
         &self,
         id: &str,
         seq: i64,
-        sessions: &str,
+        sessions: Sessions,
         reason: Option<&str>,
     ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE targets SET sessions = ?1, sessions_reason = ?2 WHERE request_id = ?3 AND seq = ?4",
         )
-        .bind(sessions)
+        .bind(sessions.code())
         .bind(reason)
         .bind(id)
         .bind(seq)
@@ -587,7 +581,7 @@ impl Store for SqliteStore {
         &self,
         id: &str,
         seq: i64,
-        outcome: &str,
+        outcome: Outcome,
         reason: Option<&str>,
         okta_request_id: Option<&str>,
         at: i64,
@@ -596,7 +590,7 @@ impl Store for SqliteStore {
             "UPDATE targets SET outcome = ?1, outcome_reason = ?2, okta_request_id = ?3, outcome_at = ?4 \
              WHERE request_id = ?5 AND seq = ?6",
         )
-        .bind(outcome)
+        .bind(outcome.code())
         .bind(reason)
         .bind(okta_request_id)
         .bind(at)
@@ -607,7 +601,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(String, i64)>> {
+    async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(Outcome, i64)>> {
         let rows = sqlx::query(
             "SELECT outcome, COUNT(*) AS n FROM targets WHERE request_id = ?1 GROUP BY outcome ORDER BY outcome",
         )
@@ -615,7 +609,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("outcome")?, r.try_get("n")?)))
+            .map(|r| Ok((codec::column(r, "outcome")?, r.try_get("n")?)))
             .collect()
     }
 
@@ -721,8 +715,8 @@ impl Store for SqliteStore {
     async fn claim_step_up(
         &self,
         key: StepUpKey<'_>,
-        from: &str,
-        to: &str,
+        from: StepUpState,
+        to: StepUpState,
         at: i64,
     ) -> StoreResult<StepUpClaim> {
         super::step_up::sqlite::claim(&self.pool, key, from, to, at).await
@@ -742,7 +736,7 @@ impl Store for SqliteStore {
     async fn settle_step_up(
         &self,
         token_hash: &str,
-        state: &str,
+        state: StepUpState,
         amr: Option<&str>,
         auth_time: Option<i64>,
         at: i64,

@@ -1,38 +1,8 @@
-//! Pending Okta confirmations (`step_ups`): the types, and the SQL both backends share (sqlx
-//! binds `$N` on SQLite too). See `service::step_up`.
+//! Pending Okta confirmations (`step_ups`, records in `domain::records`): how one is found and
+//! claimed, and the SQL both backends share (sqlx binds `$N` on SQLite too). See
+//! `service::step_up`.
 
-/// One confirmation of an Approve or a Continue. `state` moves issued → started → checking →
-/// confirmed | failed (push: started → confirmed | failed); a newer click's link supersedes an
-/// older one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepUpRecord {
-    pub token_hash: String,
-    pub request_id: String,
-    pub kind: String,
-    pub method: String,
-    pub digest: String,
-    pub slack_user: String,
-    pub channel_id: String,
-    pub okta_user: String,
-    pub okta_login: String,
-    pub clicked_at: i64,
-    pub expires_at: i64,
-    pub state: String,
-    pub oidc_state_hash: Option<String>,
-    pub nonce_hash: Option<String>,
-    pub pkce_verifier: Option<String>,
-    pub amr: Option<String>,
-    pub auth_time: Option<i64>,
-}
-
-pub mod step_up_state {
-    pub const ISSUED: &str = "issued";
-    pub const STARTED: &str = "started";
-    pub const CHECKING: &str = "checking";
-    pub const CONFIRMED: &str = "confirmed";
-    pub const FAILED: &str = "failed";
-    pub const SUPERSEDED: &str = "superseded";
-}
+use crate::store::StepUpRecord;
 
 /// Which column finds a confirmation.
 #[derive(Debug, Clone, Copy)]
@@ -56,8 +26,8 @@ macro_rules! step_up_sql {
     ($pool:ty, $row:ty) => {
         use sqlx::Row;
 
-        use crate::store::step_up::{StepUpClaim, StepUpKey, StepUpRecord};
-        use crate::store::StoreResult;
+        use crate::store::step_up::{StepUpClaim, StepUpKey};
+        use crate::store::{codec, StepUpRecord, StepUpState, StoreResult};
 
         const COLUMNS: &str = "token_hash, request_id, kind, method, digest, slack_user, \
             channel_id, okta_user, okta_login, clicked_at, expires_at, state, oidc_state_hash, \
@@ -69,7 +39,7 @@ macro_rules! step_up_sql {
             Ok(StepUpRecord {
                 token_hash: r.try_get("token_hash")?,
                 request_id: r.try_get("request_id")?,
-                kind: r.try_get("kind")?,
+                kind: codec::column(r, "kind")?,
                 method: r.try_get("method")?,
                 digest: r.try_get("digest")?,
                 slack_user: r.try_get("slack_user")?,
@@ -78,7 +48,7 @@ macro_rules! step_up_sql {
                 okta_login: r.try_get("okta_login")?,
                 clicked_at: r.try_get("clicked_at")?,
                 expires_at: r.try_get("expires_at")?,
-                state: r.try_get("state")?,
+                state: codec::column(r, "state")?,
                 oidc_state_hash: r.try_get("oidc_state_hash")?,
                 nonce_hash: r.try_get("nonce_hash")?,
                 pkce_verifier: r.try_get("pkce_verifier")?,
@@ -103,7 +73,7 @@ macro_rules! step_up_sql {
             let live: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM step_ups WHERE {LIVE}"))
                 .bind(&s.request_id)
                 .bind(&s.slack_user)
-                .bind(&s.kind)
+                .bind(s.kind.code())
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -114,7 +84,7 @@ macro_rules! step_up_sql {
                 sqlx::query(&format!("UPDATE step_ups SET state = 'superseded', settled_at = $5 WHERE {LIVE}"))
                     .bind(&s.request_id)
                     .bind(&s.slack_user)
-                    .bind(&s.kind)
+                    .bind(s.kind.code())
                     .bind(now)
                     .bind(now)
                     .execute(&mut *tx)
@@ -126,7 +96,7 @@ macro_rules! step_up_sql {
             ))
             .bind(&s.token_hash)
             .bind(&s.request_id)
-            .bind(&s.kind)
+            .bind(s.kind.code())
             .bind(&s.method)
             .bind(&s.digest)
             .bind(&s.slack_user)
@@ -135,7 +105,7 @@ macro_rules! step_up_sql {
             .bind(&s.okta_login)
             .bind(s.clicked_at)
             .bind(s.expires_at)
-            .bind(&s.state)
+            .bind(s.state.code())
             .bind(&s.oidc_state_hash)
             .bind(&s.nonce_hash)
             .bind(&s.pkce_verifier)
@@ -162,8 +132,8 @@ macro_rules! step_up_sql {
         pub(in crate::store) async fn claim(
             pool: &$pool,
             key: StepUpKey<'_>,
-            from: &str,
-            to: &str,
+            from: StepUpState,
+            to: StepUpState,
             at: i64,
         ) -> StoreResult<StepUpClaim> {
             let (column, value) = match key {
@@ -173,10 +143,10 @@ macro_rules! step_up_sql {
             let moved = sqlx::query(&format!(
                 "UPDATE step_ups SET state = $1, settled_at = $2 WHERE {column} = $3 AND state = $4"
             ))
-            .bind(to)
+            .bind(to.code())
             .bind(at)
             .bind(value)
-            .bind(from)
+            .bind(from.code())
             .execute(pool)
             .await?
             .rows_affected()
@@ -211,7 +181,7 @@ macro_rules! step_up_sql {
         pub(in crate::store) async fn settle(
             pool: &$pool,
             token_hash: &str,
-            state: &str,
+            state: StepUpState,
             amr: Option<&str>,
             auth_time: Option<i64>,
             at: i64,
@@ -222,7 +192,7 @@ macro_rules! step_up_sql {
                  auth_time = COALESCE($3, auth_time), settled_at = $4, pkce_verifier = NULL \
                  WHERE token_hash = $5",
             )
-            .bind(state)
+            .bind(state.code())
             .bind(amr)
             .bind(auth_time)
             .bind(at)
