@@ -738,6 +738,7 @@ async fn an_exclusive_section_has_one_holder_at_a_time_across_replicas() {
 
 mod audit_fail_closed;
 mod audit_seal;
+mod corrupt;
 mod lookups;
 mod notices;
 mod sign_offs;

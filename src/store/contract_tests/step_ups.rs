@@ -3,7 +3,7 @@
 
 use super::*;
 
-fn step_up(token: &str, user: &str, state: StepUpState) -> StepUpRecord {
+pub(super) fn step_up(token: &str, user: &str, state: StepUpState) -> StepUpRecord {
     StepUpRecord {
         token_hash: token.into(),
         request_id: "R-00000001".into(),
