@@ -263,9 +263,9 @@ mod tests {
         let mut r = request();
         r.contain = true;
         let mut ended = target(0, "ann@example.com", "reset", "reset");
-        ended.sessions = Some(Sessions::Ended.into());
+        ended.sessions = Some(Sessions::Ended);
         let mut kept = target(1, "bo@example.com", "reset", "reset");
-        kept.sessions = Some(Sessions::NotEnded.into());
+        kept.sessions = Some(Sessions::NotEnded);
         kept.sessions_reason = Some("reset, but its sessions could not be ended (503)".into());
         let unreached = target(2, "cy@example.com", "reset", "reset");
         let failed = target(3, "di@example.com", "reset", "failed");

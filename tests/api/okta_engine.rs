@@ -56,7 +56,7 @@ async fn admins_protected_groups_and_logins_are_skipped_as_protected_and_never_r
     let why = |login: &str| {
         rows.iter()
             .find(|t| t.target.login.as_deref() == Some(login))
-            .map(|t| (t.target.classification.clone(), t.target.detail.clone()))
+            .map(|t| (t.target.classification, t.target.detail.clone()))
             .unwrap()
     };
     assert_eq!(

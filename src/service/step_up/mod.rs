@@ -302,7 +302,7 @@ impl Service {
             json!({
                 "reason": reason,
                 "method": rec.map(|r| r.method.clone()),
-                "kind": rec.map(|r| r.kind.clone()),
+                "kind": rec.map(|r| r.kind),
                 "okta_user": rec.map(|r| r.okta_user.clone()),
             }),
         )

@@ -69,12 +69,12 @@ async fn approvals_count_each_approver_once_and_only_while_pending() {
             s,
             vec![
                 SignOff {
-                    kind: SignOffKind::Approve.into(),
+                    kind: SignOffKind::Approve,
                     actor: "U0002".into(),
                     at: 1_100
                 },
                 SignOff {
-                    kind: SignOffKind::Approve.into(),
+                    kind: SignOffKind::Approve,
                     actor: "U0003".into(),
                     at: 1_300
                 },
