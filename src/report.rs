@@ -16,7 +16,8 @@ use crate::audit::{verify, Verdict};
 use crate::clock::format_rfc3339;
 use crate::config::Config;
 use crate::domain::ids::RequestId;
-use crate::store::{self, outcome, AuditEvent, RequestRecord, Store, TargetRecord};
+use crate::domain::kinds::Outcome as UserOutcome;
+use crate::store::{self, AuditEvent, RequestRecord, Store, TargetRecord};
 
 /// Written.
 pub const EXIT_OK: u8 = 0;
@@ -186,15 +187,15 @@ pub fn render(
             r.resolved_count, r.reset_count
         ),
     );
-    let count = |x: &str| targets.iter().filter(|t| t.outcome == x).count();
+    let count = |x: UserOutcome| targets.iter().filter(|t| t.outcome == x).count();
     line(
         &mut o,
         format!(
             "- **Outcomes:** {} reset, {} skipped, {} failed, {} not attempted",
-            count(outcome::RESET),
-            count(outcome::SKIPPED),
-            count(outcome::FAILED),
-            count(outcome::PENDING) + count(outcome::IN_FLIGHT)
+            count(UserOutcome::Reset),
+            count(UserOutcome::Skipped),
+            count(UserOutcome::Failed),
+            count(UserOutcome::Pending) + count(UserOutcome::InFlight)
         ),
     );
     line(&mut o, String::new());
@@ -258,7 +259,7 @@ pub fn render(
     line(&mut o, "|---|---|---|---|---|---|---|".into());
     for t in targets {
         let id = t.target.okta_id.clone().unwrap_or_default();
-        let reset = t.outcome == outcome::RESET;
+        let reset = t.outcome == UserOutcome::Reset;
         let sessions = match (reset, r.contain, r.revoke_sessions) {
             // `--contain`: the journal says whether the revocation after the reset went through.
             (true, true, _) => crate::results::sessions_ended_label(r, t),

@@ -5,7 +5,7 @@
 use crate::clock::format_rfc3339;
 use crate::slack::render_notice::notified_cell;
 use crate::spreadsheet::csv_bytes;
-use crate::store::{outcome, sessions, NoticeRecord, RequestRecord, TargetRecord};
+use crate::store::{NoticeRecord, Outcome, RequestRecord, Sessions, TargetRecord};
 
 /// A file ready to upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +50,11 @@ fn opt(v: &Option<String>) -> String {
 /// What became of one target, as the results file says it. A call still pending or in flight
 /// when the run ended was not attempted (a resumed run reports interrupted calls as failed).
 pub fn outcome_label(t: &TargetRecord) -> &'static str {
-    match t.outcome.as_str() {
-        outcome::RESET => "reset",
-        outcome::FAILED => "failed",
-        outcome::SKIPPED => "skipped",
-        _ => "not_attempted",
+    match t.outcome {
+        Outcome::Reset => "reset",
+        Outcome::Failed => "failed",
+        Outcome::Skipped => "skipped",
+        Outcome::Pending | Outcome::InFlight => "not_attempted",
     }
 }
 
@@ -62,12 +62,12 @@ pub fn outcome_label(t: &TargetRecord) -> &'static str {
 /// were ended, `no` when not (the reason column says why, or the run ended first). Empty
 /// otherwise (no `--contain`, or the user was not reset).
 pub fn sessions_ended_label(r: &RequestRecord, t: &TargetRecord) -> &'static str {
-    if !r.contain || t.outcome != outcome::RESET {
+    if !r.contain || t.outcome != Outcome::Reset {
         return "";
     }
-    match t.sessions.as_deref() {
-        Some(sessions::ENDED) => "yes",
-        _ => "no",
+    match t.sessions {
+        Some(Sessions::Ended) => "yes",
+        Some(Sessions::NotEnded) | None => "no",
     }
 }
 
@@ -82,18 +82,18 @@ pub fn results_file<'a>(
     system_log: impl Fn(&'a TargetRecord) -> &'static str,
 ) -> CsvFile {
     let rows = targets.iter().map(|t| {
-        let reason = match t.outcome.as_str() {
+        let reason = match t.outcome {
             // Skipped at run time (changed since approval): what changed; else why at intake.
-            outcome::SKIPPED => t
+            Outcome::Skipped => t
                 .outcome_reason
                 .clone()
                 .unwrap_or_else(|| t.target.detail.clone()),
-            outcome::PENDING | outcome::IN_FLIGHT => "the run ended before this user".to_string(),
-            outcome::RESET if r.contain && t.sessions.is_none() => {
+            Outcome::Pending | Outcome::InFlight => "the run ended before this user".to_string(),
+            Outcome::Reset if r.contain && t.sessions.is_none() => {
                 "reset; the run ended before its sessions were ended".to_string()
             }
-            outcome::RESET if r.contain => opt(&t.sessions_reason),
-            _ => opt(&t.outcome_reason),
+            Outcome::Reset if r.contain => opt(&t.sessions_reason),
+            Outcome::Reset | Outcome::Failed => opt(&t.outcome_reason),
         };
         vec![
             opt(&t.target.okta_id),
@@ -128,7 +128,7 @@ pub fn targets_file(r: &RequestRecord, targets: &[TargetRecord]) -> CsvFile {
             opt(&x.status),
             opt(&x.provider),
             x.source.clone(),
-            x.classification.clone(),
+            x.classification.code().to_string(),
             x.detail.clone(),
         ]
     });
@@ -144,7 +144,7 @@ pub fn targets_file(r: &RequestRecord, targets: &[TargetRecord]) -> CsvFile {
 mod tests {
     use super::*;
     use crate::domain::request::State;
-    use crate::store::NewTarget;
+    use crate::store::{NewTarget, TargetClass};
 
     fn request() -> RequestRecord {
         RequestRecord {
@@ -177,6 +177,10 @@ mod tests {
     }
 
     fn target(seq: i64, login: &str, class: &str, outcome: &str) -> TargetRecord {
+        let (class, outcome) = (
+            TargetClass::parse(class).unwrap(),
+            Outcome::parse(outcome).unwrap(),
+        );
         TargetRecord {
             seq,
             target: NewTarget {
@@ -187,17 +191,18 @@ mod tests {
                 status: Some("ACTIVE".into()),
                 provider: Some("OKTA".into()),
                 source: "group:x".into(),
-                classification: class.into(),
-                detail: if class == "reset" {
+                classification: class,
+                detail: if class.is_reset() {
                     "will reset".into()
                 } else {
                     "AD-managed".into()
                 },
             },
-            outcome: outcome.into(),
-            outcome_reason: (outcome == "failed").then(|| "-E0000001 refused".to_string()),
-            okta_request_id: (outcome == "reset").then(|| format!("req{seq}")),
-            outcome_at: (outcome != "skipped" && outcome != "pending").then_some(1_764_220_631_123),
+            outcome,
+            outcome_reason: (outcome == Outcome::Failed).then(|| "-E0000001 refused".to_string()),
+            okta_request_id: (outcome == Outcome::Reset).then(|| format!("req{seq}")),
+            outcome_at: (outcome != Outcome::Skipped && outcome != Outcome::Pending)
+                .then_some(1_764_220_631_123),
             sessions: None,
             sessions_reason: None,
         }
@@ -214,7 +219,7 @@ mod tests {
         let told = crate::store::NoticeRecord {
             request_id: "R-7K3M9QXD".into(),
             seq: 0,
-            state: "notified".into(),
+            state: crate::store::NoticeState::Notified,
             reason: None,
             slack_user: Some("U0009".into()),
             dm_channel: Some("D0009".into()),
@@ -222,7 +227,7 @@ mod tests {
             reported_at: None,
         };
         let f = results_file(&request(), &targets, &[told], |t| {
-            if t.outcome == "reset" {
+            if t.outcome == Outcome::Reset {
                 "yes"
             } else {
                 ""
@@ -258,9 +263,9 @@ mod tests {
         let mut r = request();
         r.contain = true;
         let mut ended = target(0, "ann@example.com", "reset", "reset");
-        ended.sessions = Some(sessions::ENDED.into());
+        ended.sessions = Some(Sessions::Ended);
         let mut kept = target(1, "bo@example.com", "reset", "reset");
-        kept.sessions = Some(sessions::NOT_ENDED.into());
+        kept.sessions = Some(Sessions::NotEnded);
         kept.sessions_reason = Some("reset, but its sessions could not be ended (503)".into());
         let unreached = target(2, "cy@example.com", "reset", "reset");
         let failed = target(3, "di@example.com", "reset", "failed");

@@ -8,7 +8,7 @@ use std::time::Instant;
 use futures::StreamExt;
 
 use crate::domain::request::State;
-use crate::store::{self, outcome, AuditEvent, NewRequest, NewTarget, Store};
+use crate::store::{self, AuditEvent, NewRequest, NewTarget, Outcome, Store, TargetClass};
 
 /// Okta's last published limit for `POST /api/v1/users/{id}*`, per minute, for context only
 /// (the bot itself reads live limits from headers).
@@ -48,7 +48,7 @@ async fn measure(url: &str, users: usize, concurrency: usize) -> anyhow::Result<
             okta_id: Some(format!("00ubench{i:012}")),
             login: Some(format!("bench{i}@example.com")),
             source: "bench".into(),
-            classification: "reset".into(),
+            classification: TargetClass::Reset,
             detail: "will reset".into(),
             ..NewTarget::default()
         })
@@ -84,11 +84,11 @@ async fn measure(url: &str, users: usize, concurrency: usize) -> anyhow::Result<
             async move {
                 let seq = seq as i64;
                 store
-                    .set_outcome(&id, seq, outcome::IN_FLIGHT, None, None, 1)
+                    .set_outcome(&id, seq, Outcome::InFlight, None, None, 1)
                     .await
                     .expect("journal write");
                 store
-                    .set_outcome(&id, seq, outcome::RESET, None, Some("okta-req"), 2)
+                    .set_outcome(&id, seq, Outcome::Reset, None, Some("okta-req"), 2)
                     .await
                     .expect("journal write");
                 store

@@ -24,6 +24,47 @@ pub enum Classification {
     SkipNotFound,
 }
 
+crate::domain::kinds::coded_enum! {
+    /// A target's classification as stored: the verdict without its reason (which is the
+    /// target's `detail`), plus the two kinds of target that name no usable Okta user.
+    pub enum TargetClass ("classification") {
+        Reset = "reset",
+        SkipProtected = "skip_protected",
+        SkipDirectory = "skip_directory",
+        SkipFederated = "skip_federated",
+        SkipStatus = "skip_status",
+        SkipProvider = "skip_provider",
+        SkipDuplicate = "skip_duplicate",
+        SkipNotFound = "skip_not_found",
+        /// A row of an uploaded file that names no user (bad id, empty…): see `csv_input`.
+        SkipBadRow = "skip_bad_row",
+        /// A user whose entry in Okta's answer lacked a field or had one of the wrong type.
+        SkipMalformed = "skip_malformed",
+    }
+}
+
+impl TargetClass {
+    /// Short group label for counts ("wrong status", not each status).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Reset => "will reset",
+            Self::SkipProtected => "skipped: protected",
+            Self::SkipDirectory => "skipped: AD/LDAP-managed",
+            Self::SkipFederated => "skipped: federated/social",
+            Self::SkipStatus => "skipped: wrong status",
+            Self::SkipProvider => "skipped: unknown provider",
+            Self::SkipDuplicate => "skipped: duplicate",
+            Self::SkipNotFound => "skipped: not found",
+            Self::SkipBadRow => "skipped: unusable row",
+            Self::SkipMalformed => "skipped: unreadable in Okta",
+        }
+    }
+
+    pub fn is_reset(self) -> bool {
+        self == Self::Reset
+    }
+}
+
 /// The reason given for a user skipped at run time because Okta no longer shows them as
 /// resettable (status, provider, an admin role, a protected group): the outcome reason starts
 /// with it, followed by what changed.
@@ -48,37 +89,23 @@ pub fn classify(provider: &str, status: &str) -> Classification {
 }
 
 impl Classification {
-    /// Stable code stored in the database and used in results.
-    pub fn code(&self) -> &'static str {
+    /// What is stored of this verdict: its class (the reason is the target's `detail`).
+    pub fn class(&self) -> TargetClass {
         match self {
-            Self::Reset => "reset",
-            Self::SkipProtected(_) => "skip_protected",
-            Self::SkipDirectory => "skip_directory",
-            Self::SkipFederated => "skip_federated",
-            Self::SkipStatus(_) => "skip_status",
-            Self::SkipUnknownProvider(_) => "skip_provider",
-            Self::SkipDuplicate => "skip_duplicate",
-            Self::SkipNotFound => "skip_not_found",
+            Self::Reset => TargetClass::Reset,
+            Self::SkipProtected(_) => TargetClass::SkipProtected,
+            Self::SkipDirectory => TargetClass::SkipDirectory,
+            Self::SkipFederated => TargetClass::SkipFederated,
+            Self::SkipStatus(_) => TargetClass::SkipStatus,
+            Self::SkipUnknownProvider(_) => TargetClass::SkipProvider,
+            Self::SkipDuplicate => TargetClass::SkipDuplicate,
+            Self::SkipNotFound => TargetClass::SkipNotFound,
         }
     }
 
-    /// Short group label for counts ("wrong status", not each status).
-    pub fn label(code: &str) -> &'static str {
-        match code {
-            "reset" => "will reset",
-            "skip_protected" => "skipped: protected",
-            "skip_directory" => "skipped: AD/LDAP-managed",
-            "skip_federated" => "skipped: federated/social",
-            "skip_status" => "skipped: wrong status",
-            "skip_provider" => "skipped: unknown provider",
-            "skip_duplicate" => "skipped: duplicate",
-            "skip_not_found" => "skipped: not found",
-            // Rows of an uploaded file that name no user (bad id, empty…): see `csv_input`.
-            "skip_bad_row" => "skipped: unusable row",
-            // A user whose entry in Okta's answer lacked a field or had one of the wrong type.
-            "skip_malformed" => "skipped: unreadable in Okta",
-            _ => "other",
-        }
+    /// Stable code stored in the database and used in results.
+    pub fn code(&self) -> &'static str {
+        self.class().code()
     }
 
     pub fn is_reset(&self) -> bool {
@@ -131,7 +158,7 @@ mod tests {
     fn protected_accounts_are_labelled_and_explained() {
         let p = protection(true, Some("it-admins"), true).unwrap();
         assert_eq!(p.code(), "skip_protected");
-        assert_eq!(Classification::label(p.code()), "skipped: protected");
+        assert_eq!(p.class().label(), "skipped: protected");
         assert_eq!(p.to_string(), "protected: holds an Okta admin role");
         assert_eq!(
             protection(false, Some("it-admins"), false)

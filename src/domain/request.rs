@@ -57,6 +57,14 @@ impl State {
         })
     }
 
+    /// `from_code` as a `Coded` parse: the store's boundary reports what it could not map.
+    fn parse(code: &str) -> Result<Self, super::kinds::UnknownCode> {
+        Self::from_code(code).ok_or_else(|| super::kinds::UnknownCode {
+            kind: "request state",
+            code: code.to_string(),
+        })
+    }
+
     pub fn is_final(self) -> bool {
         matches!(
             self,
@@ -67,6 +75,15 @@ impl State {
                 | Self::Stopped
                 | Self::DryRun
         )
+    }
+}
+
+impl super::kinds::Coded for State {
+    fn code(self) -> &'static str {
+        State::code(self)
+    }
+    fn parse(code: &str) -> Result<Self, super::kinds::UnknownCode> {
+        State::parse(code)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::domain::request::{Event, State};
 use crate::service::Service;
 use crate::slack::outbound::Message;
 use crate::slack::render::{self, Progress};
-use crate::store::{sign_off, RequestRecord};
+use crate::store::{RequestRecord, SignOffKind};
 
 /// How many of the `pending` users this run may start before it pauses (`None`: all of them).
 /// `done` users already have an outcome. `Err` only when the bot is shutting down.
@@ -26,7 +26,7 @@ pub(super) async fn allowance(
         return Ok(None);
     };
     let sign_offs = journal::durably(svc, "sign-offs", || svc.store.sign_offs(id)).await?;
-    let continued = sign_offs.iter().any(|s| s.kind == sign_off::CONTINUE);
+    let continued = sign_offs.iter().any(|s| s.kind == SignOffKind::Continue);
     Ok(canary_allowance(Some(n), continued, done, pending))
 }
 

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::journal;
 use crate::service::Service;
-use crate::store::{outcome, sessions, RequestRecord, TargetRecord};
+use crate::store::{Outcome, RequestRecord, Sessions, TargetRecord};
 
 /// Ends the sessions of one user just reset, and journals the result. Does nothing for a request
 /// without `--contain`, a user not reset, or one whose step is already journalled.
@@ -30,9 +30,9 @@ pub(super) async fn after_reset(svc: &Arc<Service>, r: &RequestRecord, t: &Targe
         return;
     };
     let (state, reason) = match svc.okta.revoke_sessions(okta_id).await {
-        Ok(()) => (sessions::ENDED, None),
+        Ok(()) => (Sessions::Ended, None),
         Err(e) => (
-            sessions::NOT_ENDED,
+            Sessions::NotEnded,
             Some(format!(
                 "reset, but its sessions could not be ended ({e}): end them in the Okta Admin Console (People → user → Clear User Sessions)"
             )),
@@ -77,7 +77,7 @@ pub(super) async fn finish_unended(
     }
     let owed: Vec<&TargetRecord> = all
         .iter()
-        .filter(|t| t.outcome == outcome::RESET && t.sessions.is_none())
+        .filter(|t| t.outcome == Outcome::Reset && t.sessions.is_none())
         .collect();
     if owed.is_empty() {
         return;

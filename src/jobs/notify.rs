@@ -24,7 +24,7 @@ use super::journal;
 use crate::service::Service;
 use crate::slack::outbound::Lookup;
 use crate::slack::render_notice;
-use crate::store::{notice_state, outcome, NoticeOutcome, RequestRecord, TargetRecord};
+use crate::store::{NoticeOutcome, NoticeState, Outcome, RequestRecord, TargetRecord};
 
 /// Between two people: the Tier 3 pace of `users.lookupByEmail` and `conversations.open`.
 pub const PACE: Duration = Duration::from_millis(1200);
@@ -99,7 +99,7 @@ async fn untold(svc: &Service, id: &str) -> crate::store::StoreResult<Vec<Target
         .targets(id)
         .await?
         .into_iter()
-        .filter(|t| t.outcome == outcome::RESET && !told.contains(&t.seq))
+        .filter(|t| t.outcome == Outcome::Reset && !told.contains(&t.seq))
         .collect())
 }
 
@@ -123,17 +123,18 @@ async fn tell(svc: &Service, r: &RequestRecord, approvers: &[String], t: &Target
     let sent = send(svc, r, approvers, t).await;
     let o = match &sent {
         Ok((user, channel, ts)) => NoticeOutcome {
-            state: notice_state::NOTIFIED,
+            state: NoticeState::Notified,
             slack_user: Some(user),
             dm_channel: Some(channel),
             dm_ts: Some(ts),
-            ..Default::default()
+            reason: None,
         },
         Err((user, why)) => NoticeOutcome {
-            state: notice_state::NOT_NOTIFIED,
+            state: NoticeState::NotNotified,
             reason: Some(why),
             slack_user: user.as_deref(),
-            ..Default::default()
+            dm_channel: None,
+            dm_ts: None,
         },
     };
     let settle = || svc.store.settle_notice(&r.id, t.seq, &o, svc.now());

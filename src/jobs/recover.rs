@@ -3,7 +3,7 @@
 //! was reset; any other is reset again; if Okta cannot tell, the user is reported, not repeated.
 
 use crate::service::Service;
-use crate::store::{outcome, RequestRecord, TargetRecord};
+use crate::store::{Outcome, RequestRecord, TargetRecord};
 
 /// Okta's and our clocks may disagree: a status change this long before the run began still
 /// counts as this run's reset. Erring this way avoids a second reset email, never loses one.
@@ -14,9 +14,9 @@ pub async fn settle(
     svc: &Service,
     r: &RequestRecord,
     t: &TargetRecord,
-) -> (&'static str, Option<String>) {
+) -> (Outcome, Option<String>) {
     let Some(okta_id) = t.target.okta_id.as_deref() else {
-        return (outcome::FAILED, Some("no Okta id".into()));
+        return (Outcome::Failed, Some("no Okta id".into()));
     };
     let started = r.started_at.unwrap_or(r.created_at);
     match svc.okta.get_user(okta_id).await {
@@ -24,14 +24,14 @@ pub async fn settle(
             && u.status_changed_ms().is_some_and(|c| c >= started - CLOCK_MARGIN_MS) =>
         {
             (
-                outcome::RESET,
+                Outcome::Reset,
                 Some("confirmed in Okta after the bot restarted (status RECOVERY)".into()),
             )
         }
-        Ok(Some(_)) => (outcome::PENDING, None),
-        Ok(None) => (outcome::FAILED, Some("no longer found in Okta".into())),
+        Ok(Some(_)) => (Outcome::Pending, None),
+        Ok(None) => (Outcome::Failed, Some("no longer found in Okta".into())),
         Err(e) => (
-            outcome::FAILED,
+            Outcome::Failed,
             Some(format!(
                 "interrupted while calling Okta, and Okta could not be asked whether it went through ({e}): check this user before retrying"
             )),

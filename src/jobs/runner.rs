@@ -34,7 +34,7 @@ use crate::okta::OktaError;
 use crate::service::{RunOrder, Service};
 use crate::slack::outbound::Message;
 use crate::slack::render;
-use crate::store::{outcome, RequestRecord, TargetRecord};
+use crate::store::{Outcome, RequestRecord, TargetRecord};
 use tracing::Instrument;
 
 /// How long a shutdown waits for the calls in flight to finish and be journalled.
@@ -270,7 +270,7 @@ async fn check_snapshot(
     // The run touches exactly the approved list: check the snapshot has not changed.
     let ids: Vec<&str> = all
         .iter()
-        .filter(|t| t.target.classification == "reset")
+        .filter(|t| t.target.classification.is_reset())
         .filter_map(|t| t.target.okta_id.as_deref())
         .collect();
     if snapshot_digest(ids.iter().copied()) != r.digest {
@@ -293,7 +293,7 @@ async fn settle_interrupted(
     now: i64,
 ) -> bool {
     let id = r.id.as_str();
-    for t in all.iter().filter(|t| t.outcome == outcome::IN_FLIGHT) {
+    for t in all.iter().filter(|t| t.outcome == Outcome::InFlight) {
         let (out, reason) = recover::settle(svc, r, t).await;
         let write = || {
             svc.store
@@ -351,15 +351,15 @@ async fn record_start(
 fn tally(r: &RequestRecord, all: &[TargetRecord]) -> (Vec<TargetRecord>, usize, Arc<Counters>) {
     let pending: Vec<TargetRecord> = all
         .iter()
-        .filter(|t| t.target.classification == "reset" && t.outcome == outcome::PENDING)
+        .filter(|t| t.target.classification.is_reset() && t.outcome == Outcome::Pending)
         .cloned()
         .collect();
     let total = r.reset_count as usize;
     let already = total - pending.len();
     let counters = Arc::new(Counters {
         done: AtomicUsize::new(already),
-        reset: AtomicUsize::new(all.iter().filter(|t| t.outcome == outcome::RESET).count()),
-        failed: AtomicUsize::new(all.iter().filter(|t| t.outcome == outcome::FAILED).count()),
+        reset: AtomicUsize::new(all.iter().filter(|t| t.outcome == Outcome::Reset).count()),
+        failed: AtomicUsize::new(all.iter().filter(|t| t.outcome == Outcome::Failed).count()),
     });
     (pending, total, counters)
 }
@@ -518,7 +518,7 @@ async fn reset_one(
     let checked = match recheck::still_resettable(svc, protect, okta_id, t).await {
         Ok(Recheck::Resettable) => None,
         Ok(Recheck::Changed(what)) => Some((
-            outcome::SKIPPED,
+            Outcome::Skipped,
             Some(format!("{CHANGED_SINCE_APPROVAL}: {what}")),
         )),
         Err(e) if e.is_systemic() => {
@@ -526,7 +526,7 @@ async fn reset_one(
             return; // still pending: reported as not attempted
         }
         Err(e) => Some((
-            outcome::FAILED,
+            Outcome::Failed,
             Some(format!(
                 "could not be read again just before the reset ({e}), so it was not reset: check this user before retrying"
             )),
@@ -539,19 +539,19 @@ async fn reset_one(
             // is unknown and asks Okta. No journal, no call.
             let mark = || {
                 svc.store
-                    .set_outcome(id, t.seq, outcome::IN_FLIGHT, None, None, svc.now())
+                    .set_outcome(id, t.seq, Outcome::InFlight, None, None, svc.now())
             };
             if journal::durably(svc, "in-flight mark", mark).await.is_err() {
                 return;
             }
             match reset_verified(svc, okta_id, revoke).await {
-                Ok(done) => (outcome::RESET, None, done.okta_request_id),
+                Ok(done) => (Outcome::Reset, None, done.okta_request_id),
                 Err(e) if e.is_systemic() => {
                     systemic(&e);
                     // Not reset, and not this user's fault: back to pending, not attempted.
-                    (outcome::PENDING, None, None)
+                    (Outcome::Pending, None, None)
                 }
-                Err(e) => (outcome::FAILED, Some(e.to_string()), None),
+                Err(e) => (Outcome::Failed, Some(e.to_string()), None),
             }
         }
     };
@@ -560,21 +560,21 @@ async fn reset_one(
         svc.store
             .set_outcome(id, t.seq, out, reason.as_deref(), okta_req.as_deref(), now)
     };
-    crate::metrics::reset_outcome(out);
+    crate::metrics::reset_outcome(out.code());
     if journal::durably(svc, "outcome", write).await.is_err() {
         // Shutting down with the store away: left in flight, settled with Okta at the next start.
         return;
     }
     match out {
-        outcome::RESET => {
+        Outcome::Reset => {
             c.reset.fetch_add(1, Ordering::Relaxed);
             c.done.fetch_add(1, Ordering::Relaxed);
         }
-        outcome::FAILED => {
+        Outcome::Failed => {
             c.failed.fetch_add(1, Ordering::Relaxed);
             c.done.fetch_add(1, Ordering::Relaxed);
         }
-        outcome::SKIPPED => {
+        Outcome::Skipped => {
             c.done.fetch_add(1, Ordering::Relaxed);
         }
         _ => {}
@@ -592,7 +592,7 @@ async fn reset_one(
         }),
     )
     .await;
-    if out == outcome::RESET {
+    if out == Outcome::Reset {
         contain::after_reset(svc, r, t).await;
     }
 }

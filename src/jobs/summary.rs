@@ -100,7 +100,7 @@ async fn deliver(svc: &Arc<Service>, id: &str, attempts: u32) {
             "run_finished",
             json!({
                 "state": r.state.code(),
-                "counts": counts.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                "counts": counts.into_iter().map(|(o, n)| (o.code(), n)).collect::<std::collections::BTreeMap<_, _>>(),
                 "started_at": r.started_at,
                 "finished_at": r.finished_at,
             }),

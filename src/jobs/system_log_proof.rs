@@ -22,7 +22,7 @@ use crate::okta::system_log::window;
 use crate::okta::OktaError;
 use crate::service::Service;
 use crate::slack::escape::escape;
-use crate::store::{outcome, RequestRecord, TargetRecord};
+use crate::store::{Outcome, RequestRecord, TargetRecord};
 
 /// What one look at the System Log found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub enum Proof {
 impl Proof {
     /// The `confirmed_in_system_log` cell of one results row: empty for users not reset.
     pub fn column(&self, t: &TargetRecord) -> &'static str {
-        if t.outcome != outcome::RESET {
+        if t.outcome != Outcome::Reset {
             return "";
         }
         match self {
@@ -103,7 +103,7 @@ impl Proof {
 }
 
 fn resets(targets: &[TargetRecord]) -> impl Iterator<Item = &TargetRecord> {
-    targets.iter().filter(|t| t.outcome == outcome::RESET)
+    targets.iter().filter(|t| t.outcome == Outcome::Reset)
 }
 
 fn wait_minutes(secs: u64) -> String {

@@ -12,7 +12,7 @@ use crate::domain::approvals::{approval_step, approvals_required, ApprovalStep};
 use crate::domain::ids::{SlackTeamId, SlackUserId};
 use crate::slack::outbound::Message;
 use crate::slack::render::{self, SignOffs};
-use crate::store::{sign_off, ApprovalAdded, Exclusive, RequestRecord};
+use crate::store::{ApprovalAdded, Exclusive, RequestRecord, SignOffKind};
 
 fn store_down(e: crate::store::StoreError) -> String {
     tracing::error!(error = %e, "store failed during a sign-off");
@@ -178,7 +178,7 @@ impl Service {
                 let recorded = self.store.sign_offs(id).await.map_err(store_down)?;
                 let approvals = recorded
                     .iter()
-                    .filter(|s| s.kind == sign_off::APPROVE)
+                    .filter(|s| s.kind == SignOffKind::Approve)
                     .count();
                 if approvals >= need {
                     return Ok(true);
@@ -245,12 +245,12 @@ impl Service {
             required,
             approvers: rows
                 .iter()
-                .filter(|s| s.kind == sign_off::APPROVE)
+                .filter(|s| s.kind == SignOffKind::Approve)
                 .map(|s| s.actor.clone())
                 .collect(),
             continued_by: rows
                 .iter()
-                .find(|s| s.kind == sign_off::CONTINUE)
+                .find(|s| s.kind == SignOffKind::Continue)
                 .map(|s| s.actor.clone()),
         }
     }

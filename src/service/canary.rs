@@ -12,7 +12,7 @@ use super::Service;
 use crate::domain::request::{transition, Event, State};
 use crate::slack::outbound::Message;
 use crate::slack::render::{self, Progress};
-use crate::store::{outcome, RequestRecord};
+use crate::store::{Outcome, RequestRecord};
 
 impl Service {
     /// A Continue click: the same checks as an Approve, then the store moves the run from
@@ -95,14 +95,14 @@ impl Service {
     /// The run's progress from the journal.
     pub(crate) async fn progress_now(&self, r: &RequestRecord) -> Progress {
         let counts = self.store.outcome_counts(&r.id).await.unwrap_or_default();
-        let n = |o: &str| {
+        let n = |o: Outcome| {
             counts
                 .iter()
-                .find(|(k, _)| k == o)
+                .find(|(k, _)| *k == o)
                 .map(|(_, v)| *v as usize)
                 .unwrap_or(0)
         };
-        let (reset, failed) = (n(outcome::RESET), n(outcome::FAILED));
+        let (reset, failed) = (n(Outcome::Reset), n(Outcome::Failed));
         Progress {
             done: reset + failed,
             total: r.reset_count.max(0) as usize,

@@ -9,7 +9,7 @@ use super::Service;
 use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use crate::domain::request::{transition, Event, Refusal, State};
 use crate::slack::render;
-use crate::store::Decision as StoredDecision;
+use crate::store::{Decision as StoredDecision, DecisionKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -127,8 +127,8 @@ impl Service {
         }
         let decision = StoredDecision {
             decision: match a.decision {
-                Decision::Approve | Decision::Continue => "approved".into(),
-                Decision::Deny | Decision::Unexpected => "denied".into(),
+                Decision::Approve | Decision::Continue => DecisionKind::Approved,
+                Decision::Deny | Decision::Unexpected => DecisionKind::Denied,
             },
             actor: a.user.to_string(),
             decided_at: now,
@@ -137,7 +137,7 @@ impl Service {
         let event = self.audit_event(
             Some(id),
             Some(a.user.as_str()),
-            &decision.decision,
+            decision.decision.code(),
             json!({"digest": r.digest, "to_reset": r.reset_count}),
         );
         let won = self

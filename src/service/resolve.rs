@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use crate::domain::classify::{classify, Classification};
+use crate::domain::classify::{classify, Classification, TargetClass};
 use crate::domain::command::{TargetSpec, UserRef};
 use crate::domain::digest::snapshot_digest;
 use crate::okta::client::escape_filter_value;
@@ -23,9 +23,6 @@ use crate::store::{NewTarget, Store};
 
 /// Targets are written to the store in pages of this many.
 const STAGE_PAGE: usize = 200;
-/// Classification of a user whose entry in Okta's answer could not be used (a field missing or
-/// of the wrong type, also when read again by id): skipped, with the field named.
-pub const SKIP_MALFORMED: &str = "skip_malformed";
 
 mod refusal;
 mod rows;
@@ -41,7 +38,7 @@ pub struct Resolution {
     /// The login of a target to reset that is the requester's own account, if any.
     pub requester_target: Option<String>,
     /// Targets by classification code, in the order first met.
-    pub counts: Vec<(String, usize)>,
+    pub counts: Vec<(TargetClass, usize)>,
 }
 
 /// What resolution needs besides the targets.
@@ -65,7 +62,7 @@ struct Collector<'a> {
     identities: &'a [String],
     seen: HashSet<Box<str>>,
     reset_ids: Vec<Box<str>>,
-    counts: Vec<(String, usize)>,
+    counts: Vec<(TargetClass, usize)>,
     /// Skipped targets from an uploaded file, kept to say why when none is left to reset.
     file_skips: Vec<NewTarget>,
     requester_target: Option<String>,
@@ -97,7 +94,7 @@ impl Collector<'_> {
                 self.push(malformed_target(
                     &m,
                     source,
-                    Classification::SkipDuplicate.code(),
+                    TargetClass::SkipDuplicate,
                     Classification::SkipDuplicate.to_string(),
                 ))
                 .await?;
@@ -142,7 +139,12 @@ impl Collector<'_> {
         if self.seen.len() > self.max {
             return Ok(());
         }
-        let t = malformed_target(m, source, SKIP_MALFORMED, format!("{}{more}", m.reason()));
+        let t = malformed_target(
+            m,
+            source,
+            TargetClass::SkipMalformed,
+            format!("{}{more}", m.reason()),
+        );
         self.push(t).await
     }
 
@@ -179,7 +181,7 @@ impl Collector<'_> {
                     let t = malformed_target(
                         &m,
                         source,
-                        SKIP_MALFORMED,
+                        TargetClass::SkipMalformed,
                         format!("{} (read again by id)", m.reason()),
                     );
                     return self.push(t).await;
@@ -214,9 +216,9 @@ impl Collector<'_> {
     async fn push(&mut self, t: NewTarget) -> Result<(), ResolveError> {
         match self.counts.iter_mut().find(|(c, _)| *c == t.classification) {
             Some((_, n)) => *n += 1,
-            None => self.counts.push((t.classification.clone(), 1)),
+            None => self.counts.push((t.classification, 1)),
         }
-        if t.source.starts_with("file:") && t.classification != "reset" {
+        if t.source.starts_with("file:") && !t.classification.is_reset() {
             self.file_skips.push(t.clone());
         }
         self.page.push(t);
@@ -273,14 +275,14 @@ impl Collector<'_> {
 fn malformed_target(
     m: &Malformed,
     source: &str,
-    classification: &str,
+    classification: TargetClass,
     detail: String,
 ) -> NewTarget {
     NewTarget {
         okta_id: m.id.clone(),
         login: m.login.clone(),
         source: source.to_string(),
-        classification: classification.to_string(),
+        classification,
         detail,
         ..NewTarget::default()
     }
@@ -295,7 +297,7 @@ fn target(u: &OktaUser, source: &str, class: Classification) -> NewTarget {
         status: Some(u.status.clone()),
         provider: u.provider().map(str::to_string),
         source: source.to_string(),
-        classification: class.code().to_string(),
+        classification: class.class(),
         detail: class.to_string(),
     }
 }
@@ -461,10 +463,10 @@ async fn resolve_staged(
 }
 
 /// "2 skipped: AD/LDAP-managed, 1 skipped: wrong status"
-fn breakdown(counts: &[(String, usize)]) -> String {
+fn breakdown(counts: &[(TargetClass, usize)]) -> String {
     counts
         .iter()
-        .map(|(c, n)| format!("{n} {}", Classification::label(c)))
+        .map(|(c, n)| format!("{n} {}", c.label()))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -426,7 +426,7 @@ impl Service {
                     "by_classification": resolution
                         .counts
                         .iter()
-                        .map(|(c, n)| (c.as_str(), *n))
+                        .map(|(c, n)| (c.code(), *n))
                         .collect::<std::collections::BTreeMap<_, _>>(),
                     "digest": resolution.digest,
                 }),

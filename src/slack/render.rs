@@ -7,10 +7,12 @@ use slack_morphism::prelude::SlackBlock;
 use super::escape::{escape_clipped, one_line, quoted, slack_len};
 use super::outbound::Message;
 use super::render_budget::{bounded_list, fit_section, SECTION_MAX};
-use crate::domain::classify::{Classification, CHANGED_SINCE_APPROVAL};
+use crate::domain::classify::TargetClass;
+use crate::domain::classify::CHANGED_SINCE_APPROVAL;
 use crate::domain::digest::short;
+use crate::domain::kinds::{DecisionKind, Outcome, Sessions};
+use crate::domain::records::{RequestRecord, TargetRecord};
 use crate::domain::request::State;
-use crate::store::{sessions, RequestRecord, TargetRecord};
 
 /// Targets listed in the approval message (fewer if their lines do not fit in a section).
 pub const PREVIEW: usize = 10;
@@ -97,30 +99,18 @@ fn target_line_with(t: &TargetRecord, why: &str) -> String {
 
 /// Counts by classification in a stable order, e.g. "*30 will reset* · 3 skipped: AD/LDAP-managed".
 pub fn classification_counts(targets: &[TargetRecord]) -> String {
-    let order = [
-        "reset",
-        "skip_protected",
-        "skip_directory",
-        "skip_federated",
-        "skip_status",
-        "skip_provider",
-        "skip_duplicate",
-        "skip_not_found",
-        "skip_bad_row",
-        "skip_malformed",
-    ];
-    order
+    TargetClass::ALL
         .iter()
-        .filter_map(|c| {
+        .filter_map(|&c| {
             let n = targets
                 .iter()
-                .filter(|t| t.target.classification == *c)
+                .filter(|t| t.target.classification == c)
                 .count();
-            (n > 0 || *c == "reset").then(|| {
-                if *c == "reset" {
-                    format!("*{n} {}*", Classification::label(c))
+            (n > 0 || c.is_reset()).then(|| {
+                if c.is_reset() {
+                    format!("*{n} {}*", c.label())
                 } else {
-                    format!("{n} {}", Classification::label(c))
+                    format!("{n} {}", c.label())
                 }
             })
         })
@@ -203,7 +193,7 @@ fn approval_parts(
     blocks.push(section(about));
     let to_reset: Vec<&TargetRecord> = targets
         .iter()
-        .filter(|t| t.target.classification == "reset")
+        .filter(|t| t.target.classification.is_reset())
         .collect();
     let lines: Vec<String> = to_reset
         .iter()
@@ -216,7 +206,7 @@ fn approval_parts(
     // Rows of a file that named nobody have their own section, with row numbers.
     let skipped: Vec<&TargetRecord> = targets
         .iter()
-        .filter(|t| t.target.classification != "reset")
+        .filter(|t| !t.target.classification.is_reset())
         .filter(|t| !super::render_file::is_unusable_row(&t.target))
         .collect();
     if let Some(file) = super::render_file::file_section(targets) {
@@ -342,7 +332,7 @@ fn cancelled_line(r: &RequestRecord) -> String {
     let approved = r
         .decision
         .as_ref()
-        .filter(|d| d.decision == "approved")
+        .filter(|d| d.decision == DecisionKind::Approved)
         .map(|d| {
             format!(
                 "✅ *Approved* by {} {}. ",
@@ -357,7 +347,7 @@ fn cancelled_line(r: &RequestRecord) -> String {
         _ => r
             .decision
             .as_ref()
-            .filter(|d| d.decision == "cancelled")
+            .filter(|d| d.decision == DecisionKind::Cancelled)
             .map(|d| format!(" by {} {}", mention(&d.actor), slack_date(d.decided_at)))
             .unwrap_or_default(),
     };
@@ -399,10 +389,13 @@ pub fn progress(p: &Progress, now_ms: i64) -> Message {
 /// `--contain`: of the users reset, how many had every session and token ended, counted apart
 /// from those reset whose sessions were not ended (a failed revocation, or the run ended first).
 fn contain_counts(targets: &[TargetRecord]) -> String {
-    let reset: Vec<&TargetRecord> = targets.iter().filter(|t| t.outcome == "reset").collect();
+    let reset: Vec<&TargetRecord> = targets
+        .iter()
+        .filter(|t| t.outcome == Outcome::Reset)
+        .collect();
     let ended = reset
         .iter()
-        .filter(|t| t.sessions.as_deref() == Some(sessions::ENDED))
+        .filter(|t| t.sessions == Some(Sessions::Ended))
         .count();
     let not_ended = reset.len() - ended;
     if not_ended == 0 {
@@ -413,12 +406,12 @@ fn contain_counts(targets: &[TargetRecord]) -> String {
 }
 
 pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Message {
-    let count = |o: &str| targets.iter().filter(|t| t.outcome == o).count();
+    let count = |o: Outcome| targets.iter().filter(|t| t.outcome == o).count();
     let (reset, failed, skipped, pending) = (
-        count("reset"),
-        count("failed"),
-        count("skipped"),
-        count("pending") + count("in_flight"),
+        count(Outcome::Reset),
+        count(Outcome::Failed),
+        count(Outcome::Skipped),
+        count(Outcome::Pending) + count(Outcome::InFlight),
     );
     let started = r.started_at.unwrap_or(r.created_at);
     let secs = (r.finished_at.unwrap_or(now_ms) - started).max(0) as f64 / 1000.0;
@@ -450,8 +443,10 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
         ));
     }
     let mut blocks = vec![section(lines.join("\n"))];
-    let failed_list: Vec<&TargetRecord> =
-        targets.iter().filter(|t| t.outcome == "failed").collect();
+    let failed_list: Vec<&TargetRecord> = targets
+        .iter()
+        .filter(|t| t.outcome == Outcome::Failed)
+        .collect();
     if !failed_list.is_empty() {
         let l: Vec<String> = failed_list
             .iter()
@@ -463,9 +458,7 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
     }
     let not_ended: Vec<&TargetRecord> = targets
         .iter()
-        .filter(|t| {
-            r.contain && t.outcome == "reset" && t.sessions.as_deref() != Some(sessions::ENDED)
-        })
+        .filter(|t| r.contain && t.outcome == Outcome::Reset && t.sessions != Some(Sessions::Ended))
         .collect();
     if !not_ended.is_empty() {
         let l: Vec<String> = not_ended
@@ -529,13 +522,13 @@ fn changed_since_approval(targets: &[TargetRecord]) -> Option<SlackBlock> {
 
 /// Approved, then skipped by the run (its classification is still `reset`).
 fn skipped_at_run(t: &TargetRecord) -> bool {
-    t.outcome == "skipped" && t.target.classification == "reset"
+    t.outcome == Outcome::Skipped && t.target.classification.is_reset()
 }
 
 fn skip_breakdown(targets: &[TargetRecord]) -> String {
     let skipped: Vec<TargetRecord> = targets
         .iter()
-        .filter(|t| t.outcome == "skipped" && !skipped_at_run(t))
+        .filter(|t| t.outcome == Outcome::Skipped && !skipped_at_run(t))
         .cloned()
         .collect();
     let mut parts: Vec<String> = classification_counts(&skipped)

@@ -2,7 +2,7 @@
 //! used and the first few reasons (all of them are stored as targets, so the results list them).
 
 use super::escape::{escape_clipped, one_line, quoted};
-use crate::store::{NewTarget, TargetRecord};
+use crate::domain::records::{NewTarget, TargetRecord};
 
 /// Unusable rows named in the approval message and in refusals.
 pub const REASONS_SHOWN: usize = 5;

@@ -11,7 +11,8 @@ use super::escape::{escape_clipped, one_line};
 use super::outbound::Message;
 use super::render::{button, mention, section};
 use super::render_budget::bounded_list;
-use crate::store::{notice_state, NoticeRecord, TargetRecord};
+use crate::domain::kinds::NoticeState;
+use crate::domain::records::{NoticeRecord, TargetRecord};
 
 /// Not-notified people listed in the summary; the results file has them all.
 const NOT_NOTIFIED_LISTED: usize = 20;
@@ -69,15 +70,17 @@ pub fn reported(user: &str) -> String {
 pub fn notified_cell(n: Option<&NoticeRecord>) -> String {
     match n {
         None => String::new(),
-        Some(n) if n.state == notice_state::NOTIFIED => "yes".into(),
+        Some(n) if n.state == NoticeState::Notified => "yes".into(),
         Some(n) => format!("no: {}", not_notified_reason(n)),
     }
 }
 
 fn not_notified_reason(n: &NoticeRecord) -> &str {
-    match n.state.as_str() {
-        notice_state::SENDING => DELIVERY_UNKNOWN,
-        _ => n.reason.as_deref().unwrap_or("not notified"),
+    match n.state {
+        NoticeState::Sending => DELIVERY_UNKNOWN,
+        NoticeState::Notified | NoticeState::NotNotified => {
+            n.reason.as_deref().unwrap_or("not notified")
+        }
     }
 }
 
@@ -92,11 +95,11 @@ pub fn summary_section(
     }
     let told = notices
         .iter()
-        .filter(|n| n.state == notice_state::NOTIFIED)
+        .filter(|n| n.state == NoticeState::Notified)
         .count();
     let missed: Vec<&NoticeRecord> = notices
         .iter()
-        .filter(|n| n.state != notice_state::NOTIFIED)
+        .filter(|n| n.state != NoticeState::Notified)
         .collect();
     let head = format!(
         "📨 *Told by Slack DM:* {told} notified, {} not notified.",

@@ -7,8 +7,8 @@ use slack_morphism::prelude as sm;
 
 use super::outbound::Message;
 use super::render::{button, context, mention, section, slack_date, Progress, CONTINUE};
+use crate::domain::records::RequestRecord;
 use crate::domain::request::State;
-use crate::store::RequestRecord;
 
 /// Who has signed a request off so far, beyond the decision row, and how many approvals it
 /// needs (`policy.two_approvers_above`).

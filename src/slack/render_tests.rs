@@ -5,7 +5,9 @@
 use serde_json::Value;
 
 use super::*;
-use crate::store::{Decision, NewTarget};
+use crate::domain::classify::TargetClass;
+use crate::domain::kinds::{DecisionKind, Outcome};
+use crate::domain::records::{Decision, NewTarget};
 
 fn request(command_text: &str, reason: Option<&str>) -> RequestRecord {
     RequestRecord {
@@ -48,10 +50,10 @@ fn target(seq: i64, login: &str, name: &str, class: &str, detail: &str) -> Targe
             status: Some("ACTIVE".into()),
             provider: Some("OKTA".into()),
             source: "user:x".into(),
-            classification: class.into(),
+            classification: TargetClass::parse(class).unwrap(),
             detail: detail.into(),
         },
-        outcome: "pending".into(),
+        outcome: Outcome::Pending,
         outcome_reason: None,
         okta_request_id: None,
         outcome_at: None,
@@ -64,7 +66,7 @@ fn counted(mut r: RequestRecord, targets: &[TargetRecord]) -> RequestRecord {
     r.resolved_count = targets.len() as i64;
     r.reset_count = targets
         .iter()
-        .filter(|t| t.target.classification == "reset")
+        .filter(|t| t.target.classification.is_reset())
         .count() as i64;
     r
 }
@@ -261,7 +263,7 @@ fn hostile_and_very_long_input_in_every_field_stays_within_limits() {
             if i == 3 {
                 t.target.source = format!("file:{huge}.csv row 4");
                 t.target.okta_id = None;
-                t.target.classification = "skip_bad_row".into();
+                t.target.classification = TargetClass::SkipBadRow;
                 t.target.detail = format!("row 4: {huge}");
             }
             t
@@ -288,14 +290,14 @@ fn hostile_and_very_long_input_in_every_field_stays_within_limits() {
     r.state = State::Stopped;
     r.stop_reason = Some(huge.clone());
     r.decision = Some(Decision {
-        decision: "approve".into(),
+        decision: DecisionKind::Approved,
         actor: "U0002".into(),
         decided_at: 0,
     });
     let failed: Vec<TargetRecord> = targets
         .into_iter()
         .map(|mut t| {
-            t.outcome = "failed".into();
+            t.outcome = Outcome::Failed;
             t.outcome_reason = Some(huge.clone());
             t
         })
@@ -324,7 +326,7 @@ fn the_failed_list_ends_with_how_many_more_when_it_does_not_fit() {
                 "reset",
                 "",
             );
-            t.outcome = "failed".into();
+            t.outcome = Outcome::Failed;
             t.outcome_reason = Some(reason.clone());
             t
         })

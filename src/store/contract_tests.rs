@@ -49,7 +49,7 @@ fn target(id: &str, class: &str) -> NewTarget {
         status: Some("ACTIVE".into()),
         provider: Some("OKTA".into()),
         source: "group:contractors".into(),
-        classification: class.into(),
+        classification: TargetClass::parse(class).unwrap(),
         detail: "will reset".into(),
     }
 }
@@ -85,8 +85,8 @@ async fn a_request_round_trips_with_every_field() {
         let t = store.targets("R-00000001").await.unwrap();
         assert_eq!(t.len(), 3);
         assert_eq!(t[1].target, target("u2", "skip_directory"));
-        assert_eq!(t[1].outcome, outcome::SKIPPED);
-        assert_eq!(t[0].outcome, outcome::PENDING);
+        assert_eq!(t[1].outcome, Outcome::Skipped);
+        assert_eq!(t[0].outcome, Outcome::Pending);
     }
 }
 
@@ -95,7 +95,7 @@ async fn only_one_of_two_racing_decisions_wins() {
     for (store, _dir, _) in backends().await {
         seeded(&store).await;
         let d = |who: &str| Decision {
-            decision: "approved".into(),
+            decision: DecisionKind::Approved,
             actor: who.into(),
             decided_at: 1_500,
         };
@@ -160,7 +160,7 @@ async fn outcomes_are_journalled_per_user() {
         seeded(&store).await;
         assert_eq!(store.pending_resets("R-00000001").await.unwrap().len(), 2);
         store
-            .set_outcome("R-00000001", 0, outcome::RESET, None, Some("okta-req-1"), 7)
+            .set_outcome("R-00000001", 0, Outcome::Reset, None, Some("okta-req-1"), 7)
             .await
             .unwrap();
         let pending = store.pending_resets("R-00000001").await.unwrap();
@@ -173,9 +173,9 @@ async fn outcomes_are_journalled_per_user() {
         assert_eq!(
             counts,
             vec![
-                ("pending".into(), 1),
-                ("reset".into(), 1),
-                ("skipped".into(), 1)
+                (Outcome::Pending, 1),
+                (Outcome::Reset, 1),
+                (Outcome::Skipped, 1)
             ]
         );
     }
@@ -186,35 +186,32 @@ async fn the_contain_step_is_journalled_apart_from_the_reset() {
     for (store, _dir, _) in backends().await {
         seeded(&store).await;
         let t = &store.targets("R-00000001").await.unwrap()[0];
-        assert_eq!(
-            (t.sessions.as_deref(), t.sessions_reason.as_deref()),
-            (None, None)
-        );
+        assert_eq!((t.sessions, t.sessions_reason.as_deref()), (None, None));
         store
-            .set_outcome("R-00000001", 0, outcome::RESET, None, None, 7)
+            .set_outcome("R-00000001", 0, Outcome::Reset, None, None, 7)
             .await
             .unwrap();
         store
             .set_sessions(
                 "R-00000001",
                 0,
-                sessions::NOT_ENDED,
+                Sessions::NotEnded,
                 Some("Okta answered 503"),
             )
             .await
             .unwrap();
         let t = &store.targets("R-00000001").await.unwrap()[0];
-        assert_eq!(t.outcome, outcome::RESET);
-        assert_eq!(t.sessions.as_deref(), Some(sessions::NOT_ENDED));
+        assert_eq!(t.outcome, Outcome::Reset);
+        assert_eq!(t.sessions, Some(Sessions::NotEnded));
         assert_eq!(t.sessions_reason.as_deref(), Some("Okta answered 503"));
         store
-            .set_sessions("R-00000001", 0, sessions::ENDED, None)
+            .set_sessions("R-00000001", 0, Sessions::Ended, None)
             .await
             .unwrap();
         let t = &store.targets("R-00000001").await.unwrap()[0];
         assert_eq!(
-            (t.sessions.as_deref(), t.sessions_reason.as_deref()),
-            (Some(sessions::ENDED), None)
+            (t.sessions, t.sessions_reason.as_deref()),
+            (Some(Sessions::Ended), None)
         );
     }
 }
@@ -549,13 +546,11 @@ async fn staged_pages_on(store: Arc<dyn Store>) {
         .unwrap();
     let t = store.targets("R-00000002").await.unwrap();
     assert_eq!(
-        t.iter()
-            .map(|t| (t.seq, t.outcome.as_str()))
-            .collect::<Vec<_>>(),
+        t.iter().map(|t| (t.seq, t.outcome)).collect::<Vec<_>>(),
         [
-            (0, outcome::PENDING),
-            (1, outcome::SKIPPED),
-            (2, outcome::PENDING)
+            (0, Outcome::Pending),
+            (1, Outcome::Skipped),
+            (2, Outcome::Pending)
         ]
     );
     assert_eq!(t[1].target, target("u2", "skip_protected"));
@@ -652,7 +647,7 @@ async fn a_requesters_recent_requests_are_listed_oldest_first_in_any_state() {
             store.create_request(&r, &[]).await.unwrap();
         }
         let denied = Decision {
-            decision: "denied".into(),
+            decision: DecisionKind::Denied,
             actor: "U0002".into(),
             decided_at: 3_500,
         };
@@ -743,6 +738,7 @@ async fn an_exclusive_section_has_one_holder_at_a_time_across_replicas() {
 
 mod audit_fail_closed;
 mod audit_seal;
+mod corrupt;
 mod lookups;
 mod notices;
 mod sign_offs;

@@ -4,8 +4,8 @@
 //! one implementation, `sql::SqlStore`, over sqlx's `Sqlite` or `Postgres`: each query is
 //! written once; `sqlite.rs` and `postgres.rs` hold only what differs (`sql::Backend`).
 
+mod codec;
 mod exclusive;
-mod notices;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -16,11 +16,21 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use exclusive::Exclusive;
-pub use notices::{notice_state, NoticeOutcome, NoticeRecord};
 pub use postgres::{redact_url, scratch_schema_url, test_server_url, PgStore};
 pub use sql::{Backend, SqlStore};
 pub use sqlite::SqliteStore;
-pub use step_up::{step_up_state, StepUpClaim, StepUpKey, StepUpRecord};
+pub use step_up::{StepUpClaim, StepUpKey};
+
+// The records the store reads and writes are the application's (`domain::records`); they are
+// re-exported so store code can keep naming them here.
+pub use crate::domain::classify::TargetClass;
+pub use crate::domain::kinds::{
+    DecisionKind, NoticeState, Outcome, Sessions, SignOffKind, StepUpState,
+};
+pub use crate::domain::records::{
+    AuditEvent, AuditRecord, Decision, NewRequest, NewTarget, NoticeOutcome, NoticeRecord,
+    RequestRecord, SignOff, StepUpRecord, TargetRecord,
+};
 
 use crate::domain::request::State;
 
@@ -44,83 +54,6 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewRequest {
-    pub id: String,
-    pub team_id: String,
-    pub channel_id: String,
-    pub requester: String,
-    pub command_text: String,
-    pub reason: Option<String>,
-    pub dry_run: bool,
-    pub revoke_sessions: bool,
-    /// `--contain`: after each reset, also end every session and OAuth token and forget
-    /// remembered devices (`DELETE /api/v1/users/{id}/sessions`). Implies `revoke_sessions`.
-    pub contain: bool,
-    pub state: State,
-    pub digest: String,
-    pub resolved_count: i64,
-    pub reset_count: i64,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestRecord {
-    pub id: String,
-    pub team_id: String,
-    pub channel_id: String,
-    pub requester: String,
-    pub command_text: String,
-    pub reason: Option<String>,
-    pub dry_run: bool,
-    pub revoke_sessions: bool,
-    /// `--contain`: after each reset, also end every session and OAuth token and forget
-    /// remembered devices (`DELETE /api/v1/users/{id}/sessions`). Implies `revoke_sessions`.
-    pub contain: bool,
-    pub state: State,
-    pub digest: String,
-    pub resolved_count: i64,
-    pub reset_count: i64,
-    pub root_ts: Option<String>,
-    pub progress_ts: Option<String>,
-    pub summary_ts: Option<String>,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-    pub stop_reason: Option<String>,
-    /// Who cancelled the request and when (`/okta-reset cancel`), kept apart from `decision`:
-    /// a cancel after approval leaves the approval as the decision. `None` for a request
-    /// withdrawn by the bot, and for cancels stored before this was recorded.
-    pub cancelled_by: Option<String>,
-    pub cancelled_at: Option<i64>,
-    /// The message carrying a paused run's Continue button: a Continue click is taken only there.
-    pub continue_ts: Option<String>,
-    pub decision: Option<Decision>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub decision: String,
-    pub actor: String,
-    pub decided_at: i64,
-}
-
-/// A sign-off beyond the decision row: an approval (`sign_off::APPROVE`) or the Continue after
-/// a canary pause (`sign_off::CONTINUE`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignOff {
-    pub kind: String,
-    pub actor: String,
-    pub at: i64,
-}
-
-pub mod sign_off {
-    pub const APPROVE: &str = "approve";
-    pub const CONTINUE: &str = "continue";
-}
-
 /// Builds the audit event of a recorded approval from the number of approvals so far.
 pub type ApprovalEvent<'a> = dyn Fn(usize) -> AuditEvent + Send + Sync + 'a;
 
@@ -133,63 +66,6 @@ pub enum ApprovalAdded {
     AlreadyApproved,
     /// The request is no longer pending approval: nothing was recorded.
     NotPending,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NewTarget {
-    pub okta_id: Option<String>,
-    pub login: Option<String>,
-    pub email: Option<String>,
-    pub display_name: Option<String>,
-    pub status: Option<String>,
-    pub provider: Option<String>,
-    pub source: String,
-    pub classification: String,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetRecord {
-    pub seq: i64,
-    pub target: NewTarget,
-    pub outcome: String,
-    pub outcome_reason: Option<String>,
-    pub okta_request_id: Option<String>,
-    pub outcome_at: Option<i64>,
-    /// `--contain` only: whether the user's sessions were ended after the reset
-    /// (`sessions::ENDED` / `sessions::NOT_ENDED`); `None` while not yet attempted.
-    pub sessions: Option<String>,
-    /// Why the sessions could not be ended (with `sessions::NOT_ENDED`).
-    pub sessions_reason: Option<String>,
-}
-
-/// The journal of the `--contain` step, per user, beside the reset's outcome.
-pub mod sessions {
-    pub const ENDED: &str = "ended";
-    pub const NOT_ENDED: &str = "not_ended";
-}
-
-/// Per-user outcomes during and after a run.
-pub mod outcome {
-    pub const PENDING: &str = "pending";
-    pub const IN_FLIGHT: &str = "in_flight";
-    pub const RESET: &str = "reset";
-    pub const FAILED: &str = "failed";
-    pub const SKIPPED: &str = "skipped";
-}
-
-/// Defined with the chain that hashes it (`domain::audit_chain`); stored here.
-pub use crate::domain::audit_chain::AuditEvent;
-
-/// An audit event as stored: its place in storage (`id`) and in the hash chain (`seq`), and the
-/// chain's hashes. `seq` and the hashes are `None` only if someone wrote the row past the bot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    pub id: i64,
-    pub seq: Option<i64>,
-    pub event: AuditEvent,
-    pub prev_hash: Option<String>,
-    pub hash: Option<String>,
 }
 
 /// A page of the audit log in storage order: events with `id > after_id`, optionally only those
@@ -314,21 +190,21 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: &str,
         seq: i64,
-        outcome: &str,
+        outcome: Outcome,
         reason: Option<&str>,
         okta_request_id: Option<&str>,
         at: i64,
     ) -> StoreResult<()>;
-    /// Journals the `--contain` step of one user (`sessions::*`), apart from the reset outcome.
+    /// Journals the `--contain` step of one user, apart from the reset outcome.
     async fn set_sessions(
         &self,
         id: &str,
         seq: i64,
-        sessions: &str,
+        sessions: Sessions,
         reason: Option<&str>,
     ) -> StoreResult<()>;
     /// Counts of targets by outcome.
-    async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(String, i64)>>;
+    async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(Outcome, i64)>>;
     /// Whether a target to be reset has one of `identities` (lower-case logins/emails).
     async fn resets_identity(&self, id: &str, identities: &[String]) -> StoreResult<bool>;
     /// Appends `event` to the hash chain in one transaction that reads the head and inserts
@@ -373,8 +249,8 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_step_up(
         &self,
         key: StepUpKey<'_>,
-        from: &str,
-        to: &str,
+        from: StepUpState,
+        to: StepUpState,
         at: i64,
     ) -> StoreResult<StepUpClaim>;
     /// Binds the OIDC sign-in's `state` and `nonce` (hashed) and PKCE verifier to a confirmation.
@@ -389,7 +265,7 @@ pub trait Store: Send + Sync + 'static {
     async fn settle_step_up(
         &self,
         token_hash: &str,
-        state: &str,
+        state: StepUpState,
         amr: Option<&str>,
         auth_time: Option<i64>,
         at: i64,

@@ -3,6 +3,7 @@
 
 use okta_reset::domain::request::State;
 use okta_reset::sim::slack::SimMessage;
+use okta_reset::store::Outcome;
 
 use crate::helpers::*;
 
@@ -225,7 +226,7 @@ async fn the_canary_pauses_after_n_and_only_an_approver_continues_it() {
     let calls = app.w.okta.reset_calls();
     assert_eq!(calls.len(), 28, "every user reset once, none left behind");
     for t in app.assert_each_target_reset_once(&p.id).await {
-        assert_eq!(t.outcome, "reset");
+        assert_eq!(t.outcome, Outcome::Reset);
     }
     // A second Continue on the old button changes nothing.
     app.click_continue(APPROVER, &button, &p).await;

@@ -3,7 +3,7 @@
 //! run goes on.
 
 use okta_reset::slack::render::CONTAIN_LINE;
-use okta_reset::store::sessions;
+use okta_reset::store::{Outcome, Sessions};
 
 use crate::helpers::*;
 
@@ -41,7 +41,7 @@ async fn a_contained_run_resets_each_user_then_ends_their_sessions_tokens_and_de
     for t in app.targets(&p.id).await {
         let id = t.target.okta_id.as_deref().unwrap();
         assert_eq!(app.w.okta.revocation_count(id), 1);
-        assert_eq!(t.sessions.as_deref(), Some(sessions::ENDED));
+        assert_eq!(t.sessions, Some(Sessions::Ended));
         // Revoked only after that user's reset.
         let reset_at = calls.iter().find(|c| c.user_id == id).unwrap().at;
         let revoked_at = revoked.iter().find(|r| r.user_id == id).unwrap().at;
@@ -83,10 +83,10 @@ async fn a_revocation_failing_until_retries_run_out_marks_the_user_and_the_run_g
     let targets = app.targets(&p.id).await;
     let kept: Vec<_> = targets
         .iter()
-        .filter(|t| t.sessions.as_deref() == Some(sessions::NOT_ENDED))
+        .filter(|t| t.sessions == Some(Sessions::NotEnded))
         .collect();
     assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0].outcome, "reset");
+    assert_eq!(kept[0].outcome, Outcome::Reset);
     let why = kept[0].sessions_reason.as_deref().unwrap();
     assert!(
         why.starts_with("reset, but its sessions could not be ended"),
@@ -140,6 +140,6 @@ async fn a_run_cut_off_between_a_reset_and_its_revocation_revokes_once_and_reset
     assert_eq!(app.w.okta.revocation_count(&first), 1);
     assert_eq!(app.w.okta.revocations().len(), 2);
     for t in app.targets(&p.id).await {
-        assert_eq!(t.sessions.as_deref(), Some(sessions::ENDED), "{t:?}");
+        assert_eq!(t.sessions, Some(Sessions::Ended), "{t:?}");
     }
 }

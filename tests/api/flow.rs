@@ -2,6 +2,7 @@
 //! cancellation, dry runs, restarts.
 
 use okta_reset::domain::request::State;
+use okta_reset::store::{DecisionKind, Outcome, TargetClass};
 
 use crate::helpers::*;
 
@@ -39,10 +40,10 @@ async fn the_whole_flow_resets_exactly_the_eligible_users_once() {
     assert!(calls.iter().all(|c| c.send_email && !c.revoke_sessions));
     for t in &app.targets(&p.id).await {
         let id = t.target.okta_id.as_deref().unwrap();
-        let want = usize::from(t.target.classification == "reset");
+        let want = usize::from(t.target.classification == TargetClass::Reset);
         assert_eq!(app.w.okta.reset_count(id), want, "{:?}", t.target.login);
         if want == 1 {
-            assert_eq!(t.outcome, "reset");
+            assert_eq!(t.outcome, Outcome::Reset);
             assert!(t.okta_request_id.is_some(), "Okta request id journalled");
         }
     }
@@ -179,7 +180,7 @@ async fn deny_ends_the_request_without_resets() {
     app.click(APPROVER, &p, "deny").await;
     app.wait_thread(&p, "Denied by <@U0002>").await;
     let r = app.wait_state(&p.id, State::Denied).await;
-    assert_eq!(r.decision.unwrap().decision, "denied");
+    assert_eq!(r.decision.unwrap().decision, DecisionKind::Denied);
     app.click(APPROVER_2, &p, "approve").await;
     app.ephemeral_to(APPROVER_2, "already denied").await;
     assert!(app.w.okta.reset_calls().is_empty());

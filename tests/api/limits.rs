@@ -2,6 +2,7 @@
 //! the org. Each refusal says when the limit lifts, is audited and changes nothing; on a manual
 //! clock, the limit lifts exactly then.
 
+use okta_reset::store::DecisionKind;
 use std::time::Duration;
 
 use okta_reset::clock::ManualClock;
@@ -289,7 +290,7 @@ async fn approval_past_the_cap_on_runs_in_progress_is_refused_and_the_request_wa
     app.click(APPROVER_2, &b, "approve").await;
     app.wait_thread(&b, "Approved by <@U0003>").await;
     let r = app.record(&b.id).await;
-    assert_eq!(r.decision.unwrap().decision, "approved");
+    assert_eq!(r.decision.unwrap().decision, DecisionKind::Approved);
 
     // B now fills the cap; denying is never held back by it.
     app.click(APPROVER_2, &c, "deny").await;

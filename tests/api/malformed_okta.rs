@@ -2,6 +2,7 @@
 //! such user is skipped or failed with the field named; the others on the same page and on later
 //! pages go on to approval and run; nobody is reset twice.
 
+use okta_reset::store::{Outcome, TargetClass};
 use std::time::Duration;
 
 use okta_reset::sim::okta::Malform;
@@ -52,7 +53,7 @@ async fn malformed_entries_on_group_pages_are_skipped_with_the_field_named_and_t
     let targets = app.targets(&p.id).await;
     let unreadable: Vec<&TargetRecord> = targets
         .iter()
-        .filter(|t| t.target.classification == "skip_malformed")
+        .filter(|t| t.target.classification == TargetClass::SkipMalformed)
         .collect();
     // The entry that was a bare string has neither id nor login: it is still a row, with its
     // reason, so the approver sees that one member of the group could not be read.
@@ -72,8 +73,11 @@ async fn malformed_entries_on_group_pages_are_skipped_with_the_field_named_and_t
     );
     assert!(unreadable.iter().any(|t| t.target.login.is_none()
         && t.target.detail == "Okta's answer for this user was text instead of an object"));
-    assert_eq!(row(&targets, lee).target.classification, "reset");
-    assert_eq!(row(&targets, young).target.classification, "reset");
+    assert_eq!(row(&targets, lee).target.classification, TargetClass::Reset);
+    assert_eq!(
+        row(&targets, young).target.classification,
+        TargetClass::Reset
+    );
 
     app.click(APPROVER, &p, "approve").await;
     let summary = app.wait_thread(&p, "Run complete").await;
@@ -127,7 +131,7 @@ async fn a_malformed_entry_on_a_search_page_is_skipped_and_the_other_runs() {
     let targets = app.targets(&p.id).await;
     let bad = targets
         .iter()
-        .find(|t| t.target.classification == "skip_malformed")
+        .find(|t| t.target.classification == TargetClass::SkipMalformed)
         .unwrap();
     assert_eq!(bad.target.okta_id, Some(id_of(&app, shah)));
     assert_eq!(
@@ -164,13 +168,13 @@ async fn a_malformed_answer_when_reading_a_user_back_fails_that_user_and_the_run
     );
     let targets = app.targets(&p.id).await;
     let failed = row(&targets, lee);
-    assert_eq!(failed.outcome, "failed");
+    assert_eq!(failed.outcome, Outcome::Failed);
     let why = failed.outcome_reason.as_deref().unwrap_or_default();
     assert!(
         why.contains("Okta's answer for this user had `status` as a number, not text"),
         "{why}"
     );
-    assert_eq!(row(&targets, moss).outcome, "reset");
+    assert_eq!(row(&targets, moss).outcome, Outcome::Reset);
     // Not sent again on a guess.
     app.assert_okta_reset_each_once(2);
 }

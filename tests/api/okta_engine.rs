@@ -1,6 +1,7 @@
 //! Issue 3's Okta engine end to end: protected accounts, search targets, OAuth service-app auth
 //! (token lifecycle, DPoP), retries, correlation, and the bad answers Okta can give.
 
+use okta_reset::store::{Outcome, TargetClass};
 use std::time::Duration;
 
 use okta_reset::config::{OAuthConfig, OktaAuthConfig};
@@ -55,20 +56,20 @@ async fn admins_protected_groups_and_logins_are_skipped_as_protected_and_never_r
     let why = |login: &str| {
         rows.iter()
             .find(|t| t.target.login.as_deref() == Some(login))
-            .map(|t| (t.target.classification.clone(), t.target.detail.clone()))
+            .map(|t| (t.target.classification, t.target.detail.clone()))
             .unwrap()
     };
     assert_eq!(
         why("alice@example.com"),
         (
-            "skip_protected".into(),
+            TargetClass::SkipProtected,
             "protected: holds an Okta admin role".into()
         )
     );
     assert_eq!(
         why("sam.seller@example.com"),
         (
-            "skip_protected".into(),
+            TargetClass::SkipProtected,
             "protected: member of the protected group Sales & <Marketing>".into()
         )
     );
@@ -466,8 +467,11 @@ async fn a_reset_that_times_out_is_retried_only_after_okta_shows_it_did_not_happ
     let summary = app.wait_thread(&p, "Run complete").await;
     assert!(summary.contains("1 failed"), "{summary}");
     let rows = app.targets(&p.id).await;
-    for t in rows.iter().filter(|t| t.target.classification == "reset") {
-        assert_eq!(t.outcome, "failed");
+    for t in rows
+        .iter()
+        .filter(|t| t.target.classification == TargetClass::Reset)
+    {
+        assert_eq!(t.outcome, Outcome::Failed);
         let why = t.outcome_reason.as_deref().unwrap();
         // Every call is slower than the timeout, the read-back too: the reset is neither
         // repeated blindly nor assumed, and the user is failed with what to check.

@@ -2,6 +2,7 @@
 //! when a run starts, resumes or continues after its canary, and each user is read again just
 //! before their reset. Whoever is no longer resettable is skipped, *changed since approval*.
 
+use okta_reset::store::TargetClass;
 use std::time::Duration;
 
 use okta_reset::domain::request::State;
@@ -42,7 +43,10 @@ impl TestApp {
             .into_iter()
             .find(|t| t.target.login.as_deref() == Some(login))
             .unwrap();
-        (t.outcome, t.outcome_reason.unwrap_or_default())
+        (
+            t.outcome.code().to_string(),
+            t.outcome_reason.unwrap_or_default(),
+        )
     }
 
     /// The results file attached to the thread, as text.
@@ -243,7 +247,7 @@ async fn a_run_resumed_after_a_restart_reads_the_protected_accounts_again() {
         .targets(&p.id)
         .await
         .into_iter()
-        .filter(|t| t.target.classification == "reset")
+        .filter(|t| t.target.classification == TargetClass::Reset)
         .max_by_key(|t| t.seq)
         .unwrap();
     let last_id = last.target.okta_id.clone().unwrap();

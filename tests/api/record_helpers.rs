@@ -1,6 +1,7 @@
 //! What the bot recorded, read back for assertions: a request's audit events, sign-offs and
 //! targets from the store, and Okta's reset log.
 
+use okta_reset::store::TargetClass;
 use okta_reset::store::{AuditEvent, SignOff, TargetRecord};
 
 use crate::helpers::TestApp;
@@ -54,7 +55,7 @@ impl TestApp {
             .targets(id)
             .await
             .into_iter()
-            .filter(|t| t.target.classification == "reset")
+            .filter(|t| t.target.classification == TargetClass::Reset)
             .collect();
         for t in &to_reset {
             assert_eq!(

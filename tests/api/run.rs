@@ -1,5 +1,6 @@
 //! The run against a misbehaving Okta: rate limits, 5xx, a revoked token, cancellation.
 
+use okta_reset::store::Outcome;
 use std::time::Duration;
 
 use okta_reset::domain::request::State;
@@ -48,14 +49,23 @@ async fn a_revoked_token_stops_the_run_at_once_with_a_plain_message() {
     assert!(r.stop_reason.unwrap().contains("E0000011"));
     // No user was marked failed because of the token: they are left not attempted.
     let targets = app.targets(&p.id).await;
-    assert_eq!(targets.iter().filter(|t| t.outcome == "failed").count(), 0);
+    assert_eq!(
+        targets
+            .iter()
+            .filter(|t| t.outcome == Outcome::Failed)
+            .count(),
+        0
+    );
     let done = app.w.okta.reset_calls().len();
     assert!(
         done < 28,
         "the run went on after the token was revoked ({done})"
     );
     assert_eq!(
-        targets.iter().filter(|t| t.outcome == "reset").count(),
+        targets
+            .iter()
+            .filter(|t| t.outcome == Outcome::Reset)
+            .count(),
         done
     );
 }

@@ -2,6 +2,7 @@
 //! flow as a slash command, through the Events API.
 
 use okta_reset::domain::request::State;
+use okta_reset::store::TargetClass;
 
 use crate::helpers::*;
 use crate::upload_helpers::*;
@@ -137,7 +138,7 @@ async fn unusable_rows_are_reported_by_number_and_the_valid_rows_go_on() {
         .iter()
         .find(|t| t.target.source == "file:mixed.csv row 8")
         .unwrap();
-    assert_eq!(mention.target.classification, "skip_not_found");
+    assert_eq!(mention.target.classification, TargetClass::SkipNotFound);
     assert_eq!(
         mention.target.detail,
         "row 8: no Okta user has this id, login or email"

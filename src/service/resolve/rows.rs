@@ -7,13 +7,13 @@ use futures::FutureExt;
 
 use super::{lookup_login, Collector, ResolveError};
 use crate::csv_input::{CsvTarget, RowError, RowProblem};
+use crate::domain::classify::TargetClass;
 use crate::domain::command::UserRef;
 use crate::okta::model::OktaUser;
 use crate::okta::OktaApi;
 use crate::store::NewTarget;
 
 /// Classification of a row that names no usable user (bad id, empty, not text…).
-pub const SKIP_BAD_ROW: &str = "skip_bad_row";
 /// Lookups in flight at once (Okta advises about 10 concurrent requests for bulk work).
 const LOOKUPS_IN_FLIGHT: usize = 8;
 
@@ -83,7 +83,7 @@ pub(super) async fn add_rows(c: &mut Collector<'_>, f: &FileRows<'_>) -> Result<
         c.push(NewTarget {
             login: Some(r.user.as_str().to_string()),
             source: f.source(r.row),
-            classification: "skip_not_found".into(),
+            classification: TargetClass::SkipNotFound,
             detail: format!("row {}: {why}", r.row),
             ..NewTarget::default()
         })
@@ -91,13 +91,13 @@ pub(super) async fn add_rows(c: &mut Collector<'_>, f: &FileRows<'_>) -> Result<
     }
     for e in f.errors {
         let classification = match e.problem {
-            RowProblem::Duplicate { .. } => "skip_duplicate",
-            _ => SKIP_BAD_ROW,
+            RowProblem::Duplicate { .. } => TargetClass::SkipDuplicate,
+            _ => TargetClass::SkipBadRow,
         };
         c.push(NewTarget {
             login: (!e.value.is_empty()).then(|| e.value.clone()),
             source: f.source(e.row),
-            classification: classification.into(),
+            classification,
             detail: e.reason(),
             ..NewTarget::default()
         })

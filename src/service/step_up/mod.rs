@@ -25,31 +25,20 @@ use crate::config::StepUpMode;
 use crate::domain::ids::{RequestId, SlackChannelId, SlackUserId};
 use crate::slack::outbound::Message;
 use crate::slack::render;
-use crate::store::{step_up_state, RequestRecord, StepUpRecord};
+use crate::store::{RequestRecord, StepUpRecord, StepUpState};
 
 /// How long a confirmation link (and a push) may take from the click.
 pub const LINK_TTL_MS: i64 = 5 * 60 * 1000;
 
-/// What is being confirmed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Approve,
-    Continue,
-}
+/// What is being confirmed: the sign-off it stands for (stored as the same code).
+pub use crate::domain::kinds::SignOffKind as Kind;
 
-impl Kind {
-    pub fn code(self) -> &'static str {
-        match self {
-            Kind::Approve => "approve",
-            Kind::Continue => "continue",
-        }
-    }
-    fn of(d: Decision) -> Option<Kind> {
-        match d {
-            Decision::Approve => Some(Kind::Approve),
-            Decision::Continue => Some(Kind::Continue),
-            Decision::Deny | Decision::Unexpected => None,
-        }
+/// The sign-off a click asks to confirm; none for a Deny or an "I didn't expect this".
+fn kind_of(d: Decision) -> Option<Kind> {
+    match d {
+        Decision::Approve => Some(Kind::Approve),
+        Decision::Continue => Some(Kind::Continue),
+        Decision::Deny | Decision::Unexpected => None,
     }
 }
 
@@ -84,7 +73,7 @@ impl Service {
         r: &RequestRecord,
     ) -> Result<bool, String> {
         let mode = self.config.policy.step_up;
-        let Some(kind) = Kind::of(a.decision) else {
+        let Some(kind) = kind_of(a.decision) else {
             return Ok(false);
         };
         if mode == StepUpMode::None {
@@ -109,7 +98,7 @@ impl Service {
         let rec = StepUpRecord {
             token_hash: String::new(),
             request_id: r.id.clone(),
-            kind: kind.code().into(),
+            kind,
             method: mode.code().into(),
             digest: r.digest.clone(),
             slack_user: a.user.to_string(),
@@ -118,7 +107,7 @@ impl Service {
             okta_login: account.login.clone(),
             clicked_at: now,
             expires_at: now + LINK_TTL_MS,
-            state: String::new(),
+            state: StepUpState::Issued,
             oidc_state_hash: None,
             nonce_hash: None,
             pkce_verifier: None,
@@ -138,9 +127,8 @@ impl Service {
             .sign_offs(a.request.as_str())
             .await
             .map(|s| {
-                s.iter().any(|s| {
-                    s.kind == crate::store::sign_off::APPROVE && s.actor == a.user.as_str()
-                })
+                s.iter()
+                    .any(|s| s.kind == Kind::Approve && s.actor == a.user.as_str())
             })
             .unwrap_or(false)
     }
@@ -152,15 +140,15 @@ impl Service {
         };
         let token = oidc::random_token();
         rec.token_hash = oidc::sha256_hex(token.as_bytes());
-        rec.state = step_up_state::ISSUED.into();
+        rec.state = StepUpState::Issued;
         self.store
             .create_step_up(&rec, true, rec.clicked_at)
             .await
             .map_err(store_down)?;
         let link = format!("{}?t={token}", oidc::join(&base, "auth/okta/start"));
-        let what = match rec.kind.as_str() {
-            "continue" => "continuing",
-            _ => "approving",
+        let what = match rec.kind {
+            Kind::Continue => "continuing",
+            Kind::Approve => "approving",
         };
         let text = format!(
             "Confirm in Okta before {what} {}: sign in as {} (the link works once, for 5 minutes). Nothing is recorded until Okta confirms.",
@@ -204,11 +192,7 @@ impl Service {
                 r.id
             ));
         }
-        let kind = if rec.kind == "continue" {
-            Kind::Continue
-        } else {
-            Kind::Approve
-        };
+        let kind = rec.kind;
         let action = Action {
             team: None,
             user: SlackUserId::parse(&rec.slack_user).map_err(|e| e.to_string())?,
@@ -230,7 +214,7 @@ impl Service {
         self.store
             .settle_step_up(
                 &rec.token_hash,
-                step_up_state::CONFIRMED,
+                StepUpState::Confirmed,
                 ev.amr.as_deref(),
                 Some(ev.auth_time),
                 now,
@@ -254,7 +238,7 @@ impl Service {
         if let Err(why) = done {
             let _ = self
                 .store
-                .settle_step_up(&rec.token_hash, step_up_state::FAILED, None, None, now)
+                .settle_step_up(&rec.token_hash, StepUpState::Failed, None, None, now)
                 .await;
             return Err(why);
         }
@@ -307,7 +291,7 @@ impl Service {
         if let Some(rec) = rec.filter(|_| settle) {
             if let Err(e) = self
                 .store
-                .settle_step_up(&rec.token_hash, step_up_state::FAILED, None, None, now)
+                .settle_step_up(&rec.token_hash, StepUpState::Failed, None, None, now)
                 .await
             {
                 tracing::warn!(error = %e, "could not settle a failed step-up");
@@ -320,7 +304,7 @@ impl Service {
             json!({
                 "reason": reason,
                 "method": rec.map(|r| r.method.clone()),
-                "kind": rec.map(|r| r.kind.clone()),
+                "kind": rec.map(|r| r.kind),
                 "okta_user": rec.map(|r| r.okta_user.clone()),
             }),
         )
@@ -328,7 +312,7 @@ impl Service {
         if let Some(rec) = rec {
             let text = format!(
                 "Okta did not confirm your {} of {}: {reason}",
-                if rec.kind == "continue" {
+                if rec.kind == Kind::Continue {
                     "Continue"
                 } else {
                     "approval"
@@ -348,11 +332,11 @@ impl Service {
         let rows = self.store.step_ups(&r.id).await.ok()?;
         let lines: Vec<String> = rows
             .iter()
-            .filter(|s| s.state == step_up_state::CONFIRMED)
+            .filter(|s| s.state == StepUpState::Confirmed)
             .map(|s| {
                 format!(
                     "🔐 {} by {} — {}",
-                    if s.kind == "continue" {
+                    if s.kind == Kind::Continue {
                         "Continued"
                     } else {
                         "Approved"

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::oidc::{random_token, sha256_hex};
 use super::Evidence;
 use crate::service::Service;
-use crate::store::{step_up_state, StepUpRecord};
+use crate::store::{StepUpRecord, StepUpState};
 
 /// Okta's push waits about this long; the bot gives up then too.
 pub const PUSH_TTL_MS: i64 = 2 * 60 * 1000;
@@ -32,7 +32,7 @@ fn what_next(e: &crate::okta::OktaError) -> &'static str {
 impl Service {
     pub(super) async fn start_push(self: &Arc<Self>, mut rec: StepUpRecord) -> Result<(), String> {
         rec.token_hash = sha256_hex(random_token().as_bytes());
-        rec.state = step_up_state::STARTED.into();
+        rec.state = StepUpState::Started;
         rec.expires_at = rec.clicked_at + PUSH_TTL_MS;
         let created = self
             .store
@@ -50,7 +50,7 @@ impl Service {
         let fail = |why: String| async move {
             let _ = self
                 .store
-                .settle_step_up(token_hash, step_up_state::FAILED, None, None, self.now())
+                .settle_step_up(token_hash, StepUpState::Failed, None, None, self.now())
                 .await;
             why
         };

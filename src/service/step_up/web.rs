@@ -18,7 +18,7 @@ use super::oidc::{plain, random_token, sha256_hex, Expect, Provider};
 use super::Evidence;
 use crate::service::Service;
 use crate::slack::outbound::Message;
-use crate::store::{step_up_state, StepUpClaim, StepUpKey, StepUpRecord};
+use crate::store::{StepUpClaim, StepUpKey, StepUpRecord, StepUpState};
 
 #[derive(Clone)]
 pub struct WebState {
@@ -76,8 +76,8 @@ async fn start(State(st): State<WebState>, Query(q): Query<HashMap<String, Strin
         .store
         .claim_step_up(
             StepUpKey::Token(&hash),
-            step_up_state::ISSUED,
-            step_up_state::STARTED,
+            StepUpState::Issued,
+            StepUpState::Started,
             now,
         )
         .await;
@@ -94,7 +94,7 @@ async fn start(State(st): State<WebState>, Query(q): Query<HashMap<String, Strin
             .await
         }
         Ok(StepUpClaim::Spent(rec)) => {
-            let why = if rec.state == step_up_state::SUPERSEDED {
+            let why = if rec.state == StepUpState::Superseded {
                 "This confirmation link was replaced by a newer one (you clicked again): use the newest link."
             } else {
                 "This confirmation link was already used; each link works once. Click Approve in Slack again for a new one."
@@ -145,8 +145,8 @@ async fn callback(
         .store
         .claim_step_up(
             StepUpKey::OidcState(&sha256_hex(state.as_bytes())),
-            step_up_state::STARTED,
-            step_up_state::CHECKING,
+            StepUpState::Started,
+            StepUpState::Checking,
             now,
         )
         .await;

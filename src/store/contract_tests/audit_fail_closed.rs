@@ -39,7 +39,7 @@ async fn no_decision_approval_cancel_or_continue_is_stored_without_its_audit_eve
         let id = "R-00000001";
         refuse_audit_inserts(&url).await;
         let approval = Decision {
-            decision: "approved".into(),
+            decision: DecisionKind::Approved,
             actor: "U0002".into(),
             decided_at: 10,
         };

@@ -69,12 +69,12 @@ async fn approvals_count_each_approver_once_and_only_while_pending() {
             s,
             vec![
                 SignOff {
-                    kind: sign_off::APPROVE.into(),
+                    kind: SignOffKind::Approve,
                     actor: "U0002".into(),
                     at: 1_100
                 },
                 SignOff {
-                    kind: sign_off::APPROVE.into(),
+                    kind: SignOffKind::Approve,
                     actor: "U0003".into(),
                     at: 1_300
                 },
@@ -135,7 +135,7 @@ async fn a_paused_run_is_continued_once_and_the_continue_recorded() {
         assert_eq!(r.started_at, Some(1_050), "the run keeps its start time");
         let s = store.sign_offs(id).await.unwrap();
         assert_eq!(s.len(), 1);
-        assert_eq!(s[0].kind, sign_off::CONTINUE);
+        assert_eq!(s[0].kind, SignOffKind::Continue);
         assert_eq!(store.runs_without_holder(1_200).await.unwrap(), vec![id]);
     }
 }
@@ -146,7 +146,7 @@ async fn a_cancel_records_who_cancelled_apart_from_the_decision() {
         seeded(&store).await;
         let id = "R-00000001";
         let approval = Decision {
-            decision: "approved".into(),
+            decision: DecisionKind::Approved,
             actor: "U0002".into(),
             decided_at: 1_100,
         };
@@ -217,7 +217,7 @@ async fn a_cancel_records_who_cancelled_apart_from_the_decision() {
         assert_eq!(r.cancelled_by.as_deref(), Some("U0003"));
         let d = r.decision.unwrap();
         assert_eq!(
-            (d.decision.as_str(), d.actor.as_str(), d.decided_at),
+            (d.decision.code(), d.actor.as_str(), d.decided_at),
             ("cancelled", "U0003", 1_400)
         );
     }

@@ -3,11 +3,11 @@
 
 use super::*;
 
-fn step_up(token: &str, user: &str, state: &str) -> StepUpRecord {
+pub(super) fn step_up(token: &str, user: &str, state: StepUpState) -> StepUpRecord {
     StepUpRecord {
         token_hash: token.into(),
         request_id: "R-00000001".into(),
-        kind: "approve".into(),
+        kind: SignOffKind::Approve,
         method: "okta_oidc".into(),
         digest: "abc".into(),
         slack_user: user.into(),
@@ -16,7 +16,7 @@ fn step_up(token: &str, user: &str, state: &str) -> StepUpRecord {
         okta_login: "bob@example.com".into(),
         clicked_at: 1_100,
         expires_at: 1_400,
-        state: state.into(),
+        state,
         oidc_state_hash: None,
         nonce_hash: None,
         pkce_verifier: None,
@@ -29,7 +29,7 @@ fn step_up(token: &str, user: &str, state: &str) -> StepUpRecord {
 async fn a_confirmation_is_claimed_once_and_found_by_its_oidc_state() {
     for (store, _dir, _) in backends().await {
         seeded(&store).await;
-        let s = step_up("t1", "U0002", step_up_state::ISSUED);
+        let s = step_up("t1", "U0002", StepUpState::Issued);
         assert!(store.create_step_up(&s, true, 1_100).await.unwrap());
         assert_eq!(
             store.step_ups("R-00000001").await.unwrap(),
@@ -39,8 +39,8 @@ async fn a_confirmation_is_claimed_once_and_found_by_its_oidc_state() {
         let StepUpClaim::Claimed(c) = store
             .claim_step_up(
                 StepUpKey::Token("t1"),
-                step_up_state::ISSUED,
-                step_up_state::STARTED,
+                StepUpState::Issued,
+                StepUpState::Started,
                 1_150,
             )
             .await
@@ -48,26 +48,26 @@ async fn a_confirmation_is_claimed_once_and_found_by_its_oidc_state() {
         else {
             panic!("first claim wins");
         };
-        assert_eq!(c.state, step_up_state::STARTED);
+        assert_eq!(c.state, StepUpState::Started);
         // The link used twice: the second finds it spent.
         assert!(matches!(
             store
                 .claim_step_up(
                     StepUpKey::Token("t1"),
-                    step_up_state::ISSUED,
-                    step_up_state::STARTED,
+                    StepUpState::Issued,
+                    StepUpState::Started,
                     1_160
                 )
                 .await
                 .unwrap(),
-            StepUpClaim::Spent(r) if r.state == step_up_state::STARTED
+            StepUpClaim::Spent(r) if r.state == StepUpState::Started
         ));
         assert_eq!(
             store
                 .claim_step_up(
                     StepUpKey::Token("nope"),
-                    step_up_state::ISSUED,
-                    step_up_state::STARTED,
+                    StepUpState::Issued,
+                    StepUpState::Started,
                     1_160
                 )
                 .await
@@ -81,8 +81,8 @@ async fn a_confirmation_is_claimed_once_and_found_by_its_oidc_state() {
         let StepUpClaim::Claimed(c) = store
             .claim_step_up(
                 StepUpKey::OidcState("state-hash"),
-                step_up_state::STARTED,
-                step_up_state::CHECKING,
+                StepUpState::Started,
+                StepUpState::Checking,
                 1_200,
             )
             .await
@@ -91,24 +91,16 @@ async fn a_confirmation_is_claimed_once_and_found_by_its_oidc_state() {
             panic!("the callback claims it by state");
         };
         assert_eq!(
-            (
-                c.nonce_hash.as_deref(),
-                c.pkce_verifier.as_deref(),
-                c.state.as_str()
-            ),
-            (
-                Some("nonce-hash"),
-                Some("verifier"),
-                step_up_state::CHECKING
-            )
+            (c.nonce_hash.as_deref(), c.pkce_verifier.as_deref(), c.state),
+            (Some("nonce-hash"), Some("verifier"), StepUpState::Checking)
         );
         // A replayed callback finds it spent.
         assert!(matches!(
             store
                 .claim_step_up(
                     StepUpKey::OidcState("state-hash"),
-                    step_up_state::STARTED,
-                    step_up_state::CHECKING,
+                    StepUpState::Started,
+                    StepUpState::Checking,
                     1_210
                 )
                 .await
@@ -118,7 +110,7 @@ async fn a_confirmation_is_claimed_once_and_found_by_its_oidc_state() {
         store
             .settle_step_up(
                 "t1",
-                step_up_state::CONFIRMED,
+                StepUpState::Confirmed,
                 Some("pwd mfa"),
                 Some(1_190),
                 1_220,
@@ -126,7 +118,7 @@ async fn a_confirmation_is_claimed_once_and_found_by_its_oidc_state() {
             .await
             .unwrap();
         let all = store.step_ups("R-00000001").await.unwrap();
-        assert_eq!(all[0].state, step_up_state::CONFIRMED);
+        assert_eq!(all[0].state, StepUpState::Confirmed);
         assert_eq!(all[0].amr.as_deref(), Some("pwd mfa"));
         assert_eq!(all[0].auth_time, Some(1_190));
         assert_eq!(all[0].pkce_verifier, None, "the verifier is not kept");
@@ -138,29 +130,29 @@ async fn a_confirmation_is_claimed_once_and_found_by_its_oidc_state() {
 async fn one_live_confirmation_per_approver_unless_replaced() {
     for (store, _dir, _) in backends().await {
         seeded(&store).await;
-        let first = step_up("p1", "U0002", step_up_state::STARTED);
+        let first = step_up("p1", "U0002", StepUpState::Started);
         assert!(store.create_step_up(&first, false, 1_100).await.unwrap());
         // A second push while the first is live: nothing written.
-        let second = step_up("p2", "U0002", step_up_state::STARTED);
+        let second = step_up("p2", "U0002", StepUpState::Started);
         assert!(!store.create_step_up(&second, false, 1_200).await.unwrap());
         assert_eq!(store.step_ups("R-00000001").await.unwrap().len(), 1);
         // Another approver is not affected.
-        let other = step_up("p3", "U0003", step_up_state::STARTED);
+        let other = step_up("p3", "U0003", StepUpState::Started);
         assert!(store.create_step_up(&other, false, 1_200).await.unwrap());
         // Once the first has expired, a new one may start.
         assert!(store.create_step_up(&second, false, 1_400).await.unwrap());
         // A new link replaces the live one, which is then superseded.
-        let third = step_up("p4", "U0002", step_up_state::ISSUED);
+        let third = step_up("p4", "U0002", StepUpState::Issued);
         assert!(store.create_step_up(&third, true, 1_300).await.unwrap());
-        let states: Vec<(String, String)> = store
+        let states: Vec<(String, StepUpState)> = store
             .step_ups("R-00000001")
             .await
             .unwrap()
             .into_iter()
             .map(|s| (s.token_hash, s.state))
             .collect();
-        assert!(states.contains(&("p2".into(), step_up_state::SUPERSEDED.into())));
-        assert!(states.contains(&("p4".into(), step_up_state::ISSUED.into())));
-        assert!(states.contains(&("p3".into(), step_up_state::STARTED.into())));
+        assert!(states.contains(&("p2".into(), StepUpState::Superseded)));
+        assert!(states.contains(&("p4".into(), StepUpState::Issued)));
+        assert!(states.contains(&("p3".into(), StepUpState::Started)));
     }
 }

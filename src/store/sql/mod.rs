@@ -243,7 +243,7 @@ where
         &self,
         id: &str,
         seq: i64,
-        outcome: &str,
+        outcome: Outcome,
         reason: Option<&str>,
         okta_request_id: Option<&str>,
         at: i64,
@@ -255,13 +255,13 @@ where
         &self,
         id: &str,
         seq: i64,
-        sessions: &str,
+        sessions: Sessions,
         reason: Option<&str>,
     ) -> StoreResult<()> {
         SqlStore::set_sessions(self, id, seq, sessions, reason).await
     }
 
-    async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(String, i64)>> {
+    async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(Outcome, i64)>> {
         SqlStore::outcome_counts(self, id).await
     }
 
@@ -329,8 +329,8 @@ where
     async fn claim_step_up(
         &self,
         key: StepUpKey<'_>,
-        from: &str,
-        to: &str,
+        from: StepUpState,
+        to: StepUpState,
         at: i64,
     ) -> StoreResult<StepUpClaim> {
         SqlStore::claim_step_up(self, key, from, to, at).await
@@ -349,7 +349,7 @@ where
     async fn settle_step_up(
         &self,
         token_hash: &str,
-        state: &str,
+        state: StepUpState,
         amr: Option<&str>,
         auth_time: Option<i64>,
         at: i64,

@@ -3,7 +3,7 @@
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::{Backend, SqlStore};
-use crate::store::{NoticeOutcome, NoticeRecord, StoreResult};
+use crate::store::{codec, NoticeOutcome, NoticeRecord, StoreResult};
 
 const COLUMNS: &str = "request_id, seq, state, reason, slack_user, dm_channel, dm_ts, reported_at";
 
@@ -25,7 +25,7 @@ where
         Ok(NoticeRecord {
             request_id: r.try_get("request_id")?,
             seq: r.try_get("seq")?,
-            state: r.try_get("state")?,
+            state: codec::column(r, "state")?,
             reason: r.try_get("reason")?,
             slack_user: r.try_get("slack_user")?,
             dm_channel: r.try_get("dm_channel")?,
@@ -59,7 +59,7 @@ where
             "UPDATE notices SET state = $1, reason = $2, slack_user = $3, dm_channel = $4, \
              dm_ts = $5, at = $6 WHERE request_id = $7 AND seq = $8",
         )
-        .bind(o.state)
+        .bind(o.state.code())
         .bind(o.reason)
         .bind(o.slack_user)
         .bind(o.dm_channel)

@@ -6,7 +6,8 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 use super::{Backend, SqlStore};
 use crate::domain::request::State;
 use crate::store::{
-    outcome, AuditEvent, Decision, NewRequest, NewTarget, RequestRecord, StoreError, StoreResult,
+    codec, AuditEvent, Decision, DecisionKind, NewRequest, NewTarget, Outcome, RequestRecord,
+    StoreResult,
 };
 
 const REQUEST_COLUMNS: &str =
@@ -67,11 +68,7 @@ where
         let mut tx = self.pool.begin().await?;
         Self::insert_request(&mut tx, r).await?;
         for (seq, t) in targets.iter().enumerate() {
-            let outcome = if t.classification == "reset" {
-                outcome::PENDING
-            } else {
-                outcome::SKIPPED
-            };
+            let outcome = t.initial_outcome();
             sqlx::query(
                 "INSERT INTO targets (request_id, seq, okta_id, login, email, display_name, status, \
                  provider, source, classification, detail, outcome) \
@@ -86,9 +83,9 @@ where
             .bind(&t.status)
             .bind(&t.provider)
             .bind(&t.source)
-            .bind(&t.classification)
+            .bind(t.classification.code())
             .bind(&t.detail)
-            .bind(outcome)
+            .bind(outcome.code())
             .execute(&mut *tx)
             .await?;
         }
@@ -119,7 +116,7 @@ where
             .bind(&t.status)
             .bind(&t.provider)
             .bind(&t.source)
-            .bind(&t.classification)
+            .bind(t.classification.code())
             .bind(&t.detail)
             .bind(at)
             .execute(&mut *tx)
@@ -140,8 +137,8 @@ where
              FROM staged_targets WHERE request_id = $1 ORDER BY seq",
         )
         .bind(&r.id)
-        .bind(outcome::PENDING)
-        .bind(outcome::SKIPPED)
+        .bind(Outcome::Pending.code())
+        .bind(Outcome::Skipped.code())
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM staged_targets WHERE request_id = $1")
@@ -311,7 +308,7 @@ where
                 "INSERT INTO decisions (request_id, decision, actor, decided_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(id)
-            .bind(&d.decision)
+            .bind(d.decision.code())
             .bind(&d.actor)
             .bind(d.decided_at)
             .execute(&mut *tx)
@@ -325,8 +322,7 @@ where
     }
 
     pub(super) fn request_from_row(row: &DB::Row) -> StoreResult<RequestRecord> {
-        let state: String = row.try_get("state")?;
-        let decision: Option<String> = row.try_get("decision")?;
+        let decision: Option<DecisionKind> = codec::column_opt(row, "decision")?;
         Ok(RequestRecord {
             id: row.try_get("id")?,
             team_id: row.try_get("team_id")?,
@@ -337,8 +333,7 @@ where
             dry_run: row.try_get("dry_run")?,
             revoke_sessions: row.try_get("revoke_sessions")?,
             contain: row.try_get("contain")?,
-            state: State::from_code(&state)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown request state `{state}`")))?,
+            state: codec::column(row, "state")?,
             digest: row.try_get("digest")?,
             resolved_count: row.try_get("resolved_count")?,
             reset_count: row.try_get("reset_count")?,

@@ -5,7 +5,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::{Backend, SqlStore};
 use crate::domain::request::State;
-use crate::store::{ApprovalAdded, ApprovalEvent, AuditEvent, SignOff, StoreResult};
+use crate::store::{codec, ApprovalAdded, ApprovalEvent, AuditEvent, SignOff, StoreResult};
 
 impl<DB: Backend> SqlStore<DB>
 where
@@ -148,7 +148,7 @@ where
 
     fn sign_off_from_row(row: &DB::Row) -> StoreResult<SignOff> {
         Ok(SignOff {
-            kind: row.try_get("kind")?,
+            kind: codec::column(row, "kind")?,
             actor: row.try_get("actor")?,
             at: row.try_get("at")?,
         })

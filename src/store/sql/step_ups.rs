@@ -3,7 +3,7 @@
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::{Backend, SqlStore};
-use crate::store::{StepUpClaim, StepUpKey, StepUpRecord, StoreResult};
+use crate::store::{codec, StepUpClaim, StepUpKey, StepUpRecord, StepUpState, StoreResult};
 
 const COLUMNS: &str = "token_hash, request_id, kind, method, digest, slack_user, \
     channel_id, okta_user, okta_login, clicked_at, expires_at, state, oidc_state_hash, \
@@ -29,7 +29,7 @@ where
         Ok(StepUpRecord {
             token_hash: r.try_get("token_hash")?,
             request_id: r.try_get("request_id")?,
-            kind: r.try_get("kind")?,
+            kind: codec::column(r, "kind")?,
             method: r.try_get("method")?,
             digest: r.try_get("digest")?,
             slack_user: r.try_get("slack_user")?,
@@ -38,7 +38,7 @@ where
             okta_login: r.try_get("okta_login")?,
             clicked_at: r.try_get("clicked_at")?,
             expires_at: r.try_get("expires_at")?,
-            state: r.try_get("state")?,
+            state: codec::column(r, "state")?,
             oidc_state_hash: r.try_get("oidc_state_hash")?,
             nonce_hash: r.try_get("nonce_hash")?,
             pkce_verifier: r.try_get("pkce_verifier")?,
@@ -63,7 +63,7 @@ where
         let live: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM step_ups WHERE {LIVE}"))
             .bind(&s.request_id)
             .bind(&s.slack_user)
-            .bind(&s.kind)
+            .bind(s.kind.code())
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
@@ -76,7 +76,7 @@ where
             ))
             .bind(&s.request_id)
             .bind(&s.slack_user)
-            .bind(&s.kind)
+            .bind(s.kind.code())
             .bind(now)
             .bind(now)
             .execute(&mut *tx)
@@ -88,7 +88,7 @@ where
         ))
         .bind(&s.token_hash)
         .bind(&s.request_id)
-        .bind(&s.kind)
+        .bind(s.kind.code())
         .bind(&s.method)
         .bind(&s.digest)
         .bind(&s.slack_user)
@@ -97,7 +97,7 @@ where
         .bind(&s.okta_login)
         .bind(s.clicked_at)
         .bind(s.expires_at)
-        .bind(&s.state)
+        .bind(s.state.code())
         .bind(&s.oidc_state_hash)
         .bind(&s.nonce_hash)
         .bind(&s.pkce_verifier)
@@ -126,8 +126,8 @@ where
     pub(super) async fn claim_step_up(
         &self,
         key: StepUpKey<'_>,
-        from: &str,
-        to: &str,
+        from: StepUpState,
+        to: StepUpState,
         at: i64,
     ) -> StoreResult<StepUpClaim> {
         let (column, value) = match key {
@@ -138,10 +138,10 @@ where
             &sqlx::query(&format!(
             "UPDATE step_ups SET state = $1, settled_at = $2 WHERE {column} = $3 AND state = $4"
         ))
-            .bind(to)
+            .bind(to.code())
             .bind(at)
             .bind(value)
-            .bind(from)
+            .bind(from.code())
             .execute(&self.pool)
             .await?,
         ) == 1;
@@ -175,7 +175,7 @@ where
     pub(super) async fn settle_step_up(
         &self,
         token_hash: &str,
-        state: &str,
+        state: StepUpState,
         amr: Option<&str>,
         auth_time: Option<i64>,
         at: i64,
@@ -186,7 +186,7 @@ where
              auth_time = COALESCE($3, auth_time), settled_at = $4, pkce_verifier = NULL \
              WHERE token_hash = $5",
         )
-        .bind(state)
+        .bind(state.code())
         .bind(amr)
         .bind(auth_time)
         .bind(at)

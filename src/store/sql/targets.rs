@@ -3,7 +3,7 @@
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::{Backend, SqlStore};
-use crate::store::{NewTarget, StoreResult, TargetRecord};
+use crate::store::{codec, NewTarget, Outcome, Sessions, StoreResult, TargetRecord};
 
 const TARGET_COLUMNS: &str = "seq, okta_id, login, email, display_name, status, provider, source, \
     classification, detail, outcome, outcome_reason, okta_request_id, outcome_at, sessions, sessions_reason";
@@ -39,13 +39,13 @@ where
         &self,
         id: &str,
         seq: i64,
-        sessions: &str,
+        sessions: Sessions,
         reason: Option<&str>,
     ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE targets SET sessions = $1, sessions_reason = $2 WHERE request_id = $3 AND seq = $4",
         )
-        .bind(sessions)
+        .bind(sessions.code())
         .bind(reason)
         .bind(id)
         .bind(seq)
@@ -58,7 +58,7 @@ where
         &self,
         id: &str,
         seq: i64,
-        outcome: &str,
+        outcome: Outcome,
         reason: Option<&str>,
         okta_request_id: Option<&str>,
         at: i64,
@@ -67,7 +67,7 @@ where
             "UPDATE targets SET outcome = $1, outcome_reason = $2, okta_request_id = $3, outcome_at = $4 \
              WHERE request_id = $5 AND seq = $6",
         )
-        .bind(outcome)
+        .bind(outcome.code())
         .bind(reason)
         .bind(okta_request_id)
         .bind(at)
@@ -78,7 +78,7 @@ where
         Ok(())
     }
 
-    pub(super) async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(String, i64)>> {
+    pub(super) async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(Outcome, i64)>> {
         let rows = sqlx::query(
             "SELECT outcome, COUNT(*) AS n FROM targets WHERE request_id = $1 GROUP BY outcome ORDER BY outcome",
         )
@@ -86,7 +86,7 @@ where
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("outcome")?, r.try_get("n")?)))
+            .map(|r| Ok((codec::column(r, "outcome")?, r.try_get("n")?)))
             .collect()
     }
 
@@ -122,14 +122,14 @@ where
                 status: row.try_get("status")?,
                 provider: row.try_get("provider")?,
                 source: row.try_get("source")?,
-                classification: row.try_get("classification")?,
+                classification: codec::column(row, "classification")?,
                 detail: row.try_get("detail")?,
             },
-            outcome: row.try_get("outcome")?,
+            outcome: codec::column(row, "outcome")?,
             outcome_reason: row.try_get("outcome_reason")?,
             okta_request_id: row.try_get("okta_request_id")?,
             outcome_at: row.try_get("outcome_at")?,
-            sessions: row.try_get("sessions")?,
+            sessions: codec::column_opt(row, "sessions")?,
             sessions_reason: row.try_get("sessions_reason")?,
         })
     }
