@@ -136,14 +136,17 @@ pub fn render(
     };
     line(
         &mut o,
-        format!("# Incident record: password reset {}", md(&r.id)),
+        format!("# Incident record: password reset {}", md(r.id.as_str())),
     );
     line(&mut o, String::new());
     line(&mut o, "## Request".into());
     line(&mut o, String::new());
     line(
         &mut o,
-        format!("- **Requested by:** Slack user {}", md(&r.requester)),
+        format!(
+            "- **Requested by:** Slack user {}",
+            md(r.requester.as_str())
+        ),
     );
     line(&mut o, format!("- **When:** {}", when(r.created_at)));
     line(
@@ -160,8 +163,8 @@ pub fn render(
         &mut o,
         format!(
             "- **Channel:** {} (team {})",
-            md(&r.channel_id),
-            md(&r.team_id)
+            md(r.channel_id.as_str()),
+            md(r.team_id.as_str())
         ),
     );
     line(

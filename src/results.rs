@@ -148,10 +148,10 @@ mod tests {
 
     fn request() -> RequestRecord {
         RequestRecord {
-            id: "R-7K3M9QXD".into(),
-            team_id: "T0001".into(),
-            channel_id: "C0001".into(),
-            requester: "U0001".into(),
+            id: "R-7K3M9QXD".parse().unwrap(),
+            team_id: "T0001".parse().unwrap(),
+            channel_id: "C0001".parse().unwrap(),
+            requester: "U0001".parse().unwrap(),
             command_text: "group:x".into(),
             reason: None,
             dry_run: false,

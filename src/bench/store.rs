@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 
+use crate::domain::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use crate::domain::request::State;
 use crate::store::{self, AuditEvent, NewRequest, NewTarget, Outcome, Store, TargetClass};
 
@@ -56,10 +57,10 @@ async fn measure(url: &str, users: usize, concurrency: usize) -> anyhow::Result<
     store
         .create_request(
             &NewRequest {
-                id: id.clone(),
-                team_id: "T0001".into(),
-                channel_id: "C0001".into(),
-                requester: "U0001".into(),
+                id: RequestId::parse(&id).expect("a valid request id"),
+                team_id: SlackTeamId::parse("T0001").expect("a valid Slack team id"),
+                channel_id: SlackChannelId::parse("C0001").expect("a valid Slack channel id"),
+                requester: SlackUserId::parse("U0001").expect("a valid Slack user id"),
                 command_text: "bench".into(),
                 reason: None,
                 dry_run: false,

@@ -1,19 +1,20 @@
 //! What the application keeps about a request — the request, its decision and sign-offs, its
 //! frozen targets with their outcomes, DMs to reset users, Okta confirmations, audit events — as
-//! plain data with the domain's types. The store reads and writes these (`crate::store`
-//! re-exports them) and converts each coded column once at its boundary; the rest of the
-//! application, rendering included, takes them from here.
+//! plain data with the domain's types and id newtypes. The store reads and writes these
+//! (`crate::store` re-exports them) and converts each coded column and id once at its boundary
+//! (`store::codec`); the rest of the application, rendering included, takes them from here.
 
 use super::classify::TargetClass;
+use super::ids::{RequestId, SlackChannelId, SlackTeamId, SlackUserId};
 use super::kinds::{DecisionKind, NoticeState, Outcome, Sessions, SignOffKind, StepUpState};
 use super::request::State;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRequest {
-    pub id: String,
-    pub team_id: String,
-    pub channel_id: String,
-    pub requester: String,
+    pub id: RequestId,
+    pub team_id: SlackTeamId,
+    pub channel_id: SlackChannelId,
+    pub requester: SlackUserId,
     pub command_text: String,
     pub reason: Option<String>,
     pub dry_run: bool,
@@ -31,10 +32,10 @@ pub struct NewRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRecord {
-    pub id: String,
-    pub team_id: String,
-    pub channel_id: String,
-    pub requester: String,
+    pub id: RequestId,
+    pub team_id: SlackTeamId,
+    pub channel_id: SlackChannelId,
+    pub requester: SlackUserId,
     pub command_text: String,
     pub reason: Option<String>,
     pub dry_run: bool,

@@ -71,7 +71,7 @@ pub(super) async fn pause(svc: &Arc<Service>, r: &RequestRecord, p: &Progress) -
         carry(ts.clone()).await;
     }
     let shown = match &progress_ts {
-        Some(ts) => match svc.slack.update(&r.channel_id, ts, &paused).await {
+        Some(ts) => match svc.slack.update(r.channel_id.as_str(), ts, &paused).await {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(request = id, error = %e, "could not show the canary pause in the progress message");

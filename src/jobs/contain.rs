@@ -40,7 +40,7 @@ pub(super) async fn after_reset(svc: &Arc<Service>, r: &RequestRecord, t: &Targe
     };
     let write = || {
         svc.store
-            .set_sessions(&r.id, t.seq, state, reason.as_deref())
+            .set_sessions(r.id.as_str(), t.seq, state, reason.as_deref())
     };
     if journal::durably(svc, "sessions outcome", write)
         .await
@@ -51,7 +51,7 @@ pub(super) async fn after_reset(svc: &Arc<Service>, r: &RequestRecord, t: &Targe
         return;
     }
     svc.audit(
-        Some(&r.id),
+        Some(r.id.as_str()),
         None,
         "user_sessions",
         json!({

@@ -66,7 +66,8 @@ async fn follow(svc: Arc<Service>, r: RequestRecord, mut done: watch::Receiver<b
     loop {
         // Read before the store: a reset journalled before `done` is then in `todo`.
         let finished = *done.borrow_and_update();
-        let Ok(todo) = journal::durably(&svc, "targets to tell", || untold(&svc, &r.id)).await
+        let Ok(todo) =
+            journal::durably(&svc, "targets to tell", || untold(&svc, r.id.as_str())).await
         else {
             return; // shutting down
         };
@@ -115,7 +116,7 @@ async fn approvers(svc: &Service, r: &RequestRecord) -> Vec<String> {
 }
 
 async fn tell(svc: &Service, r: &RequestRecord, approvers: &[String], t: &TargetRecord) {
-    let claim = || svc.store.claim_notice(&r.id, t.seq, svc.now());
+    let claim = || svc.store.claim_notice(r.id.as_str(), t.seq, svc.now());
     match journal::durably(svc, "DM journal", claim).await {
         Ok(true) => {}
         _ => return, // already told (another replica, an earlier pass) or shutting down
@@ -137,7 +138,7 @@ async fn tell(svc: &Service, r: &RequestRecord, approvers: &[String], t: &Target
             dm_ts: None,
         },
     };
-    let settle = || svc.store.settle_notice(&r.id, t.seq, &o, svc.now());
+    let settle = || svc.store.settle_notice(r.id.as_str(), t.seq, &o, svc.now());
     if journal::durably(svc, "DM outcome", settle).await.is_err() {
         return;
     }
@@ -148,7 +149,7 @@ async fn tell(svc: &Service, r: &RequestRecord, approvers: &[String], t: &Target
     let mut detail = detail;
     detail["okta_id"] = json!(t.target.okta_id);
     detail["login"] = json!(t.target.login);
-    svc.audit(Some(&r.id), None, action, detail).await;
+    svc.audit(Some(r.id.as_str()), None, action, detail).await;
 }
 
 type Sent = (String, String, String);
@@ -178,7 +179,12 @@ async fn send(
             format!("Slack could not open a DM ({})", e.detail),
         )
     })?;
-    let msg = render_notice::notice(&r.id, &r.requester, approvers, &r.channel_id);
+    let msg = render_notice::notice(
+        r.id.as_str(),
+        r.requester.as_str(),
+        approvers,
+        r.channel_id.as_str(),
+    );
     let ts = svc
         .slack
         .post(&channel, None, &msg)

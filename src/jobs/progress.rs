@@ -47,7 +47,7 @@ pub(super) fn progress_ticker(
                 if !resumed {
                     if let Some(d) = &r.decision {
                         // Every approver of a two-approver request, or the one who decided.
-                        let who = svc.approved_by(&r.id, &d.actor).await;
+                        let who = svc.approved_by(r.id.as_str(), &d.actor).await;
                         svc.say_in_thread(&r, &render::approved(&who, d.decided_at))
                             .await;
                     }
@@ -56,7 +56,7 @@ pub(super) fn progress_ticker(
                 let ts = svc
                     .say_in_thread(&r, &render::progress(&p, svc.now()))
                     .await?;
-                let _ = svc.store.set_progress_ts(&r.id, &ts).await;
+                let _ = svc.store.set_progress_ts(r.id.as_str(), &ts).await;
                 ts
             }
         };
@@ -74,7 +74,7 @@ pub(super) fn progress_ticker(
                 last_done = p.done;
                 if let Err(e) = svc
                     .slack
-                    .update(&r.channel_id, &ts, &render::progress(&p, svc.now()))
+                    .update(r.channel_id.as_str(), &ts, &render::progress(&p, svc.now()))
                     .await
                 {
                     tracing::warn!(request = %r.id, error = %e, "progress update failed; will try again");
@@ -108,7 +108,7 @@ impl Closing<'_> {
             .svc
             .slack
             .update(
-                &self.r.channel_id,
+                self.r.channel_id.as_str(),
                 &ts,
                 &render::progress(&p, self.svc.now()),
             )

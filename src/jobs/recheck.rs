@@ -76,7 +76,7 @@ pub(super) async fn protection_now(
                 if !told {
                     told = true;
                     svc.audit(
-                        Some(&r.id),
+                        Some(r.id.as_str()),
                         None,
                         "protection_unreadable",
                         json!({"why": e}),

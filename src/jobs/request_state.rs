@@ -16,7 +16,11 @@ pub(super) async fn advance(
     at: i64,
 ) -> StoreResult<bool> {
     match transition(from, event, at, r.expires_at) {
-        Ok(to) => svc.store.transition(&r.id, from, to, None, at).await,
+        Ok(to) => {
+            svc.store
+                .transition(r.id.as_str(), from, to, None, at)
+                .await
+        }
         Err(refusal) => {
             tracing::error!(request = %r.id, from = from.code(), ?event, %refusal, "the state machine refuses this move of the run");
             Ok(false)

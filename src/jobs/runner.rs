@@ -636,9 +636,14 @@ async fn reset_verified(
 }
 
 async fn finish_stopped(svc: &Arc<Service>, r: &RequestRecord, why: &str) {
-    let _ = svc.store.set_stop_reason(&r.id, why).await;
+    let _ = svc.store.set_stop_reason(r.id.as_str(), why).await;
     let _ = request_state::advance(svc, r, State::Running, Event::Stop, svc.now()).await;
-    svc.audit(Some(&r.id), None, "run_stopped", json!({"why": why}))
-        .await;
-    post_summary(svc, &r.id).await;
+    svc.audit(
+        Some(r.id.as_str()),
+        None,
+        "run_stopped",
+        json!({"why": why}),
+    )
+    .await;
+    post_summary(svc, r.id.as_str()).await;
 }

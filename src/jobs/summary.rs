@@ -119,7 +119,7 @@ async fn deliver(svc: &Arc<Service>, id: &str, attempts: u32) {
     for attempt in 0..attempts {
         match svc
             .slack
-            .post(&r.channel_id, r.root_ts.as_deref(), &msg)
+            .post(r.channel_id.as_str(), r.root_ts.as_deref(), &msg)
             .await
         {
             Ok(ts) => {
@@ -156,10 +156,10 @@ async fn deliver(svc: &Arc<Service>, id: &str, attempts: u32) {
         let (channel, r2, t2) = (r.channel_id.clone(), r.clone(), targets.clone());
         system_log_proof::follow_up(svc.clone(), r, targets, move |svc, proof| async move {
             let msg = compose(&svc, &r2, &t2, &attached, late, &proof, true).await;
-            match svc.slack.update(&channel, &ts, &msg).await {
+            match svc.slack.update(channel.as_str(), &ts, &msg).await {
                 Ok(()) => {
                     svc.audit(
-                        Some(&r2.id),
+                        Some(r2.id.as_str()),
                         None,
                         "summary_edited",
                         json!({"ts": ts, "why": "system_log"}),
@@ -186,7 +186,7 @@ async fn compose(
 ) -> crate::slack::outbound::Message {
     let mut msg = summary_message(svc, r, targets, attached, proof, last);
     // `policy.notify_users`: who was told by DM (empty when nobody was to be).
-    let notices = svc.store.notices(&r.id).await.unwrap_or_default();
+    let notices = svc.store.notices(r.id.as_str()).await.unwrap_or_default();
     if let Some(dms) = crate::slack::render_notice::summary_section(targets, &notices) {
         msg.blocks.insert(1, dms);
     }
@@ -224,12 +224,12 @@ async fn attach_results(
     );
     match svc
         .slack
-        .upload_file(&r.channel_id, root, &file, &comment)
+        .upload_file(r.channel_id.as_str(), root, &file, &comment)
         .await
     {
         Ok(file_id) => {
             svc.audit(
-                Some(&r.id),
+                Some(r.id.as_str()),
                 None,
                 "results_file_attached",
                 json!({"file_id": file_id, "filename": file.filename, "rows": file.rows}),
@@ -239,7 +239,7 @@ async fn attach_results(
         }
         Err(e) => {
             svc.audit(
-                Some(&r.id),
+                Some(r.id.as_str()),
                 None,
                 "results_file_not_attached",
                 json!({"why": e.to_string()}),

@@ -134,7 +134,7 @@ pub async fn look(svc: &Service, r: &RequestRecord, targets: &[TargetRecord], la
                 .collect();
             let confirmed = events
                 .iter()
-                .filter(|e| e.raw_user_agent.contains(&r.id))
+                .filter(|e| e.raw_user_agent.contains(r.id.as_str()))
                 .flat_map(|e| e.target_ids.iter())
                 .filter(|id| wanted.contains(id.as_str()))
                 .cloned()
@@ -150,7 +150,7 @@ pub async fn look(svc: &Service, r: &RequestRecord, targets: &[TargetRecord], la
         .collect();
     confirmed.sort_unstable();
     svc.audit(
-        Some(&r.id),
+        Some(r.id.as_str()),
         None,
         "system_log_checked",
         json!({

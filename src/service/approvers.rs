@@ -29,7 +29,7 @@ impl Service {
         r: &RequestRecord,
     ) -> Result<(SlackTeamId, SlackUserId), String> {
         let team = a.team.clone().unwrap_or_else(|| self.policy.team.clone());
-        let requester = SlackUserId::parse(&r.requester).map_err(|e| e.to_string())?;
+        let requester = SlackUserId::parse(r.requester.as_str()).map_err(|e| e.to_string())?;
         let groups = self
             .membership(&a.user, super::groups::Role::Approver)
             .await;
@@ -79,12 +79,12 @@ impl Service {
         verb: &str,
     ) -> Result<(), String> {
         let identities = self.check_identity(user, verb).await?;
-        if r.requester == user.as_str() {
+        if r.requester == *user {
             return Ok(());
         }
         if self
             .store
-            .resets_identity(&r.id, &identities)
+            .resets_identity(r.id.as_str(), &identities)
             .await
             .map_err(store_down)?
         {
@@ -257,6 +257,7 @@ impl Service {
 
     /// The sign-off view of a request with the approvals it needs now.
     pub(crate) async fn sign_offs_for(&self, r: &RequestRecord) -> SignOffs {
-        self.sign_offs_of(&r.id, self.approvals_required(r)).await
+        self.sign_offs_of(r.id.as_str(), self.approvals_required(r))
+            .await
     }
 }

@@ -32,12 +32,12 @@ impl Service {
         );
         match self
             .slack
-            .upload_file(&r.channel_id, root_ts, &file, &comment)
+            .upload_file(r.channel_id.as_str(), root_ts, &file, &comment)
             .await
         {
             Ok(file_id) => {
                 self.audit(
-                    Some(&r.id),
+                    Some(r.id.as_str()),
                     None,
                     "target_list_attached",
                     json!({"file_id": file_id, "filename": file.filename, "rows": file.rows}),
@@ -46,7 +46,7 @@ impl Service {
             }
             Err(e) => {
                 self.audit(
-                    Some(&r.id),
+                    Some(r.id.as_str()),
                     None,
                     "target_list_not_attached",
                     json!({"why": e.to_string()}),
@@ -60,7 +60,11 @@ impl Service {
                 );
                 if let Err(e) = self
                     .slack
-                    .post(&r.channel_id, Some(root_ts), &Message::text(warning))
+                    .post(
+                        r.channel_id.as_str(),
+                        Some(root_ts),
+                        &Message::text(warning),
+                    )
                     .await
                 {
                     tracing::warn!(request = %r.id, error = %e, "could not post in the thread");

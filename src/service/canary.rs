@@ -94,7 +94,11 @@ impl Service {
 
     /// The run's progress from the journal.
     pub(crate) async fn progress_now(&self, r: &RequestRecord) -> Progress {
-        let counts = self.store.outcome_counts(&r.id).await.unwrap_or_default();
+        let counts = self
+            .store
+            .outcome_counts(r.id.as_str())
+            .await
+            .unwrap_or_default();
         let n = |o: Outcome| {
             counts
                 .iter()
@@ -113,13 +117,13 @@ impl Service {
 
     /// Puts the plain progress back in the progress message (removing a Continue button).
     pub(crate) async fn show_progress(&self, r: &RequestRecord, p: &Progress) {
-        let Ok(Some(now)) = self.store.get_request(&r.id).await else {
+        let Ok(Some(now)) = self.store.get_request(r.id.as_str()).await else {
             return;
         };
         if let Some(ts) = &now.progress_ts {
             if let Err(e) = self
                 .slack
-                .update(&r.channel_id, ts, &render::progress(p, self.now()))
+                .update(r.channel_id.as_str(), ts, &render::progress(p, self.now()))
                 .await
             {
                 tracing::warn!(request = %r.id, error = %e, "could not update the progress message");
@@ -134,6 +138,6 @@ impl Service {
         debug_assert_eq!(r.state, State::Paused);
         let p = self.progress_now(r).await;
         self.show_progress(r, &p).await;
-        self.enqueue_summary_after_pause(&r.id);
+        self.enqueue_summary_after_pause(r.id.as_str());
     }
 }

@@ -187,7 +187,7 @@ impl Service {
         expected: Option<&str>,
         what: &str,
     ) -> Result<(), String> {
-        let here = a.channel.as_str() == r.channel_id
+        let here = a.channel == r.channel_id
             && expected.is_some_and(|ts| a.message_ts.as_deref() == Some(ts));
         if here {
             return Ok(());
@@ -247,7 +247,7 @@ impl Service {
         {
             Ok(pending) => {
                 for r in pending.iter().filter(|r| r.expires_at <= now) {
-                    self.expire(&r.id).await;
+                    self.expire(r.id.as_str()).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not list pending requests"),

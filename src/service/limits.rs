@@ -267,7 +267,7 @@ impl Service {
             .requests_in_states(&[State::Approved, State::Running])
             .await
             .map_err(store_down)?;
-        let ids: Vec<String> = in_progress.into_iter().map(|r| r.id).collect();
+        let ids: Vec<String> = in_progress.into_iter().map(|r| r.id.to_string()).collect();
         match limits::check_runs(&self.limits(), &ids) {
             Ok(()) => Ok(gate),
             // A paused run (canary) waits for its Continue without expiring.

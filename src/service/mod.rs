@@ -196,8 +196,12 @@ impl Service {
 
     /// Posts in a request's thread (or the channel if it has no root at all).
     pub async fn say_in_thread(&self, r: &RequestRecord, msg: &Message) -> Option<String> {
-        let root = self.thread_root(&r.id, r.root_ts.as_deref()).await;
-        match self.slack.post(&r.channel_id, root.as_deref(), msg).await {
+        let root = self.thread_root(r.id.as_str(), r.root_ts.as_deref()).await;
+        match self
+            .slack
+            .post(r.channel_id.as_str(), root.as_deref(), msg)
+            .await
+        {
             Ok(ts) => Some(ts),
             Err(e) => {
                 tracing::warn!(request = %r.id, error = %e, "could not post in the thread");
@@ -224,7 +228,7 @@ impl Service {
         let sign_offs = self.sign_offs_for(&r).await;
         let mut msg = render::approval_with(&r, &targets, &sign_offs, self.now());
         step_up::note_on(&mut msg, self.step_up_note(&r).await);
-        if let Err(e) = self.slack.update(&r.channel_id, &ts, &msg).await {
+        if let Err(e) = self.slack.update(r.channel_id.as_str(), &ts, &msg).await {
             tracing::warn!(request = id, error = %e, "could not update the root message");
         }
     }

@@ -88,7 +88,7 @@ impl Service {
             r.id,
             r.channel_id,
             render::status_line(&r, self.now()),
-            render::mention(&r.requester),
+            render::mention(r.requester.as_str()),
             r.reason.as_deref().map(escape).unwrap_or_default(),
             counts
         )
@@ -107,7 +107,7 @@ impl Service {
     ) -> Result<(), String> {
         let here = cmd.channel.as_str();
         if self.policy.channels.iter().any(|c| c.as_str() == here)
-            || r.is_some_and(|r| r.channel_id == here)
+            || r.is_some_and(|r| r.channel_id.as_str() == here)
         {
             return Ok(());
         }
@@ -148,7 +148,7 @@ impl Service {
             return format!("There is no request {id}.");
         };
         let user = cmd.user.as_str();
-        if r.requester != user && !self.on_allowlist(&cmd.user, Role::Approver).await {
+        if r.requester != cmd.user && !self.on_allowlist(&cmd.user, Role::Approver).await {
             return format!("Only the requester or an approver can cancel {id}.");
         }
         if let Err(refusal) = self.check_may_stop(&cmd.user, &r, "cancel").await {
@@ -398,10 +398,10 @@ impl Service {
             State::PendingApproval
         };
         let new = NewRequest {
-            id: id.to_string(),
-            team_id: req.team.to_string(),
-            channel_id: channel.to_string(),
-            requester: user.to_string(),
+            id: id.clone(),
+            team_id: req.team.clone(),
+            channel_id: req.channel.clone(),
+            requester: req.user.clone(),
             command_text,
             reason: spec.reason.clone(),
             dry_run: spec.dry_run,

@@ -171,7 +171,7 @@ fn approval_parts(
     blocks.push(section(decide));
     let mut about = format!(
         "*Requested by* {} {}\n*Reason:* ",
-        mention(&r.requester),
+        mention(r.requester.as_str()),
         slack_date(r.created_at)
     );
     match r.reason.as_deref() {
@@ -240,10 +240,15 @@ fn approval_parts(
                     button(
                         APPROVE,
                         "Approve",
-                        &r.id,
+                        r.id.as_str(),
                         sm::SlackBlockButtonStyle::Primary,
                     ),
-                    button(DENY, "Deny", &r.id, sm::SlackBlockButtonStyle::Danger),
+                    button(
+                        DENY,
+                        "Deny",
+                        r.id.as_str(),
+                        sm::SlackBlockButtonStyle::Danger,
+                    ),
                 ])
                 .with_block_id(sm::SlackBlockId(decision_block_id(sign_offs)))
                 .into(),
@@ -258,7 +263,7 @@ fn approval_parts(
         text: format!(
             "Password reset request {} by {}: {} user(s) to reset. {}",
             r.id,
-            mention(&r.requester),
+            mention(r.requester.as_str()),
             r.reset_count,
             status_line(r, now_ms)
         ),
@@ -431,7 +436,7 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
         r.id,
         if pending > 0 { format!(", {pending} not attempted") } else { String::new() },
         slack_date(r.finished_at.unwrap_or(now_ms)),
-        mention(&r.requester),
+        mention(r.requester.as_str()),
     )];
     if r.contain {
         lines.push(contain_counts(targets));

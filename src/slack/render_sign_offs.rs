@@ -46,7 +46,7 @@ pub(super) fn waiting_line(r: &RequestRecord, s: &SignOffs) -> String {
     if s.required <= 1 {
         return format!(
             "Waiting for a second admin to approve. {} cannot approve their own request.",
-            mention(&r.requester)
+            mention(r.requester.as_str())
         );
     }
     let so_far = if s.approvers.is_empty() {
@@ -59,7 +59,7 @@ pub(super) fn waiting_line(r: &RequestRecord, s: &SignOffs) -> String {
         s.required,
         s.required,
         r.reset_count,
-        mention(&r.requester),
+        mention(r.requester.as_str()),
         s.approvers.len(),
         s.required
     )

@@ -11,10 +11,10 @@ use crate::domain::records::{Decision, NewTarget};
 
 fn request(command_text: &str, reason: Option<&str>) -> RequestRecord {
     RequestRecord {
-        id: "R-7K3M9QXD".into(),
-        team_id: "T0001".into(),
-        channel_id: "C0001".into(),
-        requester: "U0001".into(),
+        id: "R-7K3M9QXD".parse().unwrap(),
+        team_id: "T0001".parse().unwrap(),
+        channel_id: "C0001".parse().unwrap(),
+        requester: "U0001".parse().unwrap(),
         command_text: command_text.into(),
         reason: reason.map(str::to_string),
         dry_run: false,

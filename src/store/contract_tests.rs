@@ -22,10 +22,10 @@ async fn backends() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>, String)> 
 
 fn request(id: &str) -> NewRequest {
     NewRequest {
-        id: id.into(),
-        team_id: "T0001".into(),
-        channel_id: "C0001".into(),
-        requester: "U0001".into(),
+        id: id.parse().unwrap(),
+        team_id: "T0001".parse().unwrap(),
+        channel_id: "C0001".parse().unwrap(),
+        requester: "U0001".parse().unwrap(),
         command_text: "group:contractors reason:\"INC-1\"".into(),
         reason: Some("INC-1".into()),
         dry_run: false,
@@ -632,7 +632,7 @@ async fn old_event_claims_are_forgotten_and_can_be_claimed_again() {
 async fn a_requesters_recent_requests_are_listed_oldest_first_in_any_state() {
     for (store, _dir, _) in backends().await {
         let made = |id: &str, requester: &str, created_at: i64, state: State| NewRequest {
-            requester: requester.into(),
+            requester: requester.parse().unwrap(),
             created_at,
             state,
             dry_run: state == State::DryRun,
@@ -662,7 +662,8 @@ async fn a_requesters_recent_requests_are_listed_oldest_first_in_any_state() {
             .await
             .unwrap();
         assert!(moved);
-        let ids = |rs: Vec<RequestRecord>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        let ids =
+            |rs: Vec<RequestRecord>| rs.into_iter().map(|r| r.id.to_string()).collect::<Vec<_>>();
         // `since` is exclusive: a request made exactly then has left the window.
         let recent = store.requests_by_since("U0001", 1_000).await.unwrap();
         assert_eq!(recent[0].state, State::Denied);

@@ -3,6 +3,11 @@
 //! `sqlite://` (embedded default, one replica) or `postgres://` (several replicas). Both are
 //! one implementation, `sql::SqlStore`, over sqlx's `Sqlite` or `Postgres`: each query is
 //! written once; `sqlite.rs` and `postgres.rs` hold only what differs (`sql::Backend`).
+//!
+//! Records carry the domain's types (`domain::records`): coded columns and ids are converted
+//! once, in `codec`, and a stored value that does not map is `StoreError::Corrupt`. The trait's
+//! key parameters (`id: &str`, `requester: &str`, …) stay plain strings to keep the interface
+//! small; callers pass `r.id.as_str()`.
 
 mod codec;
 mod exclusive;

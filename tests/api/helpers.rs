@@ -391,7 +391,7 @@ impl TestApp {
             .all_requests()
             .await
             .into_iter()
-            .map(|r| (r.id, r.state, r.decision))
+            .map(|r| (r.id.to_string(), r.state, r.decision))
             .collect();
         requests.sort_by(|a, b| a.0.cmp(&b.0));
         Snapshot {

@@ -97,7 +97,7 @@ impl Service {
         let now = self.now();
         let rec = StepUpRecord {
             token_hash: String::new(),
-            request_id: r.id.clone(),
+            request_id: r.id.to_string(),
             kind,
             method: mode.code().into(),
             digest: r.digest.clone(),
@@ -248,7 +248,7 @@ impl Service {
         detail["okta_user"] = json!(rec.okta_user);
         detail["digest"] = json!(rec.digest);
         self.audit(
-            Some(&r.id),
+            Some(r.id.as_str()),
             Some(&rec.slack_user),
             "step_up_confirmed",
             detail,
@@ -329,7 +329,7 @@ impl Service {
         if self.config.policy.step_up == StepUpMode::None {
             return None;
         }
-        let rows = self.store.step_ups(&r.id).await.ok()?;
+        let rows = self.store.step_ups(r.id.as_str()).await.ok()?;
         let lines: Vec<String> = rows
             .iter()
             .filter(|s| s.state == StepUpState::Confirmed)

@@ -88,3 +88,42 @@ async fn an_unknown_stored_word_is_reported_as_corrupt() {
         corrupt(store.step_ups(id).await, "unknown sign-off kind `deny`");
     }
 }
+
+/// The same for an id column: a stored request whose requester is not a Slack user id cannot be
+/// read back as a `RequestRecord`, whose fields are the domain's id types.
+#[tokio::test]
+async fn a_stored_id_of_the_wrong_shape_is_reported_as_corrupt() {
+    for (store, _dir, url) in backends().await {
+        seeded(&store).await;
+        let id = "R-00000001";
+        raw_sql(
+            &url,
+            &format!("UPDATE requests SET requester = 'u1' WHERE id = '{id}'"),
+        )
+        .await;
+        corrupt(
+            store.get_request(id).await,
+            "`u1` is not a Slack user id (expected U or W followed by 2-20 capital letters/digits, e.g. U0123ABCD)",
+        );
+        corrupt(
+            store.requests_by_since("u1", 0).await,
+            "`u1` is not a Slack user id (expected U or W followed by 2-20 capital letters/digits, e.g. U0123ABCD)",
+        );
+        raw_sql(
+            &url,
+            &format!("UPDATE requests SET requester = 'U0001' WHERE id = '{id}'"),
+        )
+        .await;
+        assert_eq!(
+            store
+                .get_request(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .requester
+                .as_str(),
+            "U0001",
+            "readable again"
+        );
+    }
+}

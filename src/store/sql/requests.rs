@@ -40,10 +40,10 @@ where
     /// The request's own row, inside the transaction that also writes its targets.
     async fn insert_request(conn: &mut DB::Connection, r: &NewRequest) -> StoreResult<()> {
         sqlx::query(INSERT_REQUEST)
-            .bind(&r.id)
-            .bind(&r.team_id)
-            .bind(&r.channel_id)
-            .bind(&r.requester)
+            .bind(r.id.as_str())
+            .bind(r.team_id.as_str())
+            .bind(r.channel_id.as_str())
+            .bind(r.requester.as_str())
             .bind(&r.command_text)
             .bind(&r.reason)
             .bind(r.dry_run)
@@ -74,7 +74,7 @@ where
                  provider, source, classification, detail, outcome) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
-            .bind(&r.id)
+            .bind(r.id.as_str())
             .bind(seq as i64)
             .bind(&t.okta_id)
             .bind(&t.login)
@@ -136,13 +136,13 @@ where
              classification, detail, CASE WHEN classification = 'reset' THEN $2 ELSE $3 END \
              FROM staged_targets WHERE request_id = $1 ORDER BY seq",
         )
-        .bind(&r.id)
+        .bind(r.id.as_str())
         .bind(Outcome::Pending.code())
         .bind(Outcome::Skipped.code())
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM staged_targets WHERE request_id = $1")
-            .bind(&r.id)
+            .bind(r.id.as_str())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -324,10 +324,10 @@ where
     pub(super) fn request_from_row(row: &DB::Row) -> StoreResult<RequestRecord> {
         let decision: Option<DecisionKind> = codec::column_opt(row, "decision")?;
         Ok(RequestRecord {
-            id: row.try_get("id")?,
-            team_id: row.try_get("team_id")?,
-            channel_id: row.try_get("channel_id")?,
-            requester: row.try_get("requester")?,
+            id: codec::id(row, "id")?,
+            team_id: codec::id(row, "team_id")?,
+            channel_id: codec::id(row, "channel_id")?,
+            requester: codec::id(row, "requester")?,
             command_text: row.try_get("command_text")?,
             reason: row.try_get("reason")?,
             dry_run: row.try_get("dry_run")?,
