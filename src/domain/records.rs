@@ -68,7 +68,7 @@ pub struct RequestRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub decision: DecisionKind,
-    pub actor: String,
+    pub actor: SlackUserId,
     pub decided_at: i64,
 }
 
@@ -76,7 +76,7 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignOff {
     pub kind: SignOffKind,
-    pub actor: String,
+    pub actor: SlackUserId,
     pub at: i64,
 }
 

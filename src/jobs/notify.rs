@@ -108,8 +108,8 @@ async fn untold(svc: &Service, id: &str) -> crate::store::StoreResult<Vec<Target
 async fn approvers(svc: &Service, r: &RequestRecord) -> Vec<String> {
     let mut all = svc.sign_offs_for(r).await.approvers;
     if let Some(d) = &r.decision {
-        if !all.contains(&d.actor) {
-            all.push(d.actor.clone());
+        if !all.iter().any(|a| a == d.actor.as_str()) {
+            all.push(d.actor.to_string());
         }
     }
     all

@@ -47,7 +47,7 @@ pub(super) fn progress_ticker(
                 if !resumed {
                     if let Some(d) = &r.decision {
                         // Every approver of a two-approver request, or the one who decided.
-                        let who = svc.approved_by(r.id.as_str(), &d.actor).await;
+                        let who = svc.approved_by(r.id.as_str(), d.actor.as_str()).await;
                         svc.say_in_thread(&r, &render::approved(&who, d.decided_at))
                             .await;
                     }

@@ -246,12 +246,12 @@ impl Service {
             approvers: rows
                 .iter()
                 .filter(|s| s.kind == SignOffKind::Approve)
-                .map(|s| s.actor.clone())
+                .map(|s| s.actor.to_string())
                 .collect(),
             continued_by: rows
                 .iter()
                 .find(|s| s.kind == SignOffKind::Continue)
-                .map(|s| s.actor.clone()),
+                .map(|s| s.actor.to_string()),
         }
     }
 

@@ -103,7 +103,7 @@ impl Service {
                 return Err(format!(
                     "{id} was already {} by {}; nothing changed.",
                     d.decision,
-                    render::mention(&d.actor)
+                    render::mention(d.actor.as_str())
                 ));
             }
             Err(refusal) => return Err(format!("{id}: {refusal}; nothing changed.")),
@@ -130,7 +130,7 @@ impl Service {
                 Decision::Approve | Decision::Continue => DecisionKind::Approved,
                 Decision::Deny | Decision::Unexpected => DecisionKind::Denied,
             },
-            actor: a.user.to_string(),
+            actor: a.user.clone(),
             decided_at: now,
         };
         // The decision and its audit event are written together, or neither is.
@@ -153,7 +153,7 @@ impl Service {
             let again = self.store.get_request(id).await.ok().flatten();
             let who = again
                 .and_then(|r| r.decision)
-                .map(|d| format!("{} by {}", d.decision, render::mention(&d.actor)))
+                .map(|d| format!("{} by {}", d.decision, render::mention(d.actor.as_str())))
                 .unwrap_or_else(|| "decided".into());
             return Err(format!("{id} was already {who}; nothing changed."));
         }

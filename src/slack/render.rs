@@ -298,7 +298,7 @@ pub fn status_line(r: &RequestRecord, now_ms: i64) -> String {
     let by = r
         .decision
         .as_ref()
-        .map(|d| format!("{} {}", mention(&d.actor), slack_date(d.decided_at)))
+        .map(|d| format!("{} {}", mention(d.actor.as_str()), slack_date(d.decided_at)))
         .unwrap_or_default();
     match r.state {
         State::DryRun => "🧪 *Dry run:* nothing will be reset and no approval is needed.".into(),
@@ -341,7 +341,7 @@ fn cancelled_line(r: &RequestRecord) -> String {
         .map(|d| {
             format!(
                 "✅ *Approved* by {} {}. ",
-                mention(&d.actor),
+                mention(d.actor.as_str()),
                 slack_date(d.decided_at)
             )
         })
@@ -353,7 +353,13 @@ fn cancelled_line(r: &RequestRecord) -> String {
             .decision
             .as_ref()
             .filter(|d| d.decision == DecisionKind::Cancelled)
-            .map(|d| format!(" by {} {}", mention(&d.actor), slack_date(d.decided_at)))
+            .map(|d| {
+                format!(
+                    " by {} {}",
+                    mention(d.actor.as_str()),
+                    slack_date(d.decided_at)
+                )
+            })
             .unwrap_or_default(),
     };
     format!("{approved}🚫 *Cancelled*{by}.")
@@ -429,7 +435,7 @@ pub fn summary(r: &RequestRecord, targets: &[TargetRecord], now_ms: i64) -> Mess
     let approver = r
         .decision
         .as_ref()
-        .map(|d| mention(&d.actor))
+        .map(|d| mention(d.actor.as_str()))
         .unwrap_or_else(|| "nobody".into());
     let mut lines = vec![format!(
         "{title} for {}: *{reset} reset*, {skipped} skipped, {failed} failed{} in {secs:.1} s, ended {}.\nRequested by {}, approved by {approver}.",

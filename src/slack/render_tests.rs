@@ -291,7 +291,7 @@ fn hostile_and_very_long_input_in_every_field_stays_within_limits() {
     r.stop_reason = Some(huge.clone());
     r.decision = Some(Decision {
         decision: DecisionKind::Approved,
-        actor: "U0002".into(),
+        actor: "U0002".parse().unwrap(),
         decided_at: 0,
     });
     let failed: Vec<TargetRecord> = targets

@@ -96,7 +96,7 @@ async fn only_one_of_two_racing_decisions_wins() {
         seeded(&store).await;
         let d = |who: &str| Decision {
             decision: DecisionKind::Approved,
-            actor: who.into(),
+            actor: who.parse().unwrap(),
             decided_at: 1_500,
         };
         let (d2, d3) = (d("U0002"), d("U0003"));
@@ -648,7 +648,7 @@ async fn a_requesters_recent_requests_are_listed_oldest_first_in_any_state() {
         }
         let denied = Decision {
             decision: DecisionKind::Denied,
-            actor: "U0002".into(),
+            actor: "U0002".parse().unwrap(),
             decided_at: 3_500,
         };
         let moved = store

@@ -90,7 +90,7 @@ async fn above_the_threshold_two_distinct_approvers_are_needed() {
         "{summary}"
     );
     let r = app.wait_state(&p.id, State::Completed).await;
-    assert_eq!(r.decision.unwrap().actor, APPROVER_2);
+    assert_eq!(r.decision.unwrap().actor.as_str(), APPROVER_2);
     assert_eq!(app.w.okta.reset_calls().len(), 28);
     let root = app.wait_root_contains(&p, "Completed").await;
     assert!(root.contains("Approvals: <@U0002> and <@U0003>."), "{root}");
@@ -158,7 +158,7 @@ async fn a_deny_after_the_first_approval_denies() {
     app.click(APPROVER_2, &p, "deny").await;
     app.wait_thread(&p, "Denied by <@U0003>").await;
     let r = app.wait_state(&p.id, State::Denied).await;
-    assert_eq!(r.decision.unwrap().actor, APPROVER_2);
+    assert_eq!(r.decision.unwrap().actor.as_str(), APPROVER_2);
     // Nothing more can approve it.
     app.click(APPROVER, &p, "approve").await;
     app.ephemeral_to(APPROVER, "already denied").await;

@@ -49,7 +49,7 @@ async fn the_whole_flow_resets_exactly_the_eligible_users_once() {
     }
     // The root now says who approved, and has no buttons.
     let r = app.wait_state(&p.id, State::Completed).await;
-    assert_eq!(r.decision.unwrap().actor, APPROVER);
+    assert_eq!(r.decision.unwrap().actor.as_str(), APPROVER);
     let root = app.wait_root_contains(&p, "Completed").await;
     assert!(root.contains("*Approved* by <@U0002>"), "{root}");
     assert!(

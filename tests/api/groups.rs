@@ -47,7 +47,7 @@ async fn a_member_of_a_listed_group_may_request_and_a_member_of_another_may_appr
     let summary = app.wait_thread(&p, "Run complete").await;
     assert!(summary.contains("approved by <@U0001>"), "{summary}");
     let r = app.wait_state(&p.id, State::Completed).await;
-    assert_eq!(r.decision.unwrap().actor, REQUESTER);
+    assert_eq!(r.decision.unwrap().actor.as_str(), REQUESTER);
     assert!(!app.w.okta.reset_calls().is_empty());
     // One read of each group; a person listed by ID costs no Slack call.
     assert_eq!(app.w.slack.api_calls(LIST), 2);

@@ -89,7 +89,7 @@ async fn an_approval_counts_only_after_a_fresh_okta_sign_in() {
     );
     app.wait_state(&p.id, State::Completed).await;
     let r = app.record(&p.id).await;
-    assert_eq!(r.decision.unwrap().actor, APPROVER);
+    assert_eq!(r.decision.unwrap().actor.as_str(), APPROVER);
     let line = app.wait_thread(&p, "confirmed in Okta").await;
     assert!(
         line.contains("🔐 Approved by <@U0002> — confirmed in Okta (mfa, <!date^"),
@@ -409,7 +409,7 @@ async fn a_request_denied_while_the_confirmation_is_pending_stays_denied() {
     app.settle().await;
     let r = app.record(&p.id).await;
     assert_eq!(r.state, State::Denied);
-    assert_eq!(r.decision.unwrap().actor, APPROVER_2);
+    assert_eq!(r.decision.unwrap().actor.as_str(), APPROVER_2);
     assert!(app.w.okta.reset_calls().is_empty());
     assert_eq!(app.step_up_failures(&p.id).await.len(), 1);
 }

@@ -128,7 +128,7 @@ impl Service {
             .await
             .map(|s| {
                 s.iter()
-                    .any(|s| s.kind == Kind::Approve && s.actor == a.user.as_str())
+                    .any(|s| s.kind == Kind::Approve && s.actor == a.user)
             })
             .unwrap_or(false)
     }

@@ -40,7 +40,7 @@ async fn no_decision_approval_cancel_or_continue_is_stored_without_its_audit_eve
         refuse_audit_inserts(&url).await;
         let approval = Decision {
             decision: DecisionKind::Approved,
-            actor: "U0002".into(),
+            actor: "U0002".parse().unwrap(),
             decided_at: 10,
         };
         let approved = store

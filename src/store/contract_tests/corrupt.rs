@@ -89,8 +89,8 @@ async fn an_unknown_stored_word_is_reported_as_corrupt() {
     }
 }
 
-/// The same for an id column: a stored request whose requester is not a Slack user id cannot be
-/// read back as a `RequestRecord`, whose fields are the domain's id types.
+/// The same for an id column: a stored request whose requester (or decider, or signer) is not a
+/// Slack user id cannot be read back, since records hold the domain's id types.
 #[tokio::test]
 async fn a_stored_id_of_the_wrong_shape_is_reported_as_corrupt() {
     for (store, _dir, url) in backends().await {
@@ -124,6 +124,26 @@ async fn a_stored_id_of_the_wrong_shape_is_reported_as_corrupt() {
                 .as_str(),
             "U0001",
             "readable again"
+        );
+
+        // Who decided and who signed off are Slack users too.
+        raw_sql(
+            &url,
+            &format!("INSERT INTO decisions (request_id, decision, actor, decided_at) VALUES ('{id}', 'approved', 'system', 5)"),
+        )
+        .await;
+        corrupt(
+            store.get_request(id).await,
+            "`system` is not a Slack user id (expected U or W followed by 2-20 capital letters/digits, e.g. U0123ABCD)",
+        );
+        raw_sql(
+            &url,
+            &format!("INSERT INTO sign_offs (request_id, kind, actor, at) VALUES ('{id}', 'approve', 'system', 6)"),
+        )
+        .await;
+        corrupt(
+            store.sign_offs(id).await,
+            "`system` is not a Slack user id (expected U or W followed by 2-20 capital letters/digits, e.g. U0123ABCD)",
         );
     }
 }

@@ -70,12 +70,12 @@ async fn approvals_count_each_approver_once_and_only_while_pending() {
             vec![
                 SignOff {
                     kind: SignOffKind::Approve,
-                    actor: "U0002".into(),
+                    actor: "U0002".parse().unwrap(),
                     at: 1_100
                 },
                 SignOff {
                     kind: SignOffKind::Approve,
-                    actor: "U0003".into(),
+                    actor: "U0003".parse().unwrap(),
                     at: 1_300
                 },
             ]
@@ -147,7 +147,7 @@ async fn a_cancel_records_who_cancelled_apart_from_the_decision() {
         let id = "R-00000001";
         let approval = Decision {
             decision: DecisionKind::Approved,
-            actor: "U0002".into(),
+            actor: "U0002".parse().unwrap(),
             decided_at: 1_100,
         };
         assert!(store

@@ -309,7 +309,7 @@ where
             )
             .bind(id)
             .bind(d.decision.code())
-            .bind(&d.actor)
+            .bind(d.actor.as_str())
             .bind(d.decided_at)
             .execute(&mut *tx)
             .await?;
@@ -351,7 +351,7 @@ where
             decision: match decision {
                 Some(decision) => Some(Decision {
                     decision,
-                    actor: row.try_get("actor")?,
+                    actor: codec::id(row, "actor")?,
                     decided_at: row.try_get("decided_at")?,
                 }),
                 None => None,

@@ -149,7 +149,7 @@ where
     fn sign_off_from_row(row: &DB::Row) -> StoreResult<SignOff> {
         Ok(SignOff {
             kind: codec::column(row, "kind")?,
-            actor: row.try_get("actor")?,
+            actor: codec::id(row, "actor")?,
             at: row.try_get("at")?,
         })
     }
