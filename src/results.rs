@@ -217,7 +217,7 @@ mod tests {
             target(3, "cy@example.com", "reset", "pending"),
         ];
         let told = crate::store::NoticeRecord {
-            request_id: "R-7K3M9QXD".into(),
+            request_id: "R-7K3M9QXD".parse().unwrap(),
             seq: 0,
             state: crate::store::NoticeState::Notified,
             reason: None,

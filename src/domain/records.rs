@@ -58,7 +58,7 @@ pub struct RequestRecord {
     /// Who cancelled the request and when (`/okta-reset cancel`), kept apart from `decision`:
     /// a cancel after approval leaves the approval as the decision. `None` for a request
     /// withdrawn by the bot, and for cancels stored before this was recorded.
-    pub cancelled_by: Option<String>,
+    pub cancelled_by: Option<SlackUserId>,
     pub cancelled_at: Option<i64>,
     /// The message carrying a paused run's Continue button: a Continue click is taken only there.
     pub continue_ts: Option<String>,
@@ -140,10 +140,11 @@ pub struct TargetRecord {
 
 /// One reset user's notice (`policy.notify_users`). `state` moves `sending` → `notified` |
 /// `not_notified`; `sending` is written before the first Slack call for them, so a restart never
-/// DMs anyone twice.
+/// DMs anyone twice. `slack_user` and `dm_channel` stay strings: they are what Slack's lookup
+/// returned, written unchecked, so reading them strictly would turn Slack's answer into `Corrupt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeRecord {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub seq: i64,
     pub state: NoticeState,
     pub reason: Option<String>,
@@ -167,12 +168,12 @@ pub struct NoticeOutcome<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepUpRecord {
     pub token_hash: String,
-    pub request_id: String,
+    pub request_id: RequestId,
     pub kind: SignOffKind,
     pub method: String,
     pub digest: String,
-    pub slack_user: String,
-    pub channel_id: String,
+    pub slack_user: SlackUserId,
+    pub channel_id: SlackChannelId,
     pub okta_user: String,
     pub okta_login: String,
     pub clicked_at: i64,

@@ -347,8 +347,8 @@ fn cancelled_line(r: &RequestRecord) -> String {
         })
         .unwrap_or_default();
     let by = match (&r.cancelled_by, r.cancelled_at) {
-        (Some(who), Some(at)) => format!(" by {} {}", mention(who), slack_date(at)),
-        (Some(who), None) => format!(" by {}", mention(who)),
+        (Some(who), Some(at)) => format!(" by {} {}", mention(who.as_str()), slack_date(at)),
+        (Some(who), None) => format!(" by {}", mention(who.as_str())),
         _ => r
             .decision
             .as_ref()

@@ -2,7 +2,7 @@
 //! sign-off kind, notice and step-up state, request state) to the domain's enums. Writing binds
 //! `value.code()`; reading goes through `column`/`column_opt`, so a word the database holds
 //! that no enum names is `StoreError::Corrupt` here, not a silent mismatch later. Id columns
-//! read the same way through `id`: a stored value that is not a valid id of its kind
+//! read the same way through `id`/`id_opt`: a stored value that is not a valid id of its kind
 //! (`domain::ids`) is `StoreError::Corrupt` too. Writing binds `id.as_str()`.
 
 use std::str::FromStr;
@@ -59,4 +59,16 @@ where
 {
     let value: String = row.try_get(name)?;
     parse_id(&value)
+}
+
+/// The nullable id column `name` of `row`.
+pub(super) fn id_opt<'r, T, R>(row: &'r R, name: &str) -> StoreResult<Option<T>>
+where
+    T: FromStr<Err = IdError>,
+    R: Row,
+    for<'n> &'n str: ColumnIndex<R>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let value: Option<String> = row.try_get(name)?;
+    value.as_deref().map(parse_id).transpose()
 }

@@ -180,7 +180,7 @@ async fn a_cancel_after_approval_shows_who_cancelled_apart_from_who_approved() {
     let ack = app.slash(REQUESTER, &format!("cancel {}", p.id)).await;
     assert_eq!(ack, format!("{} is cancelled.", p.id));
     let r = app.wait_state(&p.id, State::Cancelled).await;
-    assert_eq!(r.cancelled_by.as_deref(), Some(REQUESTER));
+    assert_eq!(r.cancelled_by.as_ref().map(|u| u.as_str()), Some(REQUESTER));
     assert_eq!(
         r.decision.as_ref().map(|d| d.actor.as_str()),
         Some(APPROVER)

@@ -22,7 +22,6 @@ use serde_json::{json, Value};
 use super::decide::{Action, Decision};
 use super::Service;
 use crate::config::StepUpMode;
-use crate::domain::ids::{RequestId, SlackChannelId, SlackUserId};
 use crate::slack::outbound::Message;
 use crate::slack::render;
 use crate::store::{RequestRecord, StepUpRecord, StepUpState};
@@ -97,12 +96,12 @@ impl Service {
         let now = self.now();
         let rec = StepUpRecord {
             token_hash: String::new(),
-            request_id: r.id.to_string(),
+            request_id: r.id.clone(),
             kind,
             method: mode.code().into(),
             digest: r.digest.clone(),
-            slack_user: a.user.to_string(),
-            channel_id: a.channel.to_string(),
+            slack_user: a.user.clone(),
+            channel_id: a.channel.clone(),
             okta_user: account.id.clone(),
             okta_login: account.login.clone(),
             clicked_at: now,
@@ -157,15 +156,15 @@ impl Service {
         );
         let msg = web::link_message(&text, &link);
         self.slack
-            .ephemeral(&rec.channel_id, &rec.slack_user, None, &msg)
+            .ephemeral(rec.channel_id.as_str(), rec.slack_user.as_str(), None, &msg)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "could not send the Okta confirmation link");
                 "The Okta confirmation link could not be sent to you; nothing was recorded. Try again shortly.".to_string()
             })?;
         self.audit(
-            Some(&rec.request_id),
-            Some(&rec.slack_user),
+            Some(rec.request_id.as_str()),
+            Some(rec.slack_user.as_str()),
             "step_up_started",
             json!({"method": rec.method, "kind": rec.kind, "okta_user": rec.okta_user, "digest": rec.digest}),
         )
@@ -182,7 +181,7 @@ impl Service {
     ) -> Result<String, String> {
         let r = self
             .store
-            .get_request(&rec.request_id)
+            .get_request(rec.request_id.as_str())
             .await
             .map_err(store_down)?
             .ok_or_else(|| format!("There is no request {}.", rec.request_id))?;
@@ -195,13 +194,13 @@ impl Service {
         let kind = rec.kind;
         let action = Action {
             team: None,
-            user: SlackUserId::parse(&rec.slack_user).map_err(|e| e.to_string())?,
-            channel: SlackChannelId::parse(&rec.channel_id).map_err(|e| e.to_string())?,
+            user: rec.slack_user.clone(),
+            channel: rec.channel_id.clone(),
             decision: match kind {
                 Kind::Approve => Decision::Approve,
                 Kind::Continue => Decision::Continue,
             },
-            request: RequestId::parse(&rec.request_id).map_err(|e| e.to_string())?,
+            request: rec.request_id.clone(),
             // The click itself was checked against the request's own message before the
             // confirmation was started; the confirmed re-run acts on that same message.
             message_ts: match kind {
@@ -222,8 +221,8 @@ impl Service {
             .await
             .map_err(store_down)?;
         let scope = Confirmed {
-            request: rec.request_id.clone(),
-            user: rec.slack_user.clone(),
+            request: rec.request_id.to_string(),
+            user: rec.slack_user.to_string(),
             kind,
         };
         let svc = self.clone();
@@ -249,7 +248,7 @@ impl Service {
         detail["digest"] = json!(rec.digest);
         self.audit(
             Some(r.id.as_str()),
-            Some(&rec.slack_user),
+            Some(rec.slack_user.as_str()),
             "step_up_confirmed",
             detail,
         )
@@ -264,7 +263,7 @@ impl Service {
             } else {
                 "Approved"
             },
-            render::mention(&rec.slack_user),
+            render::mention(rec.slack_user.as_str()),
             how_confirmed(&confirmed)
         );
         self.say_in_thread(&r, &Message::text(line)).await;
@@ -319,8 +318,13 @@ impl Service {
                 },
                 rec.request_id
             );
-            self.tell(&rec.channel_id, &rec.slack_user, None, &text)
-                .await;
+            self.tell(
+                rec.channel_id.as_str(),
+                rec.slack_user.as_str(),
+                None,
+                &text,
+            )
+            .await;
         }
     }
 
@@ -341,7 +345,7 @@ impl Service {
                     } else {
                         "Approved"
                     },
-                    render::mention(&s.slack_user),
+                    render::mention(s.slack_user.as_str()),
                     how_confirmed(s)
                 )
             })

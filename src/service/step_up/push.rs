@@ -94,8 +94,8 @@ impl Service {
             }
         };
         self.tell(
-            &rec.channel_id,
-            &rec.slack_user,
+            rec.channel_id.as_str(),
+            rec.slack_user.as_str(),
             None,
             &format!(
                 "Approve on your phone: choose *{}* in Okta Verify (within 2 minutes) to confirm {}. Nothing is recorded until Okta confirms.",
@@ -105,8 +105,8 @@ impl Service {
         )
         .await;
         self.audit(
-            Some(&rec.request_id),
-            Some(&rec.slack_user),
+            Some(rec.request_id.as_str()),
+            Some(rec.slack_user.as_str()),
             "step_up_started",
             json!({"method": rec.method, "kind": rec.kind, "okta_user": rec.okta_user, "digest": rec.digest, "factor_id": factor}),
         )

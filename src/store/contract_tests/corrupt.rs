@@ -89,8 +89,9 @@ async fn an_unknown_stored_word_is_reported_as_corrupt() {
     }
 }
 
-/// The same for an id column: a stored request whose requester (or decider, or signer) is not a
-/// Slack user id cannot be read back, since records hold the domain's id types.
+/// The same for an id column: a stored request whose requester (or canceller, decider, signer)
+/// is not a Slack user id, or a step-up whose channel is not a channel id, cannot be read back,
+/// since records hold the domain's id types.
 #[tokio::test]
 async fn a_stored_id_of_the_wrong_shape_is_reported_as_corrupt() {
     for (store, _dir, url) in backends().await {
@@ -124,6 +125,33 @@ async fn a_stored_id_of_the_wrong_shape_is_reported_as_corrupt() {
                 .as_str(),
             "U0001",
             "readable again"
+        );
+
+        raw_sql(
+            &url,
+            &format!("UPDATE requests SET cancelled_by = 'nobody' WHERE id = '{id}'"),
+        )
+        .await;
+        corrupt(
+            store.get_request(id).await,
+            "`nobody` is not a Slack user id (expected U or W followed by 2-20 capital letters/digits, e.g. U0123ABCD)",
+        );
+        raw_sql(
+            &url,
+            &format!("UPDATE requests SET cancelled_by = NULL WHERE id = '{id}'"),
+        )
+        .await;
+
+        let s = super::step_ups::step_up("t1", "U0002", StepUpState::Issued);
+        assert!(store.create_step_up(&s, true, 1_100).await.unwrap());
+        raw_sql(
+            &url,
+            "UPDATE step_ups SET channel_id = 'general' WHERE token_hash = 't1'",
+        )
+        .await;
+        corrupt(
+            store.step_ups(id).await,
+            "`general` is not a Slack channel id (expected C, G or D followed by 2-20 capital letters/digits, e.g. C0123ABCD)",
         );
 
         // Who decided and who signed off are Slack users too.

@@ -178,7 +178,7 @@ async fn a_cancel_records_who_cancelled_apart_from_the_decision() {
         let r = store.get_request(id).await.unwrap().unwrap();
         assert_eq!(r.state, State::Cancelled);
         assert_eq!(
-            (r.cancelled_by.as_deref(), r.cancelled_at),
+            (r.cancelled_by.as_ref().map(|u| u.as_str()), r.cancelled_at),
             (Some("U0001"), Some(1_200))
         );
         assert_eq!(r.finished_at, Some(1_200));
@@ -193,7 +193,7 @@ async fn a_cancel_records_who_cancelled_apart_from_the_decision() {
             .unwrap());
         let r = store.get_request(id).await.unwrap().unwrap();
         assert_eq!(
-            r.cancelled_by.as_deref(),
+            r.cancelled_by.as_ref().map(|u| u.as_str()),
             Some("U0001"),
             "the first cancel stays"
         );
@@ -214,7 +214,7 @@ async fn a_cancel_records_who_cancelled_apart_from_the_decision() {
             .await
             .unwrap());
         let r = store.get_request("R-00000002").await.unwrap().unwrap();
-        assert_eq!(r.cancelled_by.as_deref(), Some("U0003"));
+        assert_eq!(r.cancelled_by.as_ref().map(|u| u.as_str()), Some("U0003"));
         let d = r.decision.unwrap();
         assert_eq!(
             (d.decision.code(), d.actor.as_str(), d.decided_at),

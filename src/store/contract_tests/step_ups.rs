@@ -6,12 +6,12 @@ use super::*;
 pub(super) fn step_up(token: &str, user: &str, state: StepUpState) -> StepUpRecord {
     StepUpRecord {
         token_hash: token.into(),
-        request_id: "R-00000001".into(),
+        request_id: "R-00000001".parse().unwrap(),
         kind: SignOffKind::Approve,
         method: "okta_oidc".into(),
         digest: "abc".into(),
-        slack_user: user.into(),
-        channel_id: "C0001".into(),
+        slack_user: user.parse().unwrap(),
+        channel_id: "C0001".parse().unwrap(),
         okta_user: "00uBOB".into(),
         okta_login: "bob@example.com".into(),
         clicked_at: 1_100,

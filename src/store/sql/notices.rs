@@ -23,7 +23,7 @@ where
 {
     fn notice_from_row(r: &DB::Row) -> StoreResult<NoticeRecord> {
         Ok(NoticeRecord {
-            request_id: r.try_get("request_id")?,
+            request_id: codec::id(r, "request_id")?,
             seq: r.try_get("seq")?,
             state: codec::column(r, "state")?,
             reason: r.try_get("reason")?,

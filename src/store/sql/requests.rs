@@ -345,7 +345,7 @@ where
             started_at: row.try_get("started_at")?,
             finished_at: row.try_get("finished_at")?,
             stop_reason: row.try_get("stop_reason")?,
-            cancelled_by: row.try_get("cancelled_by")?,
+            cancelled_by: codec::id_opt(row, "cancelled_by")?,
             cancelled_at: row.try_get("cancelled_at")?,
             continue_ts: row.try_get("continue_ts")?,
             decision: match decision {

@@ -28,12 +28,12 @@ where
     fn step_up_from_row(r: &DB::Row) -> StoreResult<StepUpRecord> {
         Ok(StepUpRecord {
             token_hash: r.try_get("token_hash")?,
-            request_id: r.try_get("request_id")?,
+            request_id: codec::id(r, "request_id")?,
             kind: codec::column(r, "kind")?,
             method: r.try_get("method")?,
             digest: r.try_get("digest")?,
-            slack_user: r.try_get("slack_user")?,
-            channel_id: r.try_get("channel_id")?,
+            slack_user: codec::id(r, "slack_user")?,
+            channel_id: codec::id(r, "channel_id")?,
             okta_user: r.try_get("okta_user")?,
             okta_login: r.try_get("okta_login")?,
             clicked_at: r.try_get("clicked_at")?,
@@ -57,12 +57,12 @@ where
         // A write to the request's row first: the write lock (SQLite) or the row lock
         // (PostgreSQL) makes two replicas' clicks take turns here.
         sqlx::query("UPDATE requests SET id = id WHERE id = $1")
-            .bind(&s.request_id)
+            .bind(s.request_id.as_str())
             .execute(&mut *tx)
             .await?;
         let live: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM step_ups WHERE {LIVE}"))
-            .bind(&s.request_id)
-            .bind(&s.slack_user)
+            .bind(s.request_id.as_str())
+            .bind(s.slack_user.as_str())
             .bind(s.kind.code())
             .bind(now)
             .fetch_one(&mut *tx)
@@ -74,8 +74,8 @@ where
             sqlx::query(&format!(
                 "UPDATE step_ups SET state = 'superseded', settled_at = $5 WHERE {LIVE}"
             ))
-            .bind(&s.request_id)
-            .bind(&s.slack_user)
+            .bind(s.request_id.as_str())
+            .bind(s.slack_user.as_str())
             .bind(s.kind.code())
             .bind(now)
             .bind(now)
@@ -87,12 +87,12 @@ where
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(&s.token_hash)
-        .bind(&s.request_id)
+        .bind(s.request_id.as_str())
         .bind(s.kind.code())
         .bind(&s.method)
         .bind(&s.digest)
-        .bind(&s.slack_user)
-        .bind(&s.channel_id)
+        .bind(s.slack_user.as_str())
+        .bind(s.channel_id.as_str())
         .bind(&s.okta_user)
         .bind(&s.okta_login)
         .bind(s.clicked_at)
