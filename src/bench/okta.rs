@@ -259,6 +259,7 @@ async fn resolve_100k() -> anyhow::Result<()> {
             protected_groups: &[],
             protected_logins: &[],
             requester_identities: &[],
+            clock: &crate::clock::SystemClock,
         },
     )
     .await

@@ -18,10 +18,6 @@ use crate::metrics::OktaHealth;
 
 #[async_trait]
 pub trait OktaApi: Send + Sync + 'static {
-    /// The time on the client's clock (the one its pacer runs on), in ms since the epoch: what
-    /// a caller paging through Okta stamps its own records with.
-    fn now_ms(&self) -> i64;
-
     /// What the last contact with Okta said about the connection, and when (unix seconds; 0 for
     /// never), for `/readyz`.
     fn last_contact(&self) -> (OktaHealth, i64);
@@ -90,10 +86,6 @@ pub trait OktaApi: Send + Sync + 'static {
 /// Each method is the client's own (documented there); `OktaClient::…` names the inherent one.
 #[async_trait]
 impl OktaApi for OktaClient {
-    fn now_ms(&self) -> i64 {
-        OktaClient::now_ms(self)
-    }
-
     fn last_contact(&self) -> (OktaHealth, i64) {
         self.contact.last()
     }

@@ -99,11 +99,6 @@ impl FakeOkta {
 
 #[async_trait]
 impl OktaApi for FakeOkta {
-    /// No clock: nothing these tests run stamps a record with Okta's time.
-    fn now_ms(&self) -> i64 {
-        0
-    }
-
     fn last_contact(&self) -> (OktaHealth, i64) {
         (OktaHealth::Unknown, 0)
     }

@@ -11,6 +11,7 @@
 
 use std::collections::HashSet;
 
+use crate::clock::Clock;
 use crate::domain::classify::{classify, Classification, TargetClass};
 use crate::domain::command::{TargetSpec, UserRef};
 use crate::domain::digest::snapshot_digest;
@@ -42,7 +43,7 @@ pub struct Resolution {
 }
 
 /// What resolution needs besides the targets.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ResolveSettings<'a> {
     pub max_targets: usize,
     /// `policy.protected_groups`: names or `00g…` ids.
@@ -51,11 +52,14 @@ pub struct ResolveSettings<'a> {
     pub protected_logins: &'a [String],
     /// Lower-case login/email of the requester (their own account may not be reset).
     pub requester_identities: &'a [String],
+    /// Stamps each staged page (`staged_at`), the time the sweep reads leftovers by.
+    pub clock: &'a dyn Clock,
 }
 
 struct Collector<'a> {
     okta: &'a dyn OktaApi,
     store: &'a dyn Store,
+    clock: &'a dyn Clock,
     request_id: &'a str,
     max: usize,
     protect: Protection,
@@ -237,7 +241,7 @@ impl Collector<'_> {
                 self.request_id,
                 self.next_seq,
                 &self.page,
-                self.okta.now_ms(),
+                self.clock.now_ms(),
             )
             .await
             .map_err(|e| {
@@ -347,6 +351,7 @@ async fn resolve_staged(
     let mut c = Collector {
         okta,
         store,
+        clock: settings.clock,
         request_id,
         max: settings.max_targets,
         protect,

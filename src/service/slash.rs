@@ -346,6 +346,7 @@ impl Service {
             protected_groups: &self.config.policy.protected_groups,
             protected_logins: &self.config.policy.protected_logins,
             requester_identities: &identities,
+            clock: self.clock.as_ref(),
         };
         // Targets are staged in the store page by page; refusals below discard them.
         let resolution = match resolve_with_file(
