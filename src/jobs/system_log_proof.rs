@@ -21,7 +21,7 @@ use crate::okta::client::for_request;
 use crate::okta::system_log::window;
 use crate::okta::OktaError;
 use crate::service::Service;
-use crate::slack::escape::escape;
+use crate::slack::escape::{escape_clipped, one_line};
 use crate::store::{Outcome, RequestRecord, TargetRecord};
 
 /// What one look at the System Log found.
@@ -83,7 +83,10 @@ impl Proof {
         };
         let found = total - missing;
         let why = match self {
-            Proof::Failed(e) => format!(" (the log could not be read: {})", escape(e)),
+            Proof::Failed(e) => format!(
+                " (the log could not be read: {})",
+                escape_clipped(&one_line(e), 300).0
+            ),
             _ => String::new(),
         };
         Some(if missing == 0 {

@@ -223,13 +223,47 @@ impl SlackOut {
 fn err(method: &'static str, e: slack_morphism::errors::SlackClientError) -> SlackApiError {
     // slack-morphism's errors carry the API error code and HTTP status, never the token.
     crate::metrics::slack_error(method);
+    use slack_morphism::errors::SlackClientError as E;
+    // Short, for a person, and never Slack's raw answer: slack-morphism's own text of an API or
+    // HTTP error carries the whole response body, which must not reach the store, the audit
+    // log, a log line or a message.
     let detail = match &e {
-        // Short, for a person: the whole error carries Slack's raw answer.
-        slack_morphism::errors::SlackClientError::RateLimitError(r) => match r.retry_after {
+        E::RateLimitError(r) => match r.retry_after {
             Some(d) => format!("ratelimited: Slack asked to wait {} s", d.as_secs().max(1)),
             None => "ratelimited".to_string(),
         },
-        _ => e.to_string(),
+        E::ApiError(a) => a.code.clone(),
+        E::HttpError(h) => format!("HTTP {}", h.status_code.as_u16()),
+        E::ProtocolError(_) | E::SocketModeProtocolError(_) => {
+            "Slack's answer could not be read".to_string()
+        }
+        E::HttpProtocolError(_) | E::EndOfStream(_) => "Slack could not be reached".to_string(),
+        E::SystemError(_) => "the Slack client failed".to_string(),
     };
     SlackApiError { method, detail }
+}
+
+#[cfg(test)]
+mod tests {
+    use slack_morphism::errors::{SlackClientApiError, SlackClientError, SlackClientHttpError};
+
+    #[test]
+    fn an_error_keeps_slacks_code_never_its_raw_answer() {
+        let body = Some(r#"{"ok":false,"error":"user_not_found","secret":"xoxb-echoed"}"#.into());
+        let api = SlackClientError::ApiError(SlackClientApiError {
+            code: "user_not_found".into(),
+            errors: None,
+            warnings: None,
+            http_response_body: body.clone(),
+        });
+        let e = super::err("users.lookupByEmail", api);
+        assert_eq!(e.detail, "user_not_found");
+        let http = SlackClientError::HttpError(SlackClientHttpError {
+            status_code: axum::http::StatusCode::BAD_GATEWAY,
+            http_response_body: body,
+        });
+        let e = super::err("conversations.open", http);
+        assert_eq!(e.detail, "HTTP 502");
+        assert!(!e.to_string().contains("xoxb"), "{e}");
+    }
 }

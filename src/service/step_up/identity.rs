@@ -4,6 +4,7 @@
 
 use crate::okta::client::escape_filter_value;
 use crate::okta::OktaApi;
+use crate::slack::escape::{escape_clipped, one_line};
 use crate::slack::outbound::SlackApi;
 
 /// The approver's Okta account.
@@ -57,7 +58,8 @@ async fn matches(okta: &dyn OktaApi, attr: &str, value: &str) -> Result<Vec<Okta
     while let Some(u) = url {
         let page = okta.users_page(&u).await.map_err(|e| {
             tracing::warn!(error = %e, "Okta user search failed for a step-up");
-            format!("Okta could not be asked who you are ({e}); nothing was recorded. Try again shortly.")
+            let said = escape_clipped(&one_line(&e.to_string()), 300).0;
+            format!("Okta could not be asked who you are ({said}); nothing was recorded. Try again shortly.")
         })?;
         for user in page.items.into_iter().flatten() {
             let field = match attr {

@@ -113,7 +113,8 @@ impl Provider {
         if d.issuer.trim_end_matches('/') != self.config.issuer {
             return Err(format!(
                 "the discovery document at {url} names the issuer {}, not okta.oidc.issuer ({})",
-                d.issuer, self.config.issuer
+                plain(&d.issuer),
+                self.config.issuer
             ));
         }
         *cached = Some(d.clone());
@@ -125,18 +126,27 @@ impl Provider {
         url: &str,
         what: &str,
     ) -> Result<T, String> {
-        let resp = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("{what} could not be read from {url}: {}", e.without_url()))?;
+        let resp = self.http.get(url).send().await.map_err(|e| {
+            format!(
+                "{what} could not be read from {}: {}",
+                plain(url),
+                e.without_url()
+            )
+        })?;
         if !resp.status().is_success() {
-            return Err(format!("{what} at {url} answered {}", resp.status()));
+            return Err(format!(
+                "{what} at {} answered {}",
+                plain(url),
+                resp.status()
+            ));
         }
-        resp.json()
-            .await
-            .map_err(|e| format!("{what} at {url} is not usable: {}", e.without_url()))
+        resp.json().await.map_err(|e| {
+            format!(
+                "{what} at {} is not usable: {}",
+                plain(url),
+                e.without_url()
+            )
+        })
     }
 
     /// Reads the JWKS again and returns how many RS256 keys it holds.

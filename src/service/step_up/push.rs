@@ -19,6 +19,12 @@ use crate::store::{StepUpRecord, StepUpState};
 pub const PUSH_TTL_MS: i64 = 2 * 60 * 1000;
 const POLL_EVERY: Duration = Duration::from_secs(3);
 
+/// Okta's error as one escaped, bounded line: its text carries Okta's `errorSummary`.
+fn said(e: &crate::okta::OktaError) -> String {
+    use crate::slack::escape::{escape_clipped, one_line};
+    escape_clipped(&one_line(&e.to_string()), 300).0
+}
+
 /// What the approver can do after Okta refused a factor call: wait, or (for a refusal of the
 /// bot's own credentials, which no retry changes) have an Okta admin fix them.
 fn what_next(e: &crate::okta::OktaError) -> &'static str {
@@ -65,7 +71,8 @@ impl Service {
             }
             Err(e) => {
                 return Err(fail(format!(
-                    "Okta could not list your factors ({e}); nothing was recorded. {}",
+                    "Okta could not list your factors ({}); nothing was recorded. {}",
+                    said(&e),
                     what_next(&e)
                 ))
                 .await)
@@ -81,13 +88,15 @@ impl Service {
                 | crate::okta::OktaError::TimedOut),
             ) => {
                 return Err(fail(format!(
-                    "Okta failed while sending the push ({e}). If a push still reaches your phone, ignore it: it will not count. Nothing was recorded; click again for a new push."
+                    "Okta failed while sending the push ({}). If a push still reaches your phone, ignore it: it will not count. Nothing was recorded; click again for a new push.",
+                    said(&e)
                 ))
                 .await)
             }
             Err(e) => {
                 return Err(fail(format!(
-                    "Okta could not send the push ({e}); nothing was recorded. {}",
+                    "Okta could not send the push ({}); nothing was recorded. {}",
+                    said(&e),
                     what_next(&e)
                 ))
                 .await)

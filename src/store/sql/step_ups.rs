@@ -72,7 +72,8 @@ where
                 return Ok(false);
             }
             sqlx::query(&format!(
-                "UPDATE step_ups SET state = 'superseded', settled_at = $5 WHERE {LIVE}"
+                "UPDATE step_ups SET state = 'superseded', settled_at = $5, pkce_verifier = NULL \
+             WHERE {LIVE}"
             ))
             .bind(s.request_id.as_str())
             .bind(s.slack_user.as_str())
