@@ -147,6 +147,21 @@ pub(super) async fn still_resettable(
         }
         Some(_) => {}
     }
+    // Okta mails the reset link to the primary email the user has at the reset: one changed
+    // since approval (what an intruder keeping an account does) is not the address approved.
+    // Said without the addresses: the reason reaches the thread and the results file.
+    let same = |now: Option<&str>, then: Option<&String>| match then {
+        Some(then) => now.is_some_and(|n| n.trim().eq_ignore_ascii_case(then.trim())),
+        None => true,
+    };
+    if !same(user.profile.email.as_deref(), t.target.email.as_ref()) {
+        return Ok(Recheck::Changed(
+            "primary email changed; the reset link would go to the new address".into(),
+        ));
+    }
+    if !same(Some(user.profile.login.as_str()), t.target.login.as_ref()) {
+        return Ok(Recheck::Changed("Okta login changed".into()));
+    }
     let provider = user.provider().unwrap_or("");
     let was = |now: &str, then: Option<&String>| match then {
         Some(then) if then != now => format!(" (was {then})"),

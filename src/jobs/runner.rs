@@ -403,15 +403,17 @@ async fn reset_batch(
             let rec = rec.clone();
             let protect = protect.clone();
             async move {
-                if cancel.load(Ordering::SeqCst)
-                    || svc.is_stopping()
-                    || lost.load(Ordering::SeqCst)
-                    || stop.lock().expect("stop").is_some()
-                {
+                let halted = || {
+                    cancel.load(Ordering::SeqCst)
+                        || svc.is_stopping()
+                        || lost.load(Ordering::SeqCst)
+                        || stop.lock().expect("stop").is_some()
+                };
+                if halted() {
                     return;
                 }
                 if let Some(protect) = protect {
-                    reset_one(&svc, &rec, &t, &protect, &stop, &counters).await;
+                    reset_one(&svc, &rec, &t, &protect, &stop, &counters, &halted).await;
                 }
             }
         })
@@ -501,6 +503,7 @@ async fn reset_one(
     protect: &Protection,
     stop: &Mutex<Option<OktaError>>,
     c: &Counters,
+    halted: &(dyn Fn() -> bool + Sync),
 ) {
     let (id, revoke) = (r.id.as_str(), r.revoke_sessions);
     let Some(okta_id) = t.target.okta_id.as_deref() else {
@@ -535,14 +538,26 @@ async fn reset_one(
     let (out, reason, okta_req) = match checked {
         Some((out, reason)) => (out, reason, None),
         None => {
-            // Journal before the call: if the bot dies now, the resume knows this call's fate
-            // is unknown and asks Okta. No journal, no call.
-            let mark = || {
-                svc.store
-                    .set_outcome(id, t.seq, Outcome::InFlight, None, None, svc.now())
-            };
-            if journal::durably(svc, "in-flight mark", mark).await.is_err() {
+            // A cancel, a shutdown, a lost lease or a stop may have come while the user was
+            // read again: then no call goes out, and the user stays pending (not attempted).
+            if halted() {
                 return;
+            }
+            // Journal before the call: if the bot dies now, the resume knows this call's fate
+            // is unknown and asks Okta. No journal, no call; and the mark is taken only from
+            // `pending`, so two holders of the run can never both send this user's reset.
+            let mark = || svc.store.mark_in_flight(id, t.seq, svc.now());
+            match journal::durably(svc, "in-flight mark", mark).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(
+                        request = id,
+                        seq = t.seq,
+                        "the user was taken or settled elsewhere; not reset here"
+                    );
+                    return;
+                }
+                Err(()) => return,
             }
             match reset_verified(svc, okta_id, revoke).await {
                 Ok(done) => (Outcome::Reset, None, done.okta_request_id),

@@ -182,6 +182,29 @@ async fn outcomes_are_journalled_per_user() {
 }
 
 #[tokio::test]
+async fn a_reset_is_marked_in_flight_only_from_pending_so_two_holders_never_both_send_it() {
+    for (store, _dir, _) in backends().await {
+        seeded(&store).await;
+        assert!(store.mark_in_flight("R-00000001", 0, 5).await.unwrap());
+        // A second holder of the run (a takeover, an earlier pass) finds it taken.
+        assert!(!store.mark_in_flight("R-00000001", 0, 6).await.unwrap());
+        let t = &store.targets("R-00000001").await.unwrap()[0];
+        assert_eq!((t.outcome, t.outcome_at), (Outcome::InFlight, Some(5)));
+        store
+            .set_outcome("R-00000001", 0, Outcome::Reset, None, None, 7)
+            .await
+            .unwrap();
+        assert!(!store.mark_in_flight("R-00000001", 0, 8).await.unwrap());
+        // Seq 1 is skipped at classification: never marked.
+        assert!(!store.mark_in_flight("R-00000001", 1, 8).await.unwrap());
+        assert_eq!(
+            store.targets("R-00000001").await.unwrap()[1].outcome,
+            Outcome::Skipped
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_contain_step_is_journalled_apart_from_the_reset() {
     for (store, _dir, _) in backends().await {
         seeded(&store).await;

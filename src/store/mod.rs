@@ -200,6 +200,10 @@ pub trait Store: Send + Sync + 'static {
         okta_request_id: Option<&str>,
         at: i64,
     ) -> StoreResult<()>;
+    /// Journals that the reset of target `seq` is about to be sent (`in_flight`), only if the
+    /// target is still `pending`: false if anyone (another replica after a lease takeover, an
+    /// earlier pass) already took or settled it, and then no call may go out.
+    async fn mark_in_flight(&self, id: &str, seq: i64, at: i64) -> StoreResult<bool>;
     /// Journals the `--contain` step of one user, apart from the reset outcome.
     async fn set_sessions(
         &self,

@@ -339,3 +339,70 @@ async fn a_run_waiting_for_protection_can_be_cancelled_and_resets_nobody() {
     app.settle().await;
     assert!(app.w.okta.reset_calls().is_empty());
 }
+
+/// Okta mails the reset link to the primary email the user has at the reset. Moss's email is
+/// changed between the request and the approval (what someone keeping a stolen account does):
+/// the run does not send a link to the new address, and says why without naming it.
+#[tokio::test]
+async fn a_user_whose_primary_email_changed_after_the_request_is_not_reset() {
+    let app = spawn_with().org(org()).start().await;
+    let p = app
+        .request(&format!(r#"user:{LEE},{MOSS} reason:"INC-9""#))
+        .await;
+    assert!(app
+        .w
+        .okta
+        .set_user_email(&app.okta_id(MOSS), "attacker@evil.example"));
+    app.click(APPROVER, &p, "approve").await;
+    let summary = app.wait_thread(&p, "Run complete").await;
+    assert!(
+        summary.contains("*1 reset*, 1 skipped, 0 failed"),
+        "{summary}"
+    );
+    assert!(!summary.contains("evil.example"), "{summary}");
+    assert_eq!(app.w.okta.reset_count(&app.okta_id(MOSS)), 0);
+    assert_eq!(app.w.okta.reset_count(&app.okta_id(LEE)), 1);
+    let (out, why) = app.outcome_of(&p.id, MOSS).await;
+    assert_eq!(
+        (out.as_str(), why.as_str()),
+        (
+            "skipped",
+            "changed since approval: primary email changed; the reset link would go to the new address"
+        )
+    );
+}
+
+/// A cancel that comes while a user is being read again (just before their reset) stops that
+/// reset too: the run checks again after the reads, so nobody is reset after "cancelled".
+#[tokio::test]
+async fn a_cancel_while_a_user_is_read_again_resets_nobody() {
+    let app = spawn_with()
+        .org(org())
+        .config(|c| c.okta.concurrency = 1)
+        .start()
+        .await;
+    let p = app
+        .request(&format!(r#"user:{LEE},{MOSS} reason:"INC-9""#))
+        .await;
+    let reads_before = app.w.okta.stats().calls.users_get;
+    // From now on each Okta answer takes 1.5 s: the reads just before a reset are slow.
+    app.w.okta.set_latency(Duration::from_millis(1500));
+    app.click(APPROVER, &p, "approve").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.w.okta.stats().calls.users_get == reads_before {
+        assert!(tokio::time::Instant::now() < deadline, "no read again");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ack = app.slash(REQUESTER, &format!("cancel {}", p.id)).await;
+    assert_eq!(ack, format!("{} is cancelled.", p.id));
+    let summary = app.wait_thread(&p, "Run cancelled").await;
+    assert!(summary.contains("not attempted"), "{summary}");
+    app.settle().await;
+    assert!(
+        app.w.okta.reset_calls().is_empty(),
+        "a reset went out after the cancel"
+    );
+    for t in app.targets(&p.id).await {
+        assert_ne!(t.outcome.code(), "reset", "{t:?}");
+    }
+}

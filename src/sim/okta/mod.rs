@@ -478,6 +478,16 @@ impl OktaSim {
         true
     }
 
+    /// Changes a user's primary email (`profile.email`), where Okta sends their reset link.
+    pub fn set_user_email(&self, user_id: &str, email: &str) -> bool {
+        let mut data = self.shared.data();
+        let Some(i) = data.user_index(user_id) else {
+            return false;
+        };
+        data.users[i as usize].email = email.to_string();
+        true
+    }
+
     /// Assigns an admin role (e.g. `SUPER_ADMIN`) to a user directly.
     pub fn assign_user_role(&self, user_id: &str, role: &str) -> bool {
         let mut data = self.shared.data();

@@ -251,6 +251,10 @@ where
         SqlStore::set_outcome(self, id, seq, outcome, reason, okta_request_id, at).await
     }
 
+    async fn mark_in_flight(&self, id: &str, seq: i64, at: i64) -> StoreResult<bool> {
+        SqlStore::mark_in_flight(self, id, seq, at).await
+    }
+
     async fn set_sessions(
         &self,
         id: &str,

@@ -78,6 +78,21 @@ where
         Ok(())
     }
 
+    pub(super) async fn mark_in_flight(&self, id: &str, seq: i64, at: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE targets SET outcome = $1, outcome_at = $2 \
+             WHERE request_id = $3 AND seq = $4 AND outcome = $5",
+        )
+        .bind(Outcome::InFlight.code())
+        .bind(at)
+        .bind(id)
+        .bind(seq)
+        .bind(Outcome::Pending.code())
+        .execute(&self.pool)
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
     pub(super) async fn outcome_counts(&self, id: &str) -> StoreResult<Vec<(Outcome, i64)>> {
         let rows = sqlx::query(
             "SELECT outcome, COUNT(*) AS n FROM targets WHERE request_id = $1 GROUP BY outcome ORDER BY outcome",
