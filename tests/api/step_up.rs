@@ -654,3 +654,31 @@ async fn okta_text_in_a_refusal_cannot_mention_anyone() {
     );
     app.assert_not_recorded(&p.id).await;
 }
+
+/// A confirmation is settled just before its approval is recorded; if the bot stops in between
+/// (or the approval is then refused), the message must not show an approval that was never
+/// recorded.
+#[tokio::test]
+async fn a_confirmation_without_its_recorded_approval_is_not_shown_as_an_approval() {
+    use okta_reset::store::StepUpState;
+    let app = spawn_oidc().start().await;
+    let (p, _) = clicked(&app).await;
+    let store = &app.w.app.service.store;
+    let row = store.step_ups(&p.id).await.unwrap().remove(0);
+    // The bot stopped right after settling it: confirmed in Okta, nothing recorded.
+    store
+        .settle_step_up(
+            &row.token_hash,
+            StepUpState::Confirmed,
+            Some("mfa"),
+            Some(1),
+            1,
+        )
+        .await
+        .unwrap();
+    app.w.app.service.refresh_root(&p.id).await;
+    app.settle().await;
+    let root = app.root_text(&p);
+    assert!(!root.contains("🔐"), "{root}");
+    app.assert_not_recorded(&p.id).await;
+}

@@ -334,9 +334,23 @@ impl Service {
             return None;
         }
         let rows = self.store.step_ups(r.id.as_str()).await.ok()?;
+        let signed = self.store.sign_offs(r.id.as_str()).await.ok()?;
+        // A confirmation is shown only beside the sign-off it led to: it is settled confirmed
+        // just before the approval or Continue is recorded, which can still be refused (or the
+        // bot stop) in between.
+        let recorded = |s: &StepUpRecord| {
+            let approved = r.decision.as_ref().is_some_and(|d| {
+                d.decision == crate::domain::kinds::DecisionKind::Approved
+                    && d.actor == s.slack_user
+            });
+            (s.kind == Kind::Approve && approved)
+                || signed
+                    .iter()
+                    .any(|o| o.kind == s.kind && o.actor == s.slack_user)
+        };
         let lines: Vec<String> = rows
             .iter()
-            .filter(|s| s.state == StepUpState::Confirmed)
+            .filter(|s| s.state == StepUpState::Confirmed && recorded(s))
             .map(|s| {
                 format!(
                     "🔐 {} by {} — {}",
