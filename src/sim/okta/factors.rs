@@ -155,9 +155,39 @@ async fn verify(
     if let Some(r) = refused(&s, &h, "POST", uri.path(), "okta.users.manage") {
         return r;
     }
-    let number_matching = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .is_some_and(|v| v["useNumberMatchingChallenge"] == true);
+    // `verifyFactor`: a push needs a User-Agent ("Required to verify `push` factors"), and a
+    // body that is not the request's JSON is a validation error.
+    if h.get(header::USER_AGENT).is_none() {
+        return okta_error(
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            "Api validation failed: User-Agent is required to verify a push factor",
+        );
+    }
+    let number_matching = if body.is_empty() {
+        false
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(v) => match &v["useNumberMatchingChallenge"] {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                _ => {
+                    return okta_error(
+                        StatusCode::BAD_REQUEST,
+                        "E0000001",
+                        "Api validation failed: useNumberMatchingChallenge",
+                    )
+                }
+            },
+            Err(_) => {
+                return okta_error(
+                    StatusCode::BAD_REQUEST,
+                    "E0000003",
+                    "The request body was not well-formed.",
+                )
+            }
+        }
+    };
     let base = s.base_url().to_string();
     let mut st = s.st();
     let Some(f) = st

@@ -178,9 +178,14 @@ impl SimOidc {
                 None,
             ));
         }
-        super::routes::authorize(&api, &mut ctl, headers, method, path, scope)
-            .err()
-            .map(|(status, proof)| super::routes::refusal(status, proof))
+        if let Err((status, proof)) =
+            super::routes::authorize(&api, &mut ctl, headers, method, path, scope)
+        {
+            return Some(super::routes::refusal(status, proof));
+        }
+        // As on every other route: credentials whose admin holds no role get 403 E0000006.
+        ctl.no_admin_role
+            .then(|| super::routes::refusal(axum::http::StatusCode::FORBIDDEN, None))
     }
 
     pub(super) fn base_url(&self) -> &str {

@@ -966,3 +966,64 @@ async fn large_generated_group_and_shutdown() {
         .await
         .is_err());
 }
+
+/// `verifyFactor` as Okta answers it: a push needs a User-Agent, the body must be the
+/// request's JSON, and credentials whose admin holds no role are refused like everywhere else.
+#[tokio::test]
+async fn a_push_without_user_agent_or_with_a_bad_body_or_without_a_role_is_refused() {
+    let (sim, c) = demo().await;
+    sim.oidc().enroll_push("bob@example.com");
+    let user = sim.user_id_by_login("bob@example.com").unwrap();
+    let factors: Vec<serde_json::Value> = get(&sim, &c, &format!("/api/v1/users/{user}/factors"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let push = factors.iter().find(|f| f["factorType"] == "push").unwrap();
+    let url = format!(
+        "{}/api/v1/users/{user}/factors/{}/verify",
+        sim.base_url(),
+        push["id"].as_str().unwrap()
+    );
+    let verify = |ua: Option<&'static str>, body: &'static str| {
+        let mut r = c
+            .post(&url)
+            .header(header::AUTHORIZATION, format!("SSWS {}", sim.api_token()))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(ua) = ua {
+            r = r.header(header::USER_AGENT, ua);
+        }
+        r.send()
+    };
+    let r = verify(None, r#"{"useNumberMatchingChallenge":true}"#)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = verify(Some("okta-reset/test"), "{not json").await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = verify(
+        Some("okta-reset/test"),
+        r#"{"useNumberMatchingChallenge":"yes"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(sim.oidc().pushes().is_empty(), "no refused call pushed");
+    let r = verify(
+        Some("okta-reset/test"),
+        r#"{"useNumberMatchingChallenge":true}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    sim.remove_admin_role();
+    let r = verify(
+        Some("okta-reset/test"),
+        r#"{"useNumberMatchingChallenge":true}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(sim.oidc().pushes().len(), 1);
+}
